@@ -1,0 +1,26 @@
+"""treeshape: one include spec per endpoint, and everything derived from it.
+
+import treeshape as ts
+
+route_detail = ts.shape(Route, "trips.stop_times.stop")
+stmt = select(Route).options(*route_detail.loader_options())
+route_detail.dump(session.scalars(stmt).one())
+"""
+
+from .errors import NotLoadedError, SpecError, TreeshapeError
+from .inspection import PRIVATE_INFO_KEY
+from .shape import Shape, shape
+from .tree import RelationOptions
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PRIVATE_INFO_KEY",
+    "NotLoadedError",
+    "RelationOptions",
+    "Shape",
+    "SpecError",
+    "TreeshapeError",
+    "__version__",
+    "shape",
+]

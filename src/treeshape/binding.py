@@ -1,0 +1,242 @@
+"""Bind a parsed spec to SQLAlchemy mappers, producing a validated `ShapeNode` tree.
+
+Every way a spec can be wrong is caught here, at definition time, with a message naming the
+model, the full dotted path and the closest valid names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .errors import SpecError, did_you_mean, name_list
+from .inspection import FieldInfo, ModelInfo, RelationInfo, model_info
+from .spec import SpecEntry, parse
+from .tree import RelationNode, RelationOptions, ShapeNode
+
+FieldsArg = Iterable[str] | Mapping[Any, Iterable[str]] | None
+
+
+def bind(model: Any, specs: tuple[Any, ...], fields: FieldsArg, name: str | None) -> ShapeNode:
+    """The shape tree for ``shape(model, *specs, fields=fields, name=name)``."""
+    info = model_info(model)
+    if name is not None and (not isinstance(name, str) or not name.isidentifier()):
+        raise SpecError(
+            f"name= for a shape of {info.name} must be a Python identifier such as "
+            f"'RouteDetail', got {name!r}."
+        )
+    root = parse(info.name, specs)
+    selectable: dict[type, ModelInfo] = {}
+    composed: dict[type, ModelInfo] = {}
+    _check_structure(info, root, selectable, composed)
+    selection = resolve_fields(info, fields, selectable, composed)
+    node = _build(info, root, selection)
+    if name is not None and name != node.name:
+        node = ShapeNode.make(node.info, node.fields, node.relations, name)
+    return node
+
+
+def _check_structure(
+    info: ModelInfo,
+    entry: SpecEntry,
+    selectable: dict[type, ModelInfo],
+    composed: dict[type, ModelInfo],
+) -> None:
+    """Validate every relationship name and composed shape; collect the models reached."""
+    for node in entry.shapes:
+        if node.model is not info.model:
+            rel_text = f"at {entry.path!r}" if entry.path else "at the root"
+            raise SpecError(
+                f"The shape given {rel_text} is a shape of {node.info.name}, but {rel_text} "
+                f"the model is {info.name}."
+            )
+        for _, sub in node.walk():
+            composed.setdefault(sub.model, sub.info)
+    if not entry.shapes:
+        selectable.setdefault(info.model, info)
+    for rel_name, child in entry.children.items():
+        rel = relation_or_error(info, rel_name, child.path, last=not child.children)
+        _check_structure(model_info(rel.target), child, selectable, composed)
+
+
+def relation_or_error(info: ModelInfo, name: str, path: str, *, last: bool) -> RelationInfo:
+    """``info``'s relationship ``name``, or a `SpecError` saying what ``path`` got wrong."""
+    rel = info.relationships.get(name)
+    if rel is not None:
+        return rel
+    if info.field(name) is not None:
+        if last:
+            raise SpecError(
+                f"Include path {path!r} ends at {info.name}.{name}, which is a field, not a "
+                f"relationship: list fields with fields={{'{info.name}': [..., {name!r}]}}. "
+                f"Relationships of {info.name}: {name_list(info.relationships)}."
+            )
+        raise SpecError(
+            f"Include path {path!r} goes through {info.name}.{name}, which is a field, not a "
+            f"relationship; only relationships can be followed. Relationships of "
+            f"{info.name}: {name_list(info.relationships)}."
+        )
+    raise SpecError(
+        f"{info.name} has no relationship {name!r} (in include path {path!r})."
+        f"{did_you_mean(name, info.relationships)} Relationships of {info.name}: "
+        f"{name_list(info.relationships)}."
+    )
+
+
+def resolve_fields(
+    root: ModelInfo,
+    fields: FieldsArg,
+    selectable: Mapping[type, ModelInfo],
+    composed: Mapping[type, ModelInfo] | None = None,
+) -> dict[type, tuple[FieldInfo, ...]]:
+    """Turn ``fields=`` into field infos per model, checking every model and field name.
+
+    ``selectable`` are the models whose field set ``fields`` may choose; ``composed`` the models
+    present only inside composed shapes (which keep their own fields), for a precise error.
+    """
+    if fields is None:
+        return {}
+    if isinstance(fields, str | bytes):
+        raise SpecError(
+            f"fields= for {root.name} must be a list of field names or a mapping of model to "
+            f"field names, not a string: did you mean fields=[{fields!r}]?"
+        )
+    items: list[tuple[Any, Any]]
+    if isinstance(fields, Mapping):
+        items = list(fields.items())
+    elif isinstance(fields, Iterable):
+        items = [(root.model, list(fields))]
+    else:
+        raise SpecError(
+            f"fields= for {root.name} must be a list of field names or a mapping of model to "
+            f"field names, got {type(fields).__name__} {fields!r}."
+        )
+    by_name = {m.__name__: i for m, i in selectable.items()}
+    resolved: dict[type, tuple[FieldInfo, ...]] = {}
+    for key, names in items:
+        info = _model_for_key(key, root, selectable, by_name, composed or {})
+        if info.model in resolved:
+            raise SpecError(f"fields= names the model {info.name} twice.")
+        resolved[info.model] = field_infos(info, names)
+    return resolved
+
+
+def _model_for_key(
+    key: Any,
+    root: ModelInfo,
+    selectable: Mapping[type, ModelInfo],
+    by_name: Mapping[str, ModelInfo],
+    composed: Mapping[type, ModelInfo],
+) -> ModelInfo:
+    if isinstance(key, str):
+        found = by_name.get(key)
+        if found is not None:
+            return found
+        composed_names = {m.__name__ for m in composed}
+        if key in composed_names:
+            raise SpecError(_composed_message(key))
+        raise SpecError(
+            f"fields= names the model {key!r}, which is not in this shape of {root.name}."
+            f"{did_you_mean(key, by_name)} Models in this shape: {name_list(sorted(by_name))}."
+        )
+    if isinstance(key, type):
+        if key in selectable:
+            return selectable[key]
+        if key in composed:
+            raise SpecError(_composed_message(key.__name__))
+        raise SpecError(
+            f"fields= names the model {key.__name__}, which is not in this shape of "
+            f"{root.name}. Models in this shape: {name_list(sorted(by_name))}."
+        )
+    raise SpecError(
+        f"fields= keys must be model classes or model names, got {type(key).__name__} {key!r}."
+    )
+
+
+def _composed_message(model_name: str) -> str:
+    return (
+        f"fields= names {model_name}, but every {model_name} in this shape comes from a "
+        f"composed shape, which keeps its own fields; narrow or redefine that shape instead."
+    )
+
+
+def field_infos(info: ModelInfo, names: Any) -> tuple[FieldInfo, ...]:
+    """The `FieldInfo` of each name, in the order given; `SpecError` for any bad name."""
+    if isinstance(names, str | bytes) or not isinstance(names, Iterable):
+        raise SpecError(
+            f"The fields of {info.name} must be a list of field names, got "
+            f"{type(names).__name__} {names!r}."
+        )
+    result: list[FieldInfo] = []
+    seen: set[str] = set()
+    for name in names:
+        if not isinstance(name, str):
+            raise SpecError(
+                f"The fields of {info.name} must be strings, got {type(name).__name__} {name!r}."
+            )
+        if name in seen:
+            raise SpecError(f"The field {info.name}.{name} is listed twice in fields=.")
+        seen.add(name)
+        if name in info.relationships:
+            raise SpecError(
+                f"{info.name}.{name} is a relationship, not a field: include it with a path "
+                f"such as {name!r} instead of listing it in fields=."
+            )
+        found = info.field(name)
+        if found is None:
+            raise SpecError(
+                f"{info.name} has no field {name!r}.{did_you_mean(name, info.field_names())} "
+                f"Fields of {info.name}: {name_list(info.field_names())}."
+            )
+        if found.private:
+            raise SpecError(
+                f"{info.name}.{name} is private (its column has "
+                f"info={{'treeshape_private': True}}) and cannot be in any shape."
+            )
+        result.append(found)
+    return tuple(result)
+
+
+def _build(
+    info: ModelInfo, entry: SpecEntry, selection: Mapping[type, tuple[FieldInfo, ...]]
+) -> ShapeNode:
+    shapes = entry.shapes
+    if len(shapes) == 1 and not entry.children:
+        return shapes[0]
+    if shapes:
+        field_sets = {node.fields for node in shapes}
+        if len(field_sets) > 1:
+            where = f"at {entry.path!r}" if entry.path else "at the root"
+            raise SpecError(
+                f"Shapes of {info.name} with different fields meet {where}: "
+                f"{' vs '.join(sorted(str(list(n.field_names)) for n in shapes))}. "
+                f"Compose one shape there."
+            )
+        fields = shapes[0].fields
+    else:
+        fields = selection.get(info.model, info.default_fields)
+
+    # Relationships: those of the composed shapes, merged with those the spec names here.
+    merged: dict[str, tuple[RelationInfo, SpecEntry, RelationOptions]] = {}
+    for node in shapes:
+        for rel in node.relations:
+            _, sub, options = merged.get(rel.name, (rel.info, SpecEntry(""), rel.options))
+            if options != rel.options:
+                raise SpecError(
+                    f"Composed shapes disagree on the options of {info.name}.{rel.name}."
+                )
+            sub.shapes.append(rel.child)
+            merged[rel.name] = (rel.info, sub, options)
+    for rel_name, child_entry in entry.children.items():
+        rel_info = info.relationships[rel_name]
+        if rel_name in merged:
+            _, sub, options = merged[rel_name]
+            child_entry.shapes.extend(sub.shapes)
+            merged[rel_name] = (rel_info, child_entry, options)
+        else:
+            merged[rel_name] = (rel_info, child_entry, RelationOptions())
+    relations = tuple(
+        RelationNode(rel_info, _build(model_info(rel_info.target), sub, selection), options)
+        for rel_info, sub, options in merged.values()
+    )
+    return ShapeNode.make(info, fields, relations)

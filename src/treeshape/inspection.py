@@ -1,0 +1,311 @@
+"""What treeshape needs to know about a mapped class, read once per mapper.
+
+This is the only module that reads SQLAlchemy mapper internals. Everything downstream works
+from `ModelInfo`, `FieldInfo` and `RelationInfo`, so supporting another kind of attribute
+means teaching this module about it and nothing else.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect as pyinspect
+import threading
+import types
+import typing
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import NoInspectionAvailable
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import ColumnProperty, Mapper, RelationshipProperty
+from sqlalchemy.orm.interfaces import MANYTOMANY, MANYTOONE, ONETOMANY
+from sqlalchemy.sql.schema import Column
+from sqlalchemy.types import JSON, TypeEngine
+from sqlalchemy.types import Enum as SAEnum
+
+from .errors import SpecError
+
+FieldKind = Literal["column", "expression", "hybrid", "property"]
+Direction = Literal["one_to_many", "many_to_one", "many_to_many"]
+
+PRIVATE_INFO_KEY = "treeshape_private"
+"""Put ``info={"treeshape_private": True}`` on a column to keep it out of every shape."""
+
+
+@dataclass(frozen=True, eq=False)
+class FieldInfo:
+    """One scalar output of a model: a column, a SQL expression, a hybrid or a property."""
+
+    model: type
+    name: str
+    kind: FieldKind
+    python_type: Any
+    """A class, or ``typing.Any`` where it cannot be known."""
+    nullable: bool
+    primary_key: bool = False
+    sa_type: TypeEngine[Any] | None = None
+    prop: ColumnProperty[Any] | None = None
+    private: bool = False
+    doc: str | None = None
+
+    @property
+    def read_only(self) -> bool:
+        return self.kind != "column"
+
+    @property
+    def loaded_from_state(self) -> bool:
+        """True when the value lives in the instance dict once loaded (columns, expressions)."""
+        return self.kind in ("column", "expression")
+
+
+@dataclass(frozen=True, eq=False)
+class RelationInfo:
+    """One relationship of a model."""
+
+    model: type
+    name: str
+    target: type
+    direction: Direction
+    uselist: bool
+    nullable: bool
+    """For a scalar relationship: can it be ``None``."""
+    prop: RelationshipProperty[Any]
+    order_by: tuple[Any, ...]
+    """The relationship's own ``order_by`` columns; empty when it has none."""
+    secondary: bool
+
+
+@dataclass(eq=False)
+class ModelInfo:
+    """Columns and relationships of one mapped class, in mapper order."""
+
+    model: type
+    mapper: Mapper[Any]
+    columns: dict[str, FieldInfo]
+    """Every plain column attribute: the default field set."""
+    expressions: dict[str, FieldInfo]
+    """Column properties that are SQL expressions: read-only, output only when named."""
+    relationships: dict[str, RelationInfo]
+    primary_key: tuple[str, ...]
+    order: dict[str, int]
+    _extra: dict[str, FieldInfo | None] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.model.__name__
+
+    @property
+    def default_fields(self) -> tuple[FieldInfo, ...]:
+        return tuple(f for f in self.columns.values() if not f.private)
+
+    def field(self, name: str) -> FieldInfo | None:
+        """A column, expression, hybrid or Python property by name; ``None`` if none."""
+        found = self.columns.get(name) or self.expressions.get(name)
+        if found is not None:
+            return found
+        if name not in self._extra:
+            self._extra[name] = _attribute_field(self.model, name)
+        return self._extra[name]
+
+    def field_names(self) -> list[str]:
+        """Every name `field` accepts (for "did you mean" suggestions)."""
+        names = [n for n, f in self.columns.items() if not f.private]
+        names += list(self.expressions)
+        for cls in self.model.__mro__:
+            for attr, value in vars(cls).items():
+                if isinstance(value, property | hybrid_property) and attr not in names:
+                    names.append(attr)
+        return names
+
+    def position(self, name: str) -> int:
+        """Position of an attribute in mapper order (unmapped ones last), for canonical order."""
+        return self.order.get(name, len(self.order))
+
+
+_cache: weakref.WeakKeyDictionary[type, ModelInfo] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def model_info(model: Any) -> ModelInfo:
+    """The `ModelInfo` of a mapped class (cached); `SpecError` if it is not mapped."""
+    if not isinstance(model, type):
+        raise SpecError(f"shape() needs a mapped class, got {type(model).__name__} {model!r}.")
+    try:
+        return _cache[model]
+    except KeyError:
+        pass
+    try:
+        mapper: Any = sa_inspect(model)
+    except NoInspectionAvailable:
+        mapper = None
+    if not isinstance(mapper, Mapper):
+        raise SpecError(
+            f"{model.__name__} is not a mapped SQLAlchemy class; shape() needs a declarative, "
+            f"imperatively mapped or SQLModel table model."
+        )
+    with _lock:
+        if model not in _cache:
+            _cache[model] = _read_mapper(model, mapper)
+        return _cache[model]
+
+
+def _read_mapper(model: type, mapper: Mapper[Any]) -> ModelInfo:
+    mapper._check_configure()  # resolve string-based relationship arguments
+    columns: dict[str, FieldInfo] = {}
+    expressions: dict[str, FieldInfo] = {}
+    relationships: dict[str, RelationInfo] = {}
+    for prop in mapper.attrs:
+        if isinstance(prop, ColumnProperty):
+            info = _column_field(model, prop)
+            (columns if info.kind == "column" else expressions)[prop.key] = info
+        elif isinstance(prop, RelationshipProperty):
+            relationships[prop.key] = _relation(model, prop)
+    pk_keys = tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
+    return ModelInfo(
+        model=model,
+        mapper=mapper,
+        columns=columns,
+        expressions=expressions,
+        relationships=relationships,
+        primary_key=pk_keys,
+        order={key: i for i, key in enumerate(mapper.attrs.keys())},
+    )
+
+
+def python_type_of(sa_type: TypeEngine[Any] | None) -> Any:
+    """The Python type of a column type, or ``typing.Any`` where SQLAlchemy cannot say."""
+    if sa_type is None:
+        return Any
+    if isinstance(sa_type, SAEnum) and sa_type.enum_class is not None:
+        return sa_type.enum_class
+    if isinstance(sa_type, JSON):
+        return Any  # any JSON value, not only objects
+    try:
+        return sa_type.python_type
+    except NotImplementedError:
+        return Any
+
+
+def _column_field(model: type, prop: ColumnProperty[Any]) -> FieldInfo:
+    expr = prop.columns[0]
+    if isinstance(expr, Column) and expr.table is not None:
+        return FieldInfo(
+            model=model,
+            name=prop.key,
+            kind="column",
+            python_type=python_type_of(expr.type),
+            nullable=bool(expr.nullable),
+            primary_key=bool(expr.primary_key),
+            sa_type=expr.type,
+            prop=prop,
+            private=bool(expr.info.get(PRIVATE_INFO_KEY) or prop.info.get(PRIVATE_INFO_KEY)),
+            doc=prop.doc or expr.doc or expr.comment,
+        )
+    return FieldInfo(
+        model=model,
+        name=prop.key,
+        kind="expression",
+        python_type=python_type_of(getattr(expr, "type", None)),
+        nullable=True,
+        sa_type=getattr(expr, "type", None),
+        prop=prop,
+        private=bool(prop.info.get(PRIVATE_INFO_KEY)),
+        doc=prop.doc,
+    )
+
+
+def _relation(model: type, prop: RelationshipProperty[Any]) -> RelationInfo:
+    direction: Direction = {
+        ONETOMANY: "one_to_many",
+        MANYTOONE: "many_to_one",
+        MANYTOMANY: "many_to_many",
+    }[prop.direction]  # type: ignore[assignment]
+    uselist = bool(prop.uselist)
+    if uselist:
+        nullable = False
+    elif direction == "many_to_one":
+        nullable = any(getattr(col, "nullable", True) for col in prop.local_columns)
+    else:
+        nullable = True  # one-to-one from the referenced side: the row may not exist
+    order_by = tuple(prop.order_by) if prop.order_by else ()
+    return RelationInfo(
+        model=model,
+        name=prop.key,
+        target=prop.mapper.class_,
+        direction=direction,
+        uselist=uselist,
+        nullable=nullable,
+        prop=prop,
+        order_by=order_by,
+        secondary=prop.secondary is not None,
+    )
+
+
+def _attribute_field(model: type, name: str) -> FieldInfo | None:
+    """A hybrid property or Python ``@property`` as a read-only field."""
+    for cls in model.__mro__:
+        descriptor = vars(cls).get(name)
+        if descriptor is None:
+            continue
+        if isinstance(descriptor, hybrid_property):
+            return _annotated_field(
+                model, name, "hybrid", descriptor.fget, _hybrid_sql_type(model, name)
+            )
+        if isinstance(descriptor, property) and descriptor.fget is not None:
+            return _annotated_field(model, name, "property", descriptor.fget, None)
+        return None
+    return None
+
+
+def _hybrid_sql_type(model: type, name: str) -> TypeEngine[Any] | None:
+    try:
+        expr = getattr(model, name)
+        sql_type = getattr(expr, "type", None)
+    except Exception:  # a hybrid without a usable class-level expression
+        return None
+    return sql_type if isinstance(sql_type, TypeEngine) else None
+
+
+def _annotated_field(
+    model: type, name: str, kind: FieldKind, fget: Any, sql_type: TypeEngine[Any] | None
+) -> FieldInfo:
+    python_type: Any = Any
+    nullable = True
+    try:
+        hints = typing.get_type_hints(fget, include_extras=False)
+    except Exception:  # unresolvable forward references: fall back to the SQL type
+        hints = {}
+    annotation = hints.get("return", pyinspect.Signature.empty)
+    if annotation is not pyinspect.Signature.empty:
+        python_type, nullable = _unwrap_optional(annotation)
+    elif sql_type is not None:
+        python_type = python_type_of(sql_type)
+    return FieldInfo(
+        model=model,
+        name=name,
+        kind=kind,
+        python_type=python_type,
+        nullable=nullable,
+        sa_type=sql_type,
+        doc=pyinspect.getdoc(fget),
+    )
+
+
+def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
+    """``X | None`` -> (X, True); ``X`` -> (X, False); anything else -> (Any, True)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        nullable = len(args) < len(typing.get_args(annotation))
+        if len(args) == 1 and isinstance(args[0], type):
+            return args[0], nullable
+        return Any, True
+    if isinstance(annotation, type):
+        return annotation, False
+    return Any, True
+
+
+def is_enum_type(python_type: Any) -> bool:
+    return isinstance(python_type, type) and issubclass(python_type, enum.Enum)

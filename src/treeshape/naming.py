@@ -1,0 +1,63 @@
+"""Readable, unique, deterministic names for generated classes.
+
+OpenAPI tools (apispec, FastAPI) name schema components after classes, so a generated class
+must read like a hand-written one (``RouteWithTrips``) and no two different trees may share a
+name in one process. The first tree to claim a name keeps it; a different tree that would get
+the same name gets a suffix derived from its canonical description, stable across runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import weakref
+
+from .errors import SpecError
+from .tree import ShapeNode, memoize
+
+_claimed: weakref.WeakValueDictionary[str, ShapeNode] = weakref.WeakValueDictionary()
+_lock = threading.Lock()
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
+
+
+def base_name(node: ShapeNode) -> str:
+    """``Route``, ``RouteWithTrips``, ``RouteWithTripsAndAgency``; or the shape's own name."""
+    if node.name:
+        return node.name
+    if not node.relations:
+        return node.info.name
+    return node.info.name + "With" + "And".join(_camel(rel.name) for rel in node.relations)
+
+
+def claim_name(node: ShapeNode) -> None:
+    """Reserve an explicit ``name=`` for this tree; `SpecError` if another tree has it."""
+    if node.name is None:
+        return
+    with _lock:
+        holder = _claimed.get(node.name)
+        if holder is not None and holder is not node:
+            raise SpecError(
+                f"The name {node.name!r} is already used by another shape "
+                f"({holder.info.name}{holder.describe()}); generated class names must be unique."
+            )
+        _claimed[node.name] = node
+
+
+@memoize
+def class_name(node: ShapeNode) -> str:
+    """The unique class name of this tree in this process."""
+    name = base_name(node)
+    with _lock:
+        holder = _claimed.get(name)
+        if holder is None or holder is node:
+            _claimed[name] = node
+            return name
+        digest = hashlib.sha1(
+            f"{node.info.model.__module__}.{node.info.name}{node.describe()}".encode()
+        ).hexdigest()[:6]
+        unique = f"{name}_{digest}"
+        _claimed[unique] = node
+        return unique

@@ -1,0 +1,95 @@
+"""Narrowing: a sub-shape of a shape, as JSON:API's ``include`` and sparse fieldsets.
+
+``narrow("trips")`` keeps the trips without their stop_times; ``fields`` keeps exactly the named
+fields of a model. A narrowing can only take away: anything outside the shape is a `SpecError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .binding import FieldsArg, field_infos, resolve_fields
+from .errors import SpecError, did_you_mean, name_list
+from .inspection import FieldInfo, ModelInfo
+from .spec import SpecEntry, parse
+from .tree import ShapeNode
+
+
+def narrow_node(
+    node: ShapeNode, include: Iterable[str] | None, fields: FieldsArg = None
+) -> ShapeNode:
+    """``node`` keeping only the ``include`` paths (all when ``None``) and ``fields``."""
+    kept: SpecEntry | None = None
+    if include is not None:
+        include = list(include)
+        for path in include:
+            if not isinstance(path, str):
+                raise SpecError(
+                    f"narrow() takes dotted path strings, got {type(path).__name__} {path!r}."
+                )
+        kept = parse(node.info.name, tuple(include)) if include else SpecEntry("")
+        _check_inside(node, kept)
+    selection = _narrow_fields(node, fields)
+    return _rebuild(node, kept, selection)
+
+
+def _check_inside(node: ShapeNode, entry: SpecEntry) -> None:
+    for name, child in entry.children.items():
+        rel = node.relation(name)
+        if rel is None:
+            paths = node.paths()
+            raise SpecError(
+                f"Cannot narrow to {child.path!r}: it is outside this shape of "
+                f"{node.info.name}.{did_you_mean(name, [r.name for r in node.relations])} "
+                f"Paths in this shape: {name_list(paths)}."
+            )
+        _check_inside(rel.child, child)
+
+
+def _narrow_fields(node: ShapeNode, fields: FieldsArg) -> dict[type, frozenset[str]]:
+    if fields is None:
+        return {}
+    present: dict[type, ModelInfo] = {}
+    allowed: dict[type, set[str]] = {}
+    for _, sub in node.walk():
+        present.setdefault(sub.model, sub.info)
+        allowed.setdefault(sub.model, set()).update(sub.field_names)
+    resolved = resolve_fields(node.info, fields, present)
+    result: dict[type, frozenset[str]] = {}
+    for model, infos in resolved.items():
+        for info in infos:
+            if info.name not in allowed[model]:
+                shown = [n for n in present[model].field_names() if n in allowed[model]]
+                raise SpecError(
+                    f"Cannot narrow to the field {model.__name__}.{info.name}: it is outside "
+                    f"this shape.{did_you_mean(info.name, shown)} Fields of "
+                    f"{model.__name__} here: {name_list(shown)}."
+                )
+        result[model] = frozenset(info.name for info in infos)
+    return result
+
+
+def _rebuild(
+    node: ShapeNode, kept: SpecEntry | None, selection: dict[type, frozenset[str]]
+) -> ShapeNode:
+    fields: tuple[FieldInfo, ...] = node.fields
+    names = selection.get(node.model)
+    if names is not None:
+        fields = tuple(f for f in node.fields if f.name in names)
+    relations = []
+    for rel in node.relations:
+        if kept is not None and rel.name not in kept.children:
+            continue
+        child_kept = kept.children[rel.name] if kept is not None else None
+        relations.append(
+            type(rel)(rel.info, _rebuild(rel.child, child_kept, selection), rel.options)
+        )
+    if fields == node.fields and tuple(relations) == node.relations:
+        return node  # unchanged: keep the node, and with it its name and generated classes
+    return ShapeNode.make(node.info, fields, tuple(relations))
+
+
+def check_field_names(info: ModelInfo, names: Any) -> tuple[FieldInfo, ...]:
+    """Validate a field list for one model (re-exported for web integrations)."""
+    return field_infos(info, names)

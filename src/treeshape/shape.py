@@ -1,0 +1,159 @@
+"""`Shape`, the public face of a shape tree, and `shape()`, which defines one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from .binding import FieldsArg, bind
+from .dumper import object_dumper
+from .loading import loader_options
+from .naming import claim_name
+from .narrowing import narrow_node
+from .tree import ShapeNode
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm.interfaces import LoaderOption
+
+    from .marshmallow_schema import ShapeSchema
+    from .pydantic_model import ShapeModel
+
+
+def shape(model: type, *specs: Any, fields: FieldsArg = None, name: str | None = None) -> Shape:
+    """Define the shape of a nested view of ``model``.
+
+    ``specs`` are dotted include paths (``"trips.stop_times.stop"``, several or
+    comma-separated), nested mappings (``{"trips": {"stop_times": {}}}``) and `Shape` objects
+    (composition), freely mixed. ``fields`` is a list of field names for ``model``, or a mapping
+    from model class or model name to field names; models not named output every column.
+    ``name`` names the generated classes (``RouteDetail``) instead of a derived name.
+
+    Raises `SpecError` for anything that does not fit the models.
+    """
+    node = bind(model, specs, fields, name)
+    claim_name(node)
+    return Shape(node)
+
+
+class Shape:
+    """A validated, immutable nested view of a model, and everything derived from it.
+
+    Equal specs written differently give equal shapes; every generated object (schema class,
+    model class, loader options, dumper) is computed once per distinct tree.
+    """
+
+    __slots__ = ("_node",)
+
+    def __init__(self, node: ShapeNode) -> None:
+        self._node = node
+
+    # -- identity ---------------------------------------------------------------------------
+
+    @property
+    def __treeshape_node__(self) -> ShapeNode:
+        return self._node
+
+    @property
+    def node(self) -> ShapeNode:
+        """The shape tree every backend reads."""
+        return self._node
+
+    @property
+    def model(self) -> type:
+        """The root model class."""
+        return self._node.model
+
+    @property
+    def paths(self) -> list[str]:
+        """Dotted paths of every included relationship, e.g. ``['trips', 'trips.stop_times']``."""
+        return self._node.paths()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Field names of the root model, in output order."""
+        return self._node.field_names
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Shape):
+            return NotImplemented
+        return self._node == other._node
+
+    def __hash__(self) -> int:
+        return hash(self._node)
+
+    def __repr__(self) -> str:
+        return f"<Shape {self._node.info.name}{self._node.describe()}>"
+
+    # -- generated classes -------------------------------------------------------------------
+
+    @property
+    def marshmallow_schema(self) -> type[ShapeSchema]:
+        """A marshmallow ``Schema`` subclass: ``shape.marshmallow_schema().dump(obj)``."""
+        from .marshmallow_schema import schema_class
+
+        return schema_class(self._node)
+
+    @property
+    def pydantic_model(self) -> type[ShapeModel]:
+        """A Pydantic ``BaseModel`` subclass with ``from_attributes=True``."""
+        from .pydantic_model import model_class
+
+        return model_class(self._node)
+
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON Schema of the dumped output (serialization mode)."""
+        return self.pydantic_model.model_json_schema(mode="serialization")
+
+    # -- loading and dumping -----------------------------------------------------------------
+
+    def loader_options(self) -> tuple[LoaderOption, ...]:
+        """Loader options: ``select(Model).options(*shape.loader_options())``."""
+        return loader_options(self._node)
+
+    def dump(self, obj: Any, *, many: bool = False) -> Any:
+        """A JSON-ready dict of ``obj`` (a list of them with ``many=True``)."""
+        dumper = object_dumper(self._node)
+        if many:
+            return [dumper(item) for item in self._check_many(obj)]
+        self._check_one(obj)
+        return dumper(obj)
+
+    def dump_json(self, obj: Any, *, many: bool = False) -> bytes:
+        """``dump()`` as JSON bytes."""
+        return orjson.dumps(self.dump(obj, many=many))
+
+    def _check_one(self, obj: Any) -> None:
+        if not isinstance(obj, self._node.model):
+            hint = " (pass many=True for a list)" if isinstance(obj, list | tuple) else ""
+            raise TypeError(
+                f"This shape dumps {self._node.info.name} objects, got {type(obj).__name__}{hint}."
+            )
+
+    def _check_many(self, objs: Any) -> Iterable[Any]:
+        if isinstance(objs, self._node.model) or not isinstance(objs, Iterable):
+            raise TypeError(
+                f"dump(many=True) needs an iterable of {self._node.info.name} objects, got "
+                f"{type(objs).__name__}."
+            )
+        model = self._node.model
+        items = list(objs)
+        for item in items:
+            if not isinstance(item, model):
+                raise TypeError(
+                    f"This shape dumps {self._node.info.name} objects, got "
+                    f"{type(item).__name__} in the list."
+                )
+        return items
+
+    # -- narrowing ---------------------------------------------------------------------------
+
+    def narrow(self, *paths: str, fields: FieldsArg = None) -> Shape:
+        """A sub-shape keeping exactly ``paths`` (and their prefixes) and ``fields``.
+
+        With no paths, every relationship is kept. Raises `SpecError` for anything outside
+        this shape: a narrowing can never widen.
+        """
+        include: Sequence[str] | None = paths if paths else None
+        return Shape(narrow_node(self._node, include, fields))

@@ -1,0 +1,197 @@
+"""The shape tree: the one immutable, hashable representation every backend reads.
+
+A `ShapeNode` is a model with the fields it outputs and the relationships it includes; each
+`RelationNode` carries the relationship, its options and the child node. Nodes are interned:
+equal trees are the same object while any of them is alive. That makes "identical sub-trees give
+the same generated class" a plain cache on the node (`memoize`), and lets that cache go away with
+the last shape that uses it, so shapes made at run time do not accumulate.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .inspection import FieldInfo, ModelInfo, RelationInfo
+
+
+@dataclass(frozen=True)
+class RelationOptions:
+    """How a relationship is rendered and loaded, beyond the mapping's own defaults.
+
+    The default instance means "the relationship as mapped": its own ``order_by``, every row.
+    """
+
+    order_by: tuple[tuple[str, bool], ...] = ()
+    """(field name, descending) pairs overriding the relationship's own order."""
+    limit: int | None = None
+    """At most this many rows per parent."""
+    offset: int = 0
+    """Skip this many rows per parent."""
+
+    @property
+    def is_default(self) -> bool:
+        return self == _DEFAULT_OPTIONS
+
+
+_DEFAULT_OPTIONS = RelationOptions()
+
+
+@dataclass(frozen=True)
+class RelationNode:
+    """An included relationship: the relationship, its options and the shape of its target."""
+
+    info: RelationInfo
+    child: ShapeNode
+    options: RelationOptions = _DEFAULT_OPTIONS
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def many(self) -> bool:
+        return self.info.uselist
+
+
+class ShapeNode:
+    """A model, the fields it outputs (canonical order) and the relationships it includes.
+
+    Build with `ShapeNode.make`; never mutate. ``memo`` holds the backends' generated objects.
+    """
+
+    __slots__ = ("__weakref__", "_hash", "_key", "fields", "info", "memo", "name", "relations")
+
+    info: ModelInfo
+    fields: tuple[FieldInfo, ...]
+    relations: tuple[RelationNode, ...]
+    name: str | None
+    memo: dict[str, Any]
+    _key: tuple[Any, ...]
+    _hash: int
+
+    @classmethod
+    def make(
+        cls,
+        info: ModelInfo,
+        fields: tuple[FieldInfo, ...],
+        relations: tuple[RelationNode, ...],
+        name: str | None = None,
+    ) -> ShapeNode:
+        """The node for this content: an existing equal node if one is alive."""
+        fields = tuple(sorted(fields, key=lambda f: info.position(f.name)))
+        relations = tuple(sorted(relations, key=lambda r: info.position(r.name)))
+        key = (info.model, fields, relations, name)
+        with _intern_lock:
+            node = _interned.get(key)
+            if node is None:
+                node = object.__new__(cls)
+                node.info = info
+                node.fields = fields
+                node.relations = relations
+                node.name = name
+                node.memo = {}
+                node._key = key
+                node._hash = hash(key)
+                _interned[key] = node
+            return node
+
+    @property
+    def model(self) -> type:
+        return self.info.model
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, ShapeNode):
+            return NotImplemented
+        return self._key == other._key
+
+    def __reduce__(self) -> Any:
+        raise TypeError("shape nodes are not picklable; rebuild the shape from its spec")
+
+    def __repr__(self) -> str:
+        return f"<ShapeNode {self.info.name} {self.describe()}>"
+
+    def relation(self, name: str) -> RelationNode | None:
+        for rel in self.relations:
+            if rel.name == name:
+                return rel
+        return None
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def has_all_columns(self) -> bool:
+        return self.fields == self.info.default_fields
+
+    def walk(self, prefix: str = "") -> Iterator[tuple[str, ShapeNode]]:
+        """(dotted path, node) for this node and every node below it, depth first."""
+        yield prefix, self
+        for rel in self.relations:
+            yield from rel.child.walk(f"{prefix}.{rel.name}" if prefix else rel.name)
+
+    def paths(self) -> list[str]:
+        """The dotted paths of every included relationship, parents first."""
+        return [path for path, _ in self.walk() if path]
+
+    def describe(self) -> str:
+        """A compact canonical text of the tree, e.g. ``Route(trips(stop_times(stop)))``.
+
+        Stable across processes (no ids or hashes), so it can seed class names.
+        """
+        parts: list[str] = []
+        if not self.has_all_columns:
+            parts.append("[" + ",".join(self.field_names) + "]")
+        for rel in self.relations:
+            text = rel.name
+            if not rel.options.is_default:
+                text += repr(rel.options)
+            inner = rel.child.describe()
+            parts.append(f"{text}{inner}" if inner != "()" else text)
+        named = f"#{self.name}" if self.name else ""
+        return f"{named}({' '.join(parts)})"
+
+    def count_relations(self) -> int:
+        return sum(1 + rel.child.count_relations() for rel in self.relations)
+
+
+_interned: weakref.WeakValueDictionary[tuple[Any, ...], ShapeNode] = weakref.WeakValueDictionary()
+_intern_lock = threading.Lock()
+
+# One re-entrant lock for every generator: generating a class generates its children first, and
+# concurrent requests for the same new shape must get one class, not two.
+_generate_lock = threading.RLock()
+
+T = TypeVar("T")
+
+
+def memoize(fn: Callable[[ShapeNode], T]) -> Callable[[ShapeNode], T]:
+    """Cache ``fn(node)`` on the node: computed once per distinct tree, thread-safely."""
+    key = f"{fn.__module__}.{fn.__qualname__}"
+
+    def cached(node: ShapeNode) -> T:
+        try:
+            value: T = node.memo[key]
+            return value
+        except KeyError:
+            pass
+        with _generate_lock:
+            if key not in node.memo:
+                node.memo[key] = fn(node)
+            value = node.memo[key]
+            return value
+
+    cached.__name__ = fn.__name__
+    cached.__qualname__ = fn.__qualname__
+    cached.__doc__ = fn.__doc__
+    cached.__wrapped__ = fn  # type: ignore[attr-defined]
+    return cached

@@ -55,7 +55,7 @@ def _check_structure(
     if not entry.shapes:
         selectable.setdefault(info.model, info)
     for rel_name, child in entry.children.items():
-        rel = relation_or_error(info, rel_name, child.path, last=not child.children)
+        rel = relation_or_error(info, rel_name, child.first_leaf_path(), last=not child.children)
         _check_structure(model_info(rel.target), child, selectable, composed)
 
 

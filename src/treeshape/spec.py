@@ -32,6 +32,13 @@ class SpecEntry:
     children: dict[str, SpecEntry] = field(default_factory=dict)
     shapes: list[ShapeNode] = field(default_factory=list)
 
+    def first_leaf_path(self) -> str:
+        """A complete path through this entry, for error messages: 'a.b' not just 'a'."""
+        entry = self
+        while entry.children:
+            entry = next(iter(entry.children.values()))
+        return entry.path
+
     def child(self, name: str) -> SpecEntry:
         entry = self.children.get(name)
         if entry is None:
@@ -97,20 +104,21 @@ def _add_paths(model_name: str, entry: SpecEntry, text: str, depth: int) -> None
 def _add_segments(
     model_name: str, entry: SpecEntry, path: str, segments: list[str], depth: int
 ) -> SpecEntry:
+    full_path = _join(entry.path, path)
     if depth + len(segments) > MAX_DEPTH:
         raise SpecError(
-            f"Include path {_join(entry.path, path)!r} for {model_name} nests deeper than "
+            f"Include path {full_path!r} for {model_name} nests deeper than "
             f"{MAX_DEPTH} relationships."
         )
     for segment in segments:
         if not segment:
             raise SpecError(
-                f"Empty segment in include path {_join(entry.path, path)!r} for {model_name}: "
+                f"Empty segment in include path {full_path!r} for {model_name}: "
                 f"paths are relationship names joined by single dots, e.g. 'trips.stop_times'."
             )
         if segment != segment.strip():
             raise SpecError(
-                f"Include path {_join(entry.path, path)!r} for {model_name} has white space "
+                f"Include path {full_path!r} for {model_name} has white space "
                 f"in the segment {segment!r}. Did you mean {segment.strip()!r}?"
             )
         entry = entry.child(segment)

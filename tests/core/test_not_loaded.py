@@ -39,7 +39,7 @@ def test_unloaded_column_is_an_error_too(network: Session, statements: Statement
     brief = ts.shape(Line, fields=["line_id"])
     line = network.scalars(select(Line).options(*brief.loader_options())).one()
     statements.reset()
-    with pytest.raises(ts.NotLoadedError, match="Line.name is not loaded"):
+    with pytest.raises(ts.NotLoadedError, match=r"Line.name is not loaded"):
         ts.shape(Line, fields=["line_id", "name"]).dump(line)
     assert statements.count == 0
 
@@ -49,9 +49,9 @@ def test_marshmallow_and_pydantic_raise_instead_of_querying(
 ) -> None:
     line = network.scalars(select(Line)).one()
     statements.reset()
-    with pytest.raises(ts.NotLoadedError, match="Line.journeys is not loaded"):
+    with pytest.raises(ts.NotLoadedError, match=r"Line.journeys is not loaded"):
         detail.marshmallow_schema().dump(line)
-    with pytest.raises(ts.NotLoadedError, match="Line.journeys is not loaded"):
+    with pytest.raises(ts.NotLoadedError, match=r"Line.journeys is not loaded"):
         detail.pydantic_model.model_validate(line)
     assert statements.count == 0
 
@@ -61,9 +61,9 @@ def test_nested_unloaded_in_marshmallow_and_pydantic(
 ) -> None:
     line = network.scalars(select(Line).options(selectinload(Line.journeys))).one()
     statements.reset()
-    with pytest.raises(ts.NotLoadedError, match="Journey.calls is not loaded"):
+    with pytest.raises(ts.NotLoadedError, match=r"Journey.calls is not loaded"):
         detail.marshmallow_schema().dump(line)
-    with pytest.raises(ts.NotLoadedError, match="Journey.calls is not loaded"):
+    with pytest.raises(ts.NotLoadedError, match=r"Journey.calls is not loaded"):
         detail.pydantic_model.model_validate(line)
     assert statements.count == 0
 

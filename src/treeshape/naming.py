@@ -32,18 +32,23 @@ def base_name(node: ShapeNode) -> str:
     return node.info.name + "With" + "And".join(_camel(rel.name) for rel in node.relations)
 
 
-def claim_name(node: ShapeNode) -> None:
-    """Reserve an explicit ``name=`` for this tree; `SpecError` if another tree has it."""
-    if node.name is None:
-        return
-    with _lock:
-        holder = _claimed.get(node.name)
-        if holder is not None and holder is not node:
-            raise SpecError(
-                f"The name {node.name!r} is already used by another shape "
-                f"({holder.info.name}{holder.describe()}); generated class names must be unique."
-            )
-        _claimed[node.name] = node
+def claim_names(node: ShapeNode) -> None:
+    """Reserve the class names of a declared shape's whole tree, in declaration order.
+
+    Called when a shape is defined, so the shapes an app declares get the plain names before
+    any narrowing made at request time does. `SpecError` if an explicit ``name=`` is taken.
+    """
+    if node.name is not None:
+        with _lock:
+            holder = _claimed.get(node.name)
+            if holder is not None and holder is not node:
+                raise SpecError(
+                    f"The name {node.name!r} is already used by another shape "
+                    f"({holder.info.name}{holder.describe()}); class names must be unique."
+                )
+            _claimed[node.name] = node
+    for _, sub in node.walk():
+        class_name(sub)
 
 
 @memoize

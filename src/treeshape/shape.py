@@ -10,7 +10,7 @@ import orjson
 from .binding import FieldsArg, bind
 from .dumper import object_dumper
 from .loading import loader_options
-from .naming import claim_name
+from .naming import claim_names
 from .narrowing import narrow_node
 from .tree import ShapeNode
 
@@ -33,7 +33,7 @@ def shape(model: type, *specs: Any, fields: FieldsArg = None, name: str | None =
     Raises `SpecError` for anything that does not fit the models.
     """
     node = bind(model, specs, fields, name)
-    claim_name(node)
+    claim_names(node)
     return Shape(node)
 
 

@@ -82,8 +82,12 @@ def test_fields_for_models_by_class_or_name() -> None:
     assert a.fields == ("name",)
 
 
+# Declared at import, as an app declares its shapes: the plain names are claimed in that order.
+operator_detail = ts.shape(Operator, "lines.journeys")
+
+
 def test_readable_unique_class_names() -> None:
-    detail = ts.shape(Operator, "lines.journeys")
+    detail = operator_detail
     assert detail.pydantic_model.__name__ == "OperatorWithLines"
     assert detail.marshmallow_schema.__name__ == "OperatorWithLinesSchema"
     named = ts.shape(Operator, "lines", name="OperatorDetail")

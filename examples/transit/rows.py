@@ -1,0 +1,189 @@
+"""Turning a feed's text values into typed column values, or a reason why not.
+
+The converters are derived from the models' columns (type, length, nullability), so the models
+stay the single description of what a valid row is; the few rules the column types cannot say
+(GTFS enumerations, time-of-day format, coordinates) are listed in `EXTRA_CHECKS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Boolean, Column, Date, Float, Integer, String, Table
+
+Converter = Callable[[str], Any]
+
+
+class InvalidValue(ValueError):
+    """A value that does not fit its column; the message says why, for the report."""
+
+
+def _to_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidValue(f"{text!r} is not an integer") from None
+
+
+def _to_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidValue(f"{text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise InvalidValue(f"{text!r} is not a finite number")
+    return value
+
+
+_DATE = re.compile(r"\d{8}")
+
+
+def _to_date(text: str) -> dt.date:
+    """GTFS dates are YYYYMMDD, nothing else (no dashes, no two-digit years)."""
+    if not _DATE.fullmatch(text):
+        raise InvalidValue(f"{text!r} is not a YYYYMMDD date")
+    try:
+        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        raise InvalidValue(f"{text!r} is not a valid date") from None
+
+
+def _to_bool(text: str) -> bool:
+    """Calendar days are 0 or 1; "true"/"yes" are not GTFS and usually hide a broken export."""
+    if text == "1":
+        return True
+    if text == "0":
+        return False
+    raise InvalidValue(f"{text!r} is not 0 or 1")
+
+
+def _text(max_length: int | None) -> Converter:
+    def convert(text: str) -> str:
+        if max_length is not None and len(text) > max_length:
+            raise InvalidValue(f"is {len(text)} characters long, at most {max_length} allowed")
+        return text
+
+    return convert
+
+
+_TIME = re.compile(r"(\d{1,3}):([0-5]\d):([0-5]\d)")
+
+
+def _check_time(value: str) -> None:
+    """GTFS times are H:MM:SS or HH:MM:SS and may pass 24:00:00 for service after midnight."""
+    if not _TIME.fullmatch(value):
+        raise InvalidValue(f"{value!r} is not a H:MM:SS time")
+
+
+def _one_of(*allowed: int) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
+        if value not in allowed:
+            raise InvalidValue(f"{value!r} is not one of {', '.join(map(str, allowed))}")
+
+    return check
+
+
+def _between(low: float, high: float) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
+        if not low <= value <= high:
+            raise InvalidValue(f"{value!r} is not between {low:g} and {high:g}")
+
+    return check
+
+
+def _non_negative(value: Any) -> None:
+    if value < 0:
+        raise InvalidValue(f"{value!r} is negative")
+
+
+# (table, column) -> a check on the converted value, for rules beyond the column type.
+EXTRA_CHECKS: dict[tuple[str, str], Callable[[Any], None]] = {
+    ("routes", "route_type"): _non_negative,  # 0-12 and the extended types 100-1702
+    ("routes", "route_sort_order"): _non_negative,
+    ("trips", "direction_id"): _one_of(0, 1),
+    ("trips", "wheelchair_accessible"): _one_of(0, 1, 2),
+    ("trips", "bikes_allowed"): _one_of(0, 1, 2),
+    ("stop_times", "stop_sequence"): _non_negative,
+    ("stop_times", "arrival_time"): _check_time,
+    ("stop_times", "departure_time"): _check_time,
+    ("stop_times", "pickup_type"): _one_of(0, 1, 2, 3),
+    ("stop_times", "drop_off_type"): _one_of(0, 1, 2, 3),
+    ("stop_times", "timepoint"): _one_of(0, 1),
+    ("stop_times", "shape_dist_traveled"): _non_negative,
+    ("stops", "stop_lat"): _between(-90, 90),
+    ("stops", "stop_lon"): _between(-180, 180),
+    ("stops", "location_type"): _one_of(0, 1, 2, 3, 4),
+    ("stops", "wheelchair_boarding"): _one_of(0, 1, 2),
+}
+
+
+def _converter(column: Column[Any]) -> Converter:
+    kind = column.type
+    if isinstance(kind, Boolean):
+        return _to_bool
+    if isinstance(kind, Integer):
+        return _to_int
+    if isinstance(kind, Float):
+        return _to_float
+    if isinstance(kind, Date):
+        return _to_date
+    if isinstance(kind, String):
+        return _text(kind.length)
+    raise TypeError(f"no GTFS converter for {column.table.name}.{column.name}: {kind!r}")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    convert: Converter
+    required: bool
+    check: Callable[[Any], None] | None
+
+
+class RowConverter:
+    """Converts a feed row (column name -> text) into a row for one table.
+
+    Every column of the table is present in the result, `None` where the feed has no such
+    column or an empty value, so that batches share one set of keys (one executemany) and a
+    re-import overwrites a value the feed no longer has. Columns the table does not know are
+    ignored.
+    """
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.fields = [
+            FieldSpec(
+                column.name,
+                _converter(column),
+                required=not column.nullable,
+                check=EXTRA_CHECKS.get((table.name, column.name)),
+            )
+            for column in table.columns
+        ]
+        self.required = [spec.name for spec in self.fields if spec.required]
+
+    def convert(self, values: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+        """The typed row and the list of problems (empty if the row is valid)."""
+        row: dict[str, Any] = {}
+        problems: list[str] = []
+        for spec in self.fields:
+            text = values.get(spec.name, "")
+            if text == "":
+                row[spec.name] = None
+                if spec.required:
+                    problems.append(f"{spec.name} is required")
+                continue
+            try:
+                value = spec.convert(text)
+                if spec.check is not None:
+                    spec.check(value)
+            except InvalidValue as exc:
+                problems.append(f"{spec.name}: {exc}")
+                row[spec.name] = None
+            else:
+                row[spec.name] = value
+        return row, problems

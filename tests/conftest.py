@@ -12,6 +12,8 @@ from sqlalchemy.pool import StaticPool
 from tests.models import Base
 from tests.statements import StatementCounter
 
+pytest_plugins = ["tests.pg_fixtures"]
+
 
 def memory_engine() -> Engine:
     """An in-memory SQLite engine with the test models' tables."""

@@ -1,0 +1,171 @@
+"""The transit API with Flask: ``create_app("sqlite:///transit.sqlite")``.
+
+Same endpoints and the same response bodies as `fastapi_app`. Each view narrows its declared
+shape from ``?include=`` / ``?fields[Model]=`` (a 400 before any query if they do not fit),
+loads with the narrowed shape's loader options and serializes with its dumper. The OpenAPI
+document, built by apispec from the shapes' marshmallow schemas, is at ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask, Response, jsonify, request
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+from treeshape.flask import init_app, json_response, openapi_operation, shape_from_request
+from treeshape.web import EndpointShape, Problem, QueryError
+
+from . import queries, shapes
+
+ROUTES = EndpointShape(shapes.route_list_item)
+STOPS = EndpointShape(shapes.stop_list_item)
+ROUTE = EndpointShape(shapes.route_detail)
+STOP = EndpointShape(shapes.stop_detail)
+TRIP_STOP_TIMES = EndpointShape(shapes.trip_stop_times)
+
+
+def _error(code: int, message: str) -> tuple[Response, int]:
+    """flask-smorest's error body: ``{"code", "status", "message"}``."""
+    body = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Error"), "message": message}
+    return jsonify(body), code
+
+
+def _http_error(exc: HTTPException) -> tuple[Response, int]:
+    return _error(exc.code or 500, exc.description or "")
+
+
+def _page() -> tuple[int, int]:
+    """``limit`` and ``offset`` of a list request, checked like FastAPI's ``Query(ge=, le=)``."""
+    problems = []
+    values = {"limit": queries.DEFAULT_LIMIT, "offset": 0}
+    for name, low, high in (("limit", 1, queries.MAX_LIMIT), ("offset", 0, queries.MAX_OFFSET)):
+        given = request.args.getlist(name)
+        if len(given) > 1:
+            problems.append(Problem(name, given[0], f"{name} is given more than once."))
+        elif given:
+            text = given[0]
+            if text.isascii() and text.isdigit() and len(text) < 12 and low <= int(text) <= high:
+                values[name] = int(text)
+            else:
+                detail = f"{name} must be an integer from {low} to {high}."
+                problems.append(Problem(name, text[:80], detail))
+    if problems:
+        raise QueryError(problems)
+    return values["limit"], values["offset"]
+
+
+def _openapi() -> dict[str, Any]:
+    """The OpenAPI document: apispec turns the shapes' marshmallow schemas into components."""
+    spec = APISpec(
+        title="treeshape transit example",
+        version="1.0.0",
+        openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+    )
+    page = [
+        {
+            "in": "query",
+            "name": "limit",
+            "schema": {"type": "integer", "minimum": 1, "maximum": queries.MAX_LIMIT},
+        },
+        {"in": "query", "name": "offset", "schema": {"type": "integer", "minimum": 0}},
+    ]
+
+    def path_param(name: str) -> list[dict[str, Any]]:
+        return [{"in": "path", "name": name, "required": True, "schema": {"type": "string"}}]
+
+    not_found = {"404": {"description": "Not found"}}
+    operations = {
+        "/routes": openapi_operation(ROUTES, summary="Routes", many=True, parameters=page),
+        "/stops": openapi_operation(STOPS, summary="Stops", many=True, parameters=page),
+        "/routes/{route_id}": openapi_operation(
+            ROUTE,
+            summary="A route with its trips' timetables",
+            parameters=path_param("route_id"),
+            responses=not_found,
+        ),
+        "/stops/{stop_id}": openapi_operation(
+            STOP,
+            summary="A stop with the trips that call at it",
+            parameters=path_param("stop_id"),
+            responses=not_found,
+        ),
+        "/trips/{trip_id}/stop_times": openapi_operation(
+            TRIP_STOP_TIMES,
+            summary="A trip's stop_times with their stops",
+            many=True,
+            parameters=path_param("trip_id"),
+            responses=not_found,
+        ),
+    }
+    for path, operation in operations.items():
+        spec.path(path=path, operations={"get": operation})
+    return spec.to_dict()
+
+
+def create_app(db_url: str) -> Flask:
+    """The Flask app serving the database at ``db_url``."""
+    engine = create_engine(db_url)
+    sessions = sessionmaker(engine)
+    app = Flask(__name__)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in field order
+    app.extensions["transit_engine"] = engine
+    init_app(app)
+    app.register_error_handler(HTTPException, _http_error)
+    openapi = _openapi()
+
+    def session() -> Session:
+        return sessions()
+
+    @app.get("/openapi.json")
+    def get_openapi() -> Response:
+        return jsonify(openapi)
+
+    @app.get("/routes")
+    def list_routes() -> Response:
+        shape = shape_from_request(ROUTES)
+        limit, offset = _page()
+        with session() as db:
+            return json_response(shape, queries.route_page(db, shape, limit, offset), many=True)
+
+    @app.get("/stops")
+    def list_stops() -> Response:
+        shape = shape_from_request(STOPS)
+        limit, offset = _page()
+        with session() as db:
+            return json_response(shape, queries.stop_page(db, shape, limit, offset), many=True)
+
+    @app.get("/routes/<route_id>")
+    def get_route(route_id: str) -> Response | tuple[Response, int]:
+        shape = shape_from_request(ROUTE)
+        with session() as db:
+            found = queries.route(db, shape, route_id)
+            if found is None:
+                return _error(404, f"No route with route_id {route_id!r}.")
+            return json_response(shape, found)
+
+    @app.get("/stops/<stop_id>")
+    def get_stop(stop_id: str) -> Response | tuple[Response, int]:
+        shape = shape_from_request(STOP)
+        with session() as db:
+            found = queries.stop(db, shape, stop_id)
+            if found is None:
+                return _error(404, f"No stop with stop_id {stop_id!r}.")
+            return json_response(shape, found)
+
+    @app.get("/trips/<trip_id>/stop_times")
+    def get_trip_stop_times(trip_id: str) -> Response | tuple[Response, int]:
+        shape = shape_from_request(TRIP_STOP_TIMES)
+        with session() as db:
+            found = queries.trip_stop_times(db, shape, trip_id)
+            if found is None:
+                return _error(404, f"No trip with trip_id {trip_id!r}.")
+            return json_response(shape, found, many=True)
+
+    return app

@@ -1,0 +1,53 @@
+"""The database side of the endpoints, shared by the Flask and the FastAPI app.
+
+Each function loads with the (possibly narrowed) shape's loader options: one statement for the
+roots plus one per included relationship, whatever the number of rows, and nothing lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import treeshape as ts
+
+from .models import Route, Stop, StopTime, Trip
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+MAX_OFFSET = 10**9
+
+
+def route_page(session: Session, shape: ts.Shape, limit: int, offset: int) -> Sequence[Route]:
+    stmt = select(Route).order_by(Route.route_id).limit(limit).offset(offset)
+    return session.scalars(stmt.options(*shape.loader_options())).all()
+
+
+def stop_page(session: Session, shape: ts.Shape, limit: int, offset: int) -> Sequence[Stop]:
+    stmt = select(Stop).order_by(Stop.stop_id).limit(limit).offset(offset)
+    return session.scalars(stmt.options(*shape.loader_options())).all()
+
+
+def route(session: Session, shape: ts.Shape, route_id: str) -> Route | None:
+    stmt = select(Route).where(Route.route_id == route_id)
+    return session.scalars(stmt.options(*shape.loader_options())).one_or_none()
+
+
+def stop(session: Session, shape: ts.Shape, stop_id: str) -> Stop | None:
+    stmt = select(Stop).where(Stop.stop_id == stop_id)
+    return session.scalars(stmt.options(*shape.loader_options())).one_or_none()
+
+
+def trip_stop_times(session: Session, shape: ts.Shape, trip_id: str) -> Sequence[StopTime] | None:
+    """The trip's stop_times in sequence order; ``None`` if there is no such trip.
+
+    The trip itself is looked up only when it has no stop_times, so the usual request costs
+    no extra statement.
+    """
+    stmt = select(StopTime).where(StopTime.trip_id == trip_id).order_by(StopTime.stop_sequence)
+    rows = session.scalars(stmt.options(*shape.loader_options())).all()
+    if not rows and session.get(Trip, trip_id) is None:
+        return None
+    return rows

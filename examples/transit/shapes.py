@@ -1,0 +1,92 @@
+"""Every view of the transit API, declared once and composed.
+
+Read this module top to bottom: the *fragments* say how one kind of object looks wherever it
+appears (a stop inside a timetable, a trip inside a stop's page); the *endpoint shapes* are built
+from them. Change `stop_brief` and every response that shows a stop changes with it: the
+timetable of `GET /routes/{route_id}`, the parent station in `GET /stops`, the stops of
+`GET /trips/{trip_id}/stop_times`. Identical sub-trees give the same generated class, so the
+OpenAPI documents show one `StopBrief` component, referenced from everywhere.
+
+Each shape also yields the SQLAlchemy loader options that load exactly its tree (one statement
+per relationship, never a lazy load), a marshmallow schema (Flask, apispec) and a Pydantic model
+(FastAPI's ``response_model``). ``name=`` gives the generated classes the names the OpenAPI
+documents show.
+"""
+
+from __future__ import annotations
+
+import treeshape as ts
+
+from .models import Agency, Route, Stop, StopTime, Trip
+
+# -- fragments: how an object looks when it appears inside another one ---------------------------
+
+agency_brief = ts.shape(
+    Agency, fields=["agency_id", "agency_name", "agency_url"], name="AgencyBrief"
+)
+
+route_brief = ts.shape(
+    Route,
+    fields=["route_id", "route_short_name", "route_long_name", "route_type", "route_color"],
+    name="RouteBrief",
+)
+
+stop_brief = ts.shape(
+    Stop, fields=["stop_id", "stop_code", "stop_name", "stop_lat", "stop_lon"], name="StopBrief"
+)
+
+trip_brief = ts.shape(
+    Trip,
+    fields=["trip_id", "route_id", "service_id", "trip_headsign", "direction_id"],
+    name="TripBrief",
+)
+
+# A call of a trip at a stop, with the stop as a `stop_brief`: composition at a relationship.
+stop_time_with_stop = ts.shape(
+    StopTime,
+    {"stop": stop_brief},
+    fields=["trip_id", "stop_sequence", "arrival_time", "departure_time", "stop_id"],
+    name="StopTimeWithStop",
+)
+
+# A trip's timetable: the trip fragment (composition at the root) plus its stop_times.
+trip_timetable = ts.shape(
+    Trip, trip_brief, {"stop_times": stop_time_with_stop}, name="TripTimetable"
+)
+
+# A trip as a stop's page lists it: which route it runs on.
+trip_with_route = ts.shape(Trip, trip_brief, {"route": route_brief}, name="TripWithRoute")
+
+# -- endpoint shapes ----------------------------------------------------------------------------
+
+#: ``GET /routes``: one item of the paginated list.
+route_list_item = ts.shape(Route, route_brief, {"agency": agency_brief}, name="RouteListItem")
+
+#: ``GET /stops``: one item of the paginated list, with its parent station if it has one.
+stop_list_item = ts.shape(Stop, stop_brief, {"parent": stop_brief}, name="StopListItem")
+
+#: ``GET /routes/{route_id}``: the route, its agency, and every trip's timetable with its stops.
+route_detail = ts.shape(
+    Route, {"agency": agency_brief, "trips": trip_timetable}, name="RouteDetail"
+)
+
+#: ``GET /stops/{stop_id}``: the stop, its parent station, and every trip that calls at it.
+stop_detail = ts.shape(Stop, {"parent": stop_brief, "trips": trip_with_route}, name="StopDetail")
+
+#: ``GET /trips/{trip_id}/stop_times``: the list of a trip's calls, each with its stop.
+trip_stop_times = stop_time_with_stop
+
+__all__ = [
+    "agency_brief",
+    "route_brief",
+    "route_detail",
+    "route_list_item",
+    "stop_brief",
+    "stop_detail",
+    "stop_list_item",
+    "stop_time_with_stop",
+    "trip_brief",
+    "trip_stop_times",
+    "trip_timetable",
+    "trip_with_route",
+]

@@ -1,0 +1,85 @@
+"""FastAPI helpers: a dependency that narrows an endpoint's shape, and a treeshape response.
+
+::
+
+    from treeshape.fastapi import ShapeResponse, narrowed
+    from treeshape.web import EndpointShape
+
+    ROUTE = EndpointShape(route_detail)
+
+    @app.get("/routes/{route_id}", response_model=route_detail.pydantic_model)
+    def get_route(route_id: str, shape: Shape = Depends(narrowed(ROUTE))) -> Response:
+        route = ...  # select(Route).options(*shape.loader_options())
+        return ShapeResponse(shape, route)
+
+``response_model`` makes ``/docs`` show the declared nested structure; returning a `Response`
+means FastAPI does not validate or serialize again: treeshape's dumper already did, once.
+The dependency declares ``include`` and every ``fields[Model]`` as query parameters, so they
+appear in the OpenAPI document, but it reads the raw query string itself: FastAPI would keep
+only the last of a repeated parameter, and we must report the repeat.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import HTTPException, Query, Request, Response
+
+from .shape import Shape
+from .web import EndpointShape, QueryError
+
+__all__ = ["QUERY_ERROR_RESPONSE", "ShapeResponse", "narrowed", "query_error"]
+
+QUERY_ERROR_RESPONSE: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Invalid include or fields[...] query parameters."}
+}
+"""For a route's ``responses=``: documents the 400 the dependency may answer."""
+
+
+def query_error(error: QueryError) -> HTTPException:
+    """A 400 whose body reads like FastAPI's own validation errors (``loc``, ``msg``, ``type``)."""
+    detail = [
+        {
+            "loc": ["query", problem.parameter],
+            "msg": problem.detail,
+            "type": "value_error",
+            "input": problem.value,
+            "ctx": {"allowed": list(problem.allowed)},
+        }
+        for problem in error.problems
+    ]
+    return HTTPException(status_code=400, detail=detail)
+
+
+def narrowed(endpoint: EndpointShape) -> Callable[..., Shape]:
+    """A dependency returning the shape the request asks for, or raising a 400."""
+
+    def dependency(request: Request, **_declared: str | None) -> Shape:
+        try:
+            return endpoint.from_query(request.query_params.multi_items())
+        except QueryError as exc:
+            raise query_error(exc) from None
+
+    # Declared only for the OpenAPI document (and /docs forms); the values are read above.
+    parameters = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)]
+    for index, name in enumerate(endpoint.parameter_names):
+        query: Any = Query(None, alias=name, description=endpoint.describe(name))
+        parameters.append(
+            inspect.Parameter(
+                f"p{index}", inspect.Parameter.KEYWORD_ONLY, default=query, annotation=str | None
+            )
+        )
+    signature = inspect.Signature(parameters, return_annotation=Shape)
+    dependency.__signature__ = signature  # type: ignore[attr-defined]
+    return dependency
+
+
+class ShapeResponse(Response):
+    """``obj`` serialized by ``shape`` (compiled dumper, orjson), without revalidation."""
+
+    media_type = "application/json"
+
+    def __init__(self, shape: Shape, obj: Any, *, many: bool = False, status_code: int = 200):
+        super().__init__(content=shape.dump_json(obj, many=many), status_code=status_code)

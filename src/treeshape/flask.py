@@ -1,0 +1,92 @@
+"""Flask helpers: narrow an endpoint's shape from the request, answer 400s, document it.
+
+::
+
+    from treeshape.flask import init_app, json_response, shape_from_request
+    from treeshape.web import EndpointShape
+
+    ROUTE = EndpointShape(route_detail)
+    init_app(app)  # QueryError -> a JSON 400
+
+    @app.get("/routes/<route_id>")
+    def get_route(route_id):
+        shape = shape_from_request(ROUTE)  # raises QueryError before any query
+        route = session.scalars(select(Route).options(*shape.loader_options())...).one()
+        return json_response(shape, route)
+
+Error bodies follow flask-smorest's convention (``code``, ``status``, ``message``, ``errors``),
+so an app using flask-smorest or webargs answers every 400 in one format. The schemas are
+marshmallow schemas, so apispec's ``MarshmallowPlugin`` documents them: see `openapi_operation`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+
+from .shape import Shape
+from .web import EndpointShape, QueryError
+
+__all__ = ["error_response", "init_app", "json_response", "openapi_operation", "shape_from_request"]
+
+
+def shape_from_request(endpoint: EndpointShape) -> Shape:
+    """The shape the current request asks for; raises `QueryError` if it does not fit."""
+    return endpoint.from_query(request.args.items(multi=True))
+
+
+def error_response(error: QueryError) -> tuple[Response, int]:
+    """A 400 naming every offending parameter and what it allows."""
+    body = {
+        "code": 400,
+        "status": "Bad Request",
+        "message": "Invalid query parameters.",
+        "errors": [problem.as_dict() for problem in error.problems],
+    }
+    return jsonify(body), 400
+
+
+def init_app(app: Flask) -> None:
+    """Register the JSON 400 handler for `QueryError`."""
+    app.register_error_handler(QueryError, error_response)
+
+
+def json_response(shape: Shape, obj: Any, *, many: bool = False, status: int = 200) -> Response:
+    """``obj`` serialized by ``shape`` (its compiled dumper, orjson), as a JSON response."""
+    return Response(shape.dump_json(obj, many=many), status=status, mimetype="application/json")
+
+
+def openapi_operation(
+    endpoint: EndpointShape, *, summary: str, many: bool = False, **extra: Any
+) -> dict[str, Any]:
+    """An OpenAPI operation for ``spec.path(operations={"get": ...})`` with apispec.
+
+    The 200 response references the declared shape's marshmallow schema (apispec's
+    ``MarshmallowPlugin`` turns it and every nested schema into components); the query
+    parameters document ``include`` and each ``fields[Model]`` with what they allow.
+    """
+    schema: Any = endpoint.shape.marshmallow_schema
+    if many:
+        schema = {"type": "array", "items": schema}
+    parameters = [
+        {
+            "in": "query",
+            "name": name,
+            "required": False,
+            "schema": {"type": "string"},
+            "description": endpoint.describe(name),
+        }
+        for name in endpoint.parameter_names
+    ]
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "parameters": [*extra.pop("parameters", []), *parameters],
+        "responses": {
+            "200": {"description": "OK", "content": {"application/json": {"schema": schema}}},
+            "400": {"description": "Invalid include or fields[...] query parameters."},
+            **extra.pop("responses", {}),
+        },
+    }
+    operation.update(extra)
+    return operation

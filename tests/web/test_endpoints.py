@@ -1,0 +1,179 @@
+"""Both apps, through test clients and over real HTTP: bodies against the feed's CSV files,
+identical bodies across apps, narrowing, pagination, 404s and statements per request."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import CAIRNS_FEED, SAMPLE_FEED, Api
+from .expected import STOP_BRIEF, FeedBodies
+
+SAMPLE = FeedBodies(SAMPLE_FEED)
+SAMPLE_ROUTES = sorted(SAMPLE.routes)
+SAMPLE_STOPS = sorted(SAMPLE.stops)
+SAMPLE_TRIPS = sorted(SAMPLE.trips)
+
+
+def ok(api: Api, url: str) -> object:
+    answer = api.get(url)
+    assert answer.status == 200, answer.body
+    assert answer.content_type.startswith("application/json")
+    return answer.json()
+
+
+def test_route_list(api: Api) -> None:
+    assert ok(api, "/routes") == SAMPLE.route_list()
+
+
+def test_stop_list(api: Api) -> None:
+    assert ok(api, "/stops") == SAMPLE.stop_list()
+
+
+@pytest.mark.parametrize(("limit", "offset"), [(1, 0), (2, 1), (3, 4), (50, 9), (1000, 0)])
+def test_pagination(api: Api, limit: int, offset: int) -> None:
+    stops = SAMPLE.stop_list()
+    assert ok(api, f"/stops?limit={limit}&offset={offset}") == stops[offset : offset + limit]
+    routes = SAMPLE.route_list()
+    assert ok(api, f"/routes?offset={offset}&limit={limit}") == routes[offset : offset + limit]
+
+
+@pytest.mark.parametrize("route_id", SAMPLE_ROUTES)
+def test_route_detail(api: Api, route_id: str) -> None:
+    assert ok(api, f"/routes/{route_id}") == SAMPLE.route_detail(route_id)
+
+
+@pytest.mark.parametrize("stop_id", SAMPLE_STOPS)
+def test_stop_detail(api: Api, stop_id: str) -> None:
+    assert ok(api, f"/stops/{stop_id}") == SAMPLE.stop_detail(stop_id)
+
+
+@pytest.mark.parametrize("trip_id", SAMPLE_TRIPS)
+def test_trip_stop_times(api: Api, trip_id: str) -> None:
+    assert ok(api, f"/trips/{trip_id}/stop_times") == SAMPLE.stop_time_with_stop(trip_id)
+
+
+URLS = [
+    "/routes",
+    "/routes?include=",
+    "/stops?limit=3&offset=2",
+    *(f"/routes/{r}" for r in SAMPLE_ROUTES),
+    *(f"/stops/{s}" for s in SAMPLE_STOPS),
+    *(f"/trips/{t}/stop_times" for t in SAMPLE_TRIPS),
+    "/routes/AB?include=trips&fields[Trip]=trip_id",
+    "/stops/BULLFROG?include=trips.route&fields[Route]=route_short_name&fields[Trip]=trip_id",
+    "/trips/AB1/stop_times?fields[StopTime]=stop_sequence&fields[Stop]=stop_name",
+]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_identical_bodies(sample_apis: dict[str, Api], url: str) -> None:
+    """The two apps answer byte for byte the same, through test clients and over HTTP."""
+    bodies = {name: api.get(url).body for name, api in sample_apis.items()}
+    assert len(set(bodies.values())) == 1, bodies
+
+
+def test_narrowing_include_and_fields(api: Api) -> None:
+    body = ok(api, "/routes/AB?include=trips&fields[Trip]=trip_id")
+    full = SAMPLE.route_detail("AB")
+    del full["agency"]
+    full["trips"] = [{"trip_id": t["trip_id"]} for t in full["trips"]]
+    assert body == full
+
+
+def test_empty_include_means_no_relationships(api: Api) -> None:
+    body = ok(api, "/routes/AB?include=")
+    assert isinstance(body, dict)
+    assert "trips" not in body and "agency" not in body
+    assert body["route_id"] == "AB"
+
+
+def test_include_keeps_prefixes(api: Api) -> None:
+    body = ok(api, "/routes/AB?include=trips.stop_times.stop&fields[Stop]=stop_name")
+    assert isinstance(body, dict)
+    assert "agency" not in body
+    calls = [st for trip in body["trips"] for st in trip["stop_times"]]
+    assert calls and all(set(st["stop"]) == {"stop_name"} for st in calls)
+
+
+def test_fields_apply_to_every_occurrence(api: Api) -> None:
+    """fields[Stop] narrows the stop and its parent station alike (JSON:API sparse fields)."""
+    body = ok(api, "/stops?fields[Stop]=stop_id,stop_name&limit=2")
+    assert body == [
+        {"stop_id": s["stop_id"], "stop_name": s["stop_name"], "parent": None}
+        for s in SAMPLE.stop_list()[:2]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "what"),
+    [
+        ("/routes/NOPE", "route"),
+        ("/stops/NOPE", "stop"),
+        ("/trips/NOPE/stop_times", "trip"),
+        ("/routes/NOPE?include=trips", "route"),
+    ],
+)
+def test_missing_id_is_404(api: Api, url: str, what: str) -> None:
+    answer = api.get(url)
+    assert answer.status == 404
+    assert answer.content_type.startswith("application/json")
+    body = answer.json()
+    message = body["message"] if api.framework == "flask" else body["detail"]
+    assert f"No {what} with {what}_id 'NOPE'" in message
+
+
+# Statements per request on the sample feed: one for the roots, one per included
+# relationship; SQLAlchemy skips a many-to-one's statement when no row on the page has a key
+# (the sample feed has no parent stations, so `parent` costs nothing there).
+STATEMENTS = [
+    ("/routes", 2),  # routes, agency
+    ("/routes?include=", 1),
+    ("/stops", 1),  # stops (+1 with any parent station on the page)
+    ("/routes/AB", 5),  # route, agency, trips, stop_times, stops
+    ("/routes/AB?include=trips", 2),
+    ("/routes/AB?include=trips.stop_times", 3),
+    ("/routes/AB?include=", 1),
+    ("/stops/BULLFROG", 3),  # stop, trips, their routes
+    ("/stops/BULLFROG?include=trips", 2),
+    ("/trips/AB1/stop_times", 2),  # stop_times, stops
+    ("/trips/AB1/stop_times?include=", 1),
+    ("/routes/NOPE", 1),
+    ("/stops/NOPE", 1),
+    ("/trips/NOPE/stop_times", 2),  # no stop_times, then: is there such a trip?
+    ("/routes/AB?include=nope", 0),  # a 400 costs no query
+    ("/routes?limit=0", 0),
+]
+
+
+@pytest.mark.parametrize(("url", "count"), STATEMENTS)
+def test_statement_count(api: Api, url: str, count: int) -> None:
+    assert api.get(url).statements == count
+
+
+def test_cairns_route(cairns_apis: dict[str, Api]) -> None:
+    """A busy route of a real feed: 125 trips, 3,000+ stop_times, still 5 statements."""
+    cairns = FeedBodies(CAIRNS_FEED)
+    expected = cairns.route_detail("110-423")
+    assert len(expected["trips"]) == 125
+    bodies = set()
+    for api in cairns_apis.values():
+        answer = api.get("/routes/110-423")
+        assert answer.status == 200
+        assert answer.statements == 5, (api, answer.statements)
+        assert answer.json() == expected
+        bodies.add(answer.body)
+    assert len(bodies) == 1
+
+
+def test_cairns_lists_and_stop(cairns_apis: dict[str, Api]) -> None:
+    cairns = FeedBodies(CAIRNS_FEED)
+    stop_id = max(cairns.trips_at, key=lambda s: len(cairns.trips_at[s]))
+    for api in cairns_apis.values():
+        assert api.get("/routes").json() == cairns.route_list()
+        assert api.get("/stops?limit=1000").json() == cairns.stop_list()
+        answer = api.get(f"/stops/{stop_id}")
+        assert answer.json() == cairns.stop_detail(stop_id)
+        assert answer.statements == 3
+        answer = api.get(f"/stops/{stop_id}?include=&fields[Stop]={','.join(STOP_BRIEF)}")
+        assert answer.json() == cairns.stop_brief(stop_id)
+        assert answer.statements == 1

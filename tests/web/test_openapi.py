@@ -1,0 +1,120 @@
+"""The OpenAPI documents of both apps: valid JSON, every reference resolvable, readable
+component names, the nested structure of each endpoint, and the narrowing parameters."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .conftest import Api
+
+SHAPES = {
+    "AgencyBrief", "RouteBrief", "RouteDetail", "RouteListItem", "StopBrief", "StopDetail",
+    "StopListItem", "StopTimeWithStop", "TripTimetable", "TripWithRoute",
+}  # fmt: skip
+ENDPOINTS = {
+    "/routes": ("RouteListItem", True),
+    "/stops": ("StopListItem", True),
+    "/routes/{route_id}": ("RouteDetail", False),
+    "/stops/{stop_id}": ("StopDetail", False),
+    "/trips/{trip_id}/stop_times": ("StopTimeWithStop", True),
+}
+# (component, property) -> the component it holds
+NESTING = {
+    ("RouteDetail", "trips"): "TripTimetable",
+    ("RouteDetail", "agency"): "AgencyBrief",
+    ("TripTimetable", "stop_times"): "StopTimeWithStop",
+    ("StopTimeWithStop", "stop"): "StopBrief",
+    ("StopDetail", "trips"): "TripWithRoute",
+    ("StopDetail", "parent"): "StopBrief",
+    ("TripWithRoute", "route"): "RouteBrief",
+    ("RouteListItem", "agency"): "AgencyBrief",
+    ("StopListItem", "parent"): "StopBrief",
+}
+
+
+@pytest.fixture(scope="module", params=["flask", "fastapi"])
+def document(request: pytest.FixtureRequest, sample_apis: dict[str, Api]) -> dict[str, Any]:
+    answer = sample_apis[request.param].get("/openapi.json")
+    assert answer.status == 200
+    assert answer.content_type.startswith("application/json")
+    doc: dict[str, Any] = answer.json()
+    return doc
+
+
+def refs(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "$ref":
+                yield item
+            else:
+                yield from refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from refs(item)
+
+
+def target(schema: dict[str, Any]) -> str:
+    """The component a property refers to: directly, as list items, or as ``X | null``."""
+    if "items" in schema:
+        schema = schema["items"]
+    if "anyOf" in schema:
+        schema = next(s for s in schema["anyOf"] if "$ref" in s)
+    ref: str = schema["$ref"]
+    return ref.rsplit("/", 1)[1]
+
+
+def test_document_is_valid(document: dict[str, Any]) -> None:
+    assert document["openapi"].startswith("3.")
+    assert document["info"]["title"]
+    schemas = document["components"]["schemas"]
+    for ref in refs(document):
+        assert ref.startswith("#/components/schemas/")
+        assert ref.rsplit("/", 1)[1] in schemas, ref
+    assert set(document["paths"]) == set(ENDPOINTS)
+
+
+def test_component_names_are_readable(document: dict[str, Any]) -> None:
+    names = set(document["components"]["schemas"])
+    assert names >= SHAPES
+    for name in names:
+        assert re.fullmatch(r"[A-Z][A-Za-z]*", name), name  # no __main__, _1, _a1b2c3
+
+
+def test_nested_structure(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    for (component, prop), held in NESTING.items():
+        assert target(schemas[component]["properties"][prop]) == held, (component, prop)
+    assert schemas["RouteDetail"]["properties"]["trips"]["type"] == "array"
+    assert set(schemas["StopBrief"]["properties"]) == {
+        "stop_id", "stop_code", "stop_name", "stop_lat", "stop_lon",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_operations(document: dict[str, Any], path: str) -> None:
+    component, many = ENDPOINTS[path]
+    operation = document["paths"][path]["get"]
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    if many:
+        assert schema["type"] == "array"
+        schema = schema["items"]
+    assert schema["$ref"].endswith(f"/{component}")
+    assert "400" in operation["responses"]
+    params = {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
+    assert "include" in params
+    assert any(name.startswith("fields[") for name in params)
+    for name, param in params.items():
+        if name == "include" or name.startswith("fields["):
+            assert param.get("required", False) is False
+            assert "among:" in param["description"]
+
+
+def test_same_components_in_both(sample_apis: dict[str, Api]) -> None:
+    flask = sample_apis["flask"].get("/openapi.json").json()["components"]["schemas"]
+    fast = sample_apis["fastapi"].get("/openapi.json").json()["components"]["schemas"]
+    for name in SHAPES:
+        assert list(flask[name]["properties"]) == list(fast[name]["properties"]), name

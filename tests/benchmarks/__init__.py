@@ -1,0 +1,1 @@
+"""Tests of the benchmark suite (benchmarks/): equal outputs, counts, reports."""

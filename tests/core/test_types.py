@@ -1,4 +1,8 @@
-"""Every column type gives the same JSON in every backend, nullable and not."""
+"""Every column type gives the same JSON in every backend, nullable and not.
+
+The database tests run on SQLite and PostgreSQL (``core_db``); PostgreSQL-only types are in
+``tests/core/test_pg_types.py``.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import treeshape as ts
-from tests.conftest import memory_engine
+from tests.core.conftest import CoreDb
 from tests.factories import make_gadget
 from tests.models import GADGET_COLUMNS, Gadget, LineKind
 
@@ -33,11 +37,14 @@ def all_backends(shape: ts.Shape, objs: list[Any]) -> list[Any]:
     ]
 
 
-def test_every_type_nullable_and_not(session: Session) -> None:
-    session.add_all([make_gadget(1, nulls=False), make_gadget(2, nulls=True)])
-    session.commit()
-    objs = session.scalars(select(Gadget).options(*everything.loader_options())).all()
-    outputs = all_backends(everything, objs)
+def test_every_type_nullable_and_not(core_db: CoreDb) -> None:
+    core_db.clean()
+    with Session(core_db.engine) as session:
+        session.add_all([make_gadget(1, nulls=False), make_gadget(2, nulls=True)])
+        session.commit()
+    with Session(core_db.engine) as session:
+        stmt = select(Gadget).options(*everything.loader_options()).order_by(Gadget.gadget_id)
+        outputs = all_backends(everything, list(session.scalars(stmt)))
     assert all(out == outputs[0] for out in outputs)
     full, empty = outputs[0]
     assert full["price"] == "1234.500" and full["price_opt"] == "-0.010"
@@ -118,12 +125,12 @@ def test_value_conversion_matches_pydantic(value: Any) -> None:
 
 
 @pytest.mark.parametrize("nulls", [True, False])
-def test_gadget_property_round_trip(nulls: bool) -> None:
-    engine = memory_engine()
-    with Session(engine) as session:
+def test_gadget_property_round_trip(core_db: CoreDb, nulls: bool) -> None:
+    core_db.clean()
+    with Session(core_db.engine) as session:
         session.add(make_gadget(7, nulls=nulls))
         session.commit()
-    with Session(engine) as session:
+    with Session(core_db.engine) as session:
         obj = session.scalars(select(Gadget).options(*everything.loader_options())).one()
         outputs = all_backends(everything, [obj])
         assert all(out == outputs[0] for out in outputs)

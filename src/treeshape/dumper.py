@@ -1,21 +1,162 @@
-"""The dumper: a shape's objects to JSON-ready dicts, reading loaded state only.
+"""The dumper: a shape's objects to JSON-ready dicts or JSON bytes, reading loaded state only.
 
-Generated once per shape tree. Values come from the instance dict, never through instrumented
-attributes, so an attribute that is not loaded raises `NotLoadedError` naming its path instead
-of issuing a query. Hybrids and Python properties are read with ``getattr``: they are code the
-model author wrote, and loader options make any relationship they touch raise, not load.
+How it is built, and why
+------------------------
+Each shape tree is compiled once (memoized on the tree) into Python source with one function
+per node, then ``exec``-ed. A node function is a single dict display::
+
+    def n1(o):
+        d = o.__dict__
+        return {"trip_id": d["trip_id"], ..., "stop_times": [n2(x) for x in d["stop_times"]]}
+
+Code generation was measured against tuned closures (a closure per node looping over
+``(name, converter)`` pairs, the previous implementation) on the transit route endpoint
+(126 trips, 4,788 stop_times with their stops): the generated functions are about 3x faster.
+A closure pays, per field, a loop iteration, a tuple unpack, a ``None`` test on the converter and
+a dict store; the generated dict display is one ``BINARY_SUBSCR`` per field and one
+``BUILD_MAP``. Converters are inlined as expressions guarded by an exact class test
+(``v.isoformat() if v.__class__ is date else convert(v)``), so the common case makes no Python
+call at all and anything unusual still goes through `values.converter_for`.
+
+Reading state, never lazy-loading
+---------------------------------
+Values come from the instance ``__dict__``, never through instrumented attributes, so an
+attribute that is not loaded cannot issue a query. The generated code does not handle errors
+(``try`` blocks in the hot path would forbid the single dict display): a missing key surfaces as
+a ``KeyError``, and only then the slow `reference_dumper` (today's closure walk, kept as the
+definition of the error semantics) dumps the same objects again to raise the exact
+`NotLoadedError`, with the full dotted path, that it has always raised. Hybrids and Python
+properties are read with attribute access: they are code the model author wrote, and loader
+options make any relationship they touch raise, not load. In a node with such fields the state
+reads are hoisted before them, so the first error raised is the one the reference raises.
+
+Repeated many-to-one targets
+----------------------------
+A many-to-one target (the same stop under thousands of stop_times) is converted once per call:
+each call gets fresh memo dicts, one per memoized node, keyed by ``id(obj)`` (sound because the
+objects stay referenced by the tree for the whole call). ``dump()`` hands every later reference
+a structural copy of the memoized dict (new dicts and lists down the sub-tree, JSON column values
+copied), so mutating one stop of the output never changes another: the output stays a tree of
+distinct containers, exactly as before the memo. ``dump_json()`` shares the dict (its dicts never
+escape orjson), so it pays nothing for repeats.
+
+JSON bytes
+----------
+``dump_json`` compiles a second variant whose values are left to orjson wherever orjson's output
+is byte-for-byte Pydantic's JSON mode (checked in ``tests/test_dumper.py``): naive ``datetime``,
+aware ``datetime`` with a ``timezone``/``ZoneInfo`` offset in whole minutes (with
+``OPT_UTC_Z``: UTC as ``Z``), ``date``, ``UUID`` and enums whose values are JSON scalars.
+Python keeps what orjson formats differently: ``Decimal`` (a string), every ``time`` (orjson
+3.13 drops a digit for 10,000-99,999 microseconds, ``"00:00:00.10000"``, and refuses aware
+times), offsets with seconds (orjson rounds them, Pydantic truncates), JSON columns and untyped
+values (non-string keys, tuples, nested non-JSON values). Exact class tests send subclasses
+(which orjson rejects) through Python as well.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+import decimal
+import enum
+import keyword
+import uuid
+import zoneinfo
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
+
 from .errors import NotLoadedError
-from .tree import ShapeNode, memoize
-from .values import converter_for
+from .inspection import FieldInfo
+from .tree import RelationNode, ShapeNode, memoize
+from .values import (
+    _date_to_json,
+    _datetime_to_json,
+    _decimal_to_json,
+    _enum_to_json,
+    _time_to_json,
+    _uuid_to_json,
+    converter_for,
+)
 
 ObjectDumper = Callable[[Any], dict[str, Any]]
+Factory = Callable[[], ObjectDumper]
+
+JSON_OPTIONS = orjson.OPT_UTC_Z
+"""orjson options of ``dump_json``: UTC offsets as ``Z``, as Pydantic writes them."""
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+# -- the public entry points --------------------------------------------------------------------
+
+
+def dump_one(node: ShapeNode, obj: Any) -> dict[str, Any]:
+    """``obj`` as a JSON-ready dict; `NotLoadedError` (full path) if the tree is not loaded."""
+    try:
+        return compiled_dumper(node)()(obj)
+    except KeyError:
+        reference_dumper(node)(obj)
+        raise  # the reference found nothing missing: the KeyError came from user code
+
+
+def dump_many(node: ShapeNode, objs: Iterable[Any]) -> list[dict[str, Any]]:
+    """Several objects, one memo for all of them (a stop shared by two routes is dumped once)."""
+    items = objs if isinstance(objs, list | tuple) else list(objs)
+    try:
+        dump = compiled_dumper(node)()
+        return [dump(obj) for obj in items]
+    except KeyError:
+        reference = reference_dumper(node)
+        for obj in items:
+            reference(obj)
+        raise
+
+
+def dump_json_one(node: ShapeNode, obj: Any) -> bytes:
+    """``orjson.dumps(dump_one(node, obj))``, without converting what orjson writes alike."""
+    try:
+        return orjson.dumps(compiled_json_dumper(node)()(obj), option=JSON_OPTIONS)
+    except KeyError:
+        reference_dumper(node)(obj)
+        raise
+
+
+def dump_json_many(node: ShapeNode, objs: Iterable[Any]) -> bytes:
+    """``orjson.dumps(dump_many(node, objs))``, the JSON way."""
+    items = objs if isinstance(objs, list | tuple) else list(objs)
+    try:
+        dump = compiled_json_dumper(node)()
+        return orjson.dumps([dump(obj) for obj in items], option=JSON_OPTIONS)
+    except KeyError:
+        reference = reference_dumper(node)
+        for obj in items:
+            reference(obj)
+        raise
+
+
+@memoize
+def compiled_dumper(node: ShapeNode) -> Factory:
+    """A factory of dump functions for ``node`` (dict output); call it once per dump call."""
+    return _Compiler(json=False).compile(node)
+
+
+@memoize
+def compiled_json_dumper(node: ShapeNode) -> Factory:
+    """Like `compiled_dumper`, leaving orjson-native values to orjson (for ``dump_json``)."""
+    return _Compiler(json=True).compile(node)
+
+
+def object_dumper(node: ShapeNode) -> ObjectDumper:
+    """A function turning one object of ``node.model`` into its JSON-ready dict."""
+
+    def dump(obj: Any) -> dict[str, Any]:
+        return dump_one(node, obj)
+
+    return dump
+
+
+# -- the reference walk: the definition of the error semantics ----------------------------------
 
 
 def _prefixed(error: NotLoadedError, name: str) -> NotLoadedError:
@@ -24,8 +165,12 @@ def _prefixed(error: NotLoadedError, name: str) -> NotLoadedError:
 
 
 @memoize
-def object_dumper(node: ShapeNode) -> ObjectDumper:
-    """A function turning one object of ``node.model`` into its JSON-ready dict."""
+def reference_dumper(node: ShapeNode) -> ObjectDumper:
+    """The straightforward closure walk. Slow; run only to raise the exact error on a miss.
+
+    Order of reads: state fields, then computed fields, then each relationship (its state key,
+    then its objects). The compiled code reads in the same order.
+    """
     model_name = node.info.name
     state_fields = [
         (f.name, converter_for(f.python_type)) for f in node.fields if f.loaded_from_state
@@ -34,7 +179,7 @@ def object_dumper(node: ShapeNode) -> ObjectDumper:
         (f.name, converter_for(f.python_type)) for f in node.fields if not f.loaded_from_state
     ]
     order = [f.name for f in node.fields] + [rel.name for rel in node.relations]
-    relations = [(rel.name, rel.many, object_dumper(rel.child)) for rel in node.relations]
+    relations = [(rel.name, rel.many, reference_dumper(rel.child)) for rel in node.relations]
 
     def dump(obj: Any) -> dict[str, Any]:
         state = obj.__dict__
@@ -65,3 +210,232 @@ def object_dumper(node: ShapeNode) -> ObjectDumper:
         return out
 
     return dump
+
+
+# -- code generation ----------------------------------------------------------------------------
+
+
+def _json_copy(value: Any) -> Any:
+    """A copy of a converted JSON value: new dicts and lists, shared scalars."""
+    if isinstance(value, dict):
+        return {key: _json_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_copy(item) for item in value]
+    return value
+
+
+def _json_datetime(value: Any) -> Any:
+    """An aware (or unusual) datetime for orjson: itself where orjson writes Pydantic's form."""
+    if value is None:
+        return None
+    if value.__class__ is dt.datetime and value.tzinfo.__class__ in _ORJSON_TZ:
+        offset = value.utcoffset()
+        if offset is not None and not (offset.seconds % 60 or offset.microseconds):
+            return value
+    return _datetime_to_json(value)
+
+
+_ORJSON_TZ = (dt.timezone, zoneinfo.ZoneInfo)
+
+
+def _enum_is_scalar(cls: type[enum.Enum]) -> bool:
+    return all(isinstance(member.value, _JSON_SCALARS) for member in cls)
+
+
+class _Compiler:
+    """Writes the source of one shape tree's dump functions and ``exec``-s it."""
+
+    def __init__(self, *, json: bool) -> None:
+        self.json = json
+        self.names: dict[int, str] = {}
+        self.nodes: list[ShapeNode] = []
+        self.memoized: set[str] = set()
+        self.copied: set[str] = set()
+        self.constants: dict[str, Any] = {}
+
+    def compile(self, root: ShapeNode) -> Factory:
+        self._number(root)
+        body: list[str] = []
+        for node in reversed(self.nodes):
+            body += self._node_function(node)
+        for name in sorted(self.memoized):
+            body += self._memo_function(name)
+        for node in self.nodes:  # parents first: a copied node's children are copied too
+            if self.names[id(node)] in self.copied:
+                self.copied.update(self.names[id(rel.child)] for rel in node.relations)
+        for node in reversed(self.nodes):
+            if self.names[id(node)] in self.copied:
+                body += self._copy_function(node)
+        source = ["def _factory():"]
+        source += [f"    {name} = {{}}" for name in sorted(f"m{n[1:]}" for n in self.memoized)]
+        source += ["    " + line for line in body]
+        source.append(f"    return {self.names[id(root)]}")
+        text = "\n".join(source) + "\n"
+        namespace: dict[str, Any] = dict(self.constants)
+        filename = f"<treeshape dumper {root.info.name}{'/json' if self.json else ''}>"
+        exec(compile(text, filename, "exec"), namespace)
+        factory: Factory = namespace["_factory"]
+        factory.__doc__ = text  # the generated source, for debugging
+        return factory
+
+    def _number(self, node: ShapeNode) -> None:
+        if id(node) in self.names:
+            return
+        self.names[id(node)] = f"n{len(self.nodes)}"
+        self.nodes.append(node)
+        for rel in node.relations:
+            self._number(rel.child)
+
+    def _constant(self, value: Any, hint: str) -> str:
+        for name, existing in self.constants.items():
+            if existing is value:
+                return name
+        name = f"_{hint}{len(self.constants)}"
+        self.constants[name] = value
+        return name
+
+    # -- values
+
+    def _value(self, info: FieldInfo, read: str) -> str:
+        """An expression of the converted value of ``read`` (an expression, evaluated once)."""
+        python_type = info.python_type
+        convert = converter_for(python_type)
+        if convert is None:
+            return read
+        if self.json and convert is _datetime_to_json:
+            # Aware values: orjson writes those with whole-minute offsets as Pydantic does.
+            convert = _json_datetime
+        fallback = self._constant(convert, "c")
+        if not isinstance(python_type, type):
+            return f"(None if (v := {read}) is None else {fallback}(v))"
+        fast = self._fast(python_type)
+        if fast is None:
+            return f"(None if (v := {read}) is None else {fallback}(v))"
+        test, result = fast
+        # ``None`` fails the class test and the converter returns it unchanged... except that
+        # the converters are not called on None: keep today's explicit None test.
+        return f"(v if (v := {read}) is None else {result} if {test} else {fallback}(v))"
+
+    def _fast(self, python_type: type) -> tuple[str, str] | None:
+        """(class test, value when it passes) for types with an inline fast path."""
+        json = self.json
+        if issubclass(python_type, enum.Enum):
+            if not _enum_is_scalar(python_type):
+                return None
+            cls = self._constant(python_type, "E")
+            return f"v.__class__ is {cls}", "v" if json else "v._value_"
+        if issubclass(python_type, dt.datetime):
+            cls = self._constant(dt.datetime, "datetime")
+            test = f"v.__class__ is {cls} and v.tzinfo is None"
+            return test, "v" if json else "v.isoformat()"
+        if issubclass(python_type, dt.date):
+            cls = self._constant(dt.date, "date")
+            return f"v.__class__ is {cls}", "v" if json else "v.isoformat()"
+        if issubclass(python_type, dt.time):
+            cls = self._constant(dt.time, "time")
+            # Never native: orjson 3.13 writes 10,000-99,999 microseconds one digit short
+            # ("00:00:00.10000" for .010000), and refuses aware times.
+            return f"v.__class__ is {cls} and v.tzinfo is None", "v.isoformat()"
+        if issubclass(python_type, decimal.Decimal):
+            cls = self._constant(decimal.Decimal, "Decimal")
+            return f"v.__class__ is {cls}", f"{self._constant(str, 'str')}(v)"
+        if issubclass(python_type, uuid.UUID):
+            cls = self._constant(uuid.UUID, "UUID")
+            return f"v.__class__ is {cls}", "v" if json else f"{self._constant(str, 'str')}(v)"
+        return None
+
+    def _field(self, info: FieldInfo) -> str:
+        if info.loaded_from_state:
+            read = f"d[{info.name!r}]"
+        elif info.name.isidentifier() and not keyword.iskeyword(info.name):
+            read = f"o.{info.name}"
+        else:
+            read = f"{self._constant(getattr, 'getattr')}(o, {info.name!r})"
+        return self._value(info, read)
+
+    def _relation(self, rel: RelationNode) -> str:
+        child = self.names[id(rel.child)]
+        read = f"d[{rel.name!r}]"
+        if rel.many:
+            return f"[{child}(x) for x in {read}]"
+        if rel.info.direction == "many_to_one":
+            self.memoized.add(child)
+            if not self.json:
+                self.copied.add(child)
+            index = child[1:]
+            hit = f"c{index}(r)" if child in self.copied else "r"
+            # The hit is inline (no call); the miss calls g, which dumps and remembers.
+            return (
+                f"(None if (t := {read}) is None else "
+                f"{hit} if (r := m{index}.get(id(t))) is not None else g{index}(t))"
+            )
+        return f"(None if (t := {read}) is None else {child}(t))"
+
+    # -- functions
+
+    def _node_function(self, node: ShapeNode) -> list[str]:
+        name = self.names[id(node)]
+        lines = [f"def {name}(o):", "    d = o.__dict__"]
+        computed = [f for f in node.fields if not f.loaded_from_state]
+        if not computed:
+            items = [f"{f.name!r}: {self._field(f)}" for f in node.fields]
+            items += [f"{rel.name!r}: {self._relation(rel)}" for rel in node.relations]
+            lines.append("    return {" + ", ".join(items) + "}")
+            return lines
+        # Today's order of reads: state fields, computed fields, relations; output in order.
+        local: dict[str, str] = {}
+        state = [f for f in node.fields if f.loaded_from_state]
+        for i, f in enumerate(state + computed):
+            local[f.name] = f"f{i}"
+            lines.append(f"    f{i} = {self._field(f)}")
+        for i, rel in enumerate(node.relations):
+            local[rel.name] = f"r{i}"
+            lines.append(f"    r{i} = {self._relation(rel)}")
+        order = [f.name for f in node.fields] + [rel.name for rel in node.relations]
+        lines.append("    return {" + ", ".join(f"{n!r}: {local[n]}" for n in order) + "}")
+        return lines
+
+    def _memo_function(self, child: str) -> list[str]:
+        """The miss path of a memoized relation: dump the target and remember it."""
+        index = child[1:]
+        return [f"def g{index}(t):", f"    r = m{index}[id(t)] = {child}(t)", "    return r"]
+
+    def _copy_function(self, node: ShapeNode) -> list[str]:
+        """A structural copy of a node's output: new containers all the way down."""
+        name = self.names[id(node)]
+        index = name[1:]
+        items: list[str] = []
+        json_copy = self._constant(_json_copy, "copy")
+        for f in node.fields:
+            if _may_hold_container(f.python_type):
+                items.append(f"{f.name!r}: {json_copy}(r[{f.name!r}])")
+        for rel in node.relations:
+            ci = self.names[id(rel.child)][1:]
+            if rel.many:
+                items.append(f"{rel.name!r}: [c{ci}(x) for x in r[{rel.name!r}]]")
+            else:
+                items.append(
+                    f"{rel.name!r}: (None if (y := r[{rel.name!r}]) is None else c{ci}(y))"
+                )
+        if not items:
+            return [f"def c{index}(r):", "    return r.copy()"]
+        return [f"def c{index}(r):", "    return {**r, " + ", ".join(items) + "}"]
+
+
+_SCALAR_CONVERTERS = (
+    _date_to_json,
+    _datetime_to_json,
+    _decimal_to_json,
+    _time_to_json,
+    _uuid_to_json,
+)
+
+
+def _may_hold_container(python_type: Any) -> bool:
+    """Whether converted values of this type can be a dict or a list (JSON columns, ...)."""
+    converter = converter_for(python_type)
+    if converter is None or converter in _SCALAR_CONVERTERS:
+        return False
+    if converter is _enum_to_json:
+        return not _enum_is_scalar(python_type)
+    return True

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from .binding import FieldsArg, bind
-from .dumper import object_dumper
+from .dumper import dump_json_many, dump_json_one, dump_many, dump_one
 from .loading import loader_options
 from .naming import claim_names
 from .narrowing import narrow_node
@@ -114,15 +112,17 @@ class Shape:
 
     def dump(self, obj: Any, *, many: bool = False) -> Any:
         """A JSON-ready dict of ``obj`` (a list of them with ``many=True``)."""
-        dumper = object_dumper(self._node)
         if many:
-            return [dumper(item) for item in self._check_many(obj)]
+            return dump_many(self._node, self._check_many(obj))
         self._check_one(obj)
-        return dumper(obj)
+        return dump_one(self._node, obj)
 
     def dump_json(self, obj: Any, *, many: bool = False) -> bytes:
-        """``dump()`` as JSON bytes."""
-        return orjson.dumps(self.dump(obj, many=many))
+        """``dump()`` as JSON bytes (orjson; values it writes as Pydantic does are left to it)."""
+        if many:
+            return dump_json_many(self._node, self._check_many(obj))
+        self._check_one(obj)
+        return dump_json_one(self._node, obj)
 
     def _check_one(self, obj: Any) -> None:
         if not isinstance(obj, self._node.model):

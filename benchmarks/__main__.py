@@ -40,7 +40,12 @@ def load_cases(providers: Sequence[str] = PROVIDERS) -> list[Case]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--feed", choices=[*feeds.FEEDS, "all"], default="cairns")
+    parser.add_argument(
+        "--feed",
+        choices=[*feeds.FEEDS, "all", "none"],
+        default="cairns",
+        help="'none': scaling only",
+    )
     parser.add_argument("--repeat", type=int, help="interleaved runs per case (default 20)")
     parser.add_argument(
         "--quick", action="store_true", help="3 runs, scales 1x-4x: a smoke test, not numbers"
@@ -71,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     env = report.environment()
     print(env)
 
-    for feed in feeds.FEEDS if args.feed == "all" else [args.feed]:
+    selected_feeds = {"all": list(feeds.FEEDS), "none": []}.get(args.feed, [args.feed])
+    for feed in selected_feeds:
         engine = feeds.feed_engine(feed, rebuild=args.rebuild)
         workloads = pick_workloads(engine)
         runs = []

@@ -62,6 +62,16 @@ def test_every_type_nullable_and_not(core_db: CoreDb) -> None:
     assert empty["data_opt"] is None
 
 
+def test_decimal_nan_and_infinity_in_every_backend() -> None:
+    """PostgreSQL's numeric holds NaN and infinities: every backend writes them as strings."""
+    shape = ts.shape(Gadget, fields=["gadget_id", "price", "price_opt"])
+    gadget = Gadget(
+        gadget_id=1, price=decimal.Decimal("NaN"), price_opt=decimal.Decimal("-Infinity")
+    )
+    outputs = all_backends(shape, [gadget])
+    assert outputs == [[{"gadget_id": 1, "price": "NaN", "price_opt": "-Infinity"}]] * 4
+
+
 def test_types_in_the_generated_classes() -> None:
     model = everything.pydantic_model
     fields = model.model_fields

@@ -11,7 +11,8 @@ per node, then ``exec``-ed. A node function is a single dict display::
 
 Code generation was measured against tuned closures (a closure per node looping over
 ``(name, converter)`` pairs, the previous implementation) on the transit route endpoint
-(126 trips, 4,788 stop_times with their stops): the generated functions are about 3x faster.
+(126 trips, 4,788 stop_times with their stops): 9 ms against 15 ms of CPU time, memo
+included, and 0.29x a hand-written attribute-access dict builder (`benchmarks.dumper_bench`).
 A closure pays, per field, a loop iteration, a tuple unpack, a ``None`` test on the converter and
 a dict store; the generated dict display is one ``BINARY_SUBSCR`` per field and one
 ``BUILD_MAP``. Converters are inlined as expressions guarded by an exact class test

@@ -15,6 +15,7 @@ from .tree import ShapeNode
 if TYPE_CHECKING:
     from sqlalchemy.orm.interfaces import LoaderOption
 
+    from .fetch import Strategy
     from .marshmallow_schema import ShapeSchema
     from .pydantic_model import ShapeModel
 
@@ -146,6 +147,43 @@ class Shape:
                     f"{type(item).__name__} in the list."
                 )
         return items
+
+    # -- fetching without ORM objects -----------------------------------------------------------
+
+    def fetch(
+        self,
+        session: Any,
+        *criteria: Any,
+        order_by: Any = None,
+        limit: int | None = None,
+        strategy: Strategy = "auto",
+    ) -> list[dict[str, Any]]:
+        """The documents of the roots matching ``criteria``, built without ORM objects.
+
+        Equal to ``dump(objs, many=True)`` of the same rows loaded with `loader_options`; at
+        most one statement per relationship plus one, whatever the number of rows. See
+        `treeshape.fetch` for the strategies and ordering rules.
+        """
+        from .fetch import fetch
+
+        return fetch(
+            self._node, session, criteria, order_by=order_by, limit=limit, strategy=strategy
+        )
+
+    def fetch_json(
+        self,
+        session: Any,
+        *criteria: Any,
+        order_by: Any = None,
+        limit: int | None = None,
+        strategy: Strategy = "auto",
+    ) -> bytes:
+        """`fetch` as JSON bytes (an array), built by the database where it can."""
+        from .fetch import fetch_json
+
+        return fetch_json(
+            self._node, session, criteria, order_by=order_by, limit=limit, strategy=strategy
+        )
 
     # -- narrowing ---------------------------------------------------------------------------
 

@@ -81,6 +81,9 @@ def to_json_value(value: Any) -> Any:
     converter = converter_for(type(value))
     if converter is None:
         return value
+    if converter is _any_to_json:
+        # No converter of our own (bytes, timedelta, ...): Pydantic's JSON mode decides.
+        return to_jsonable_python(value)
     return converter(value)
 
 

@@ -148,7 +148,7 @@ def test_gadget_property_round_trip(core_db: CoreDb, nulls: bool) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [b"bytes \xff", dt.timedelta(days=1, seconds=5), {"nested": [dt.date(2020, 1, 2)]}],
+    [b"bytes", dt.timedelta(days=1, seconds=5), {"nested": [dt.date(2020, 1, 2)]}],
 )
 def test_values_without_a_converter_of_their_own_follow_pydantic(value: Any) -> None:
     from treeshape.values import to_json_value

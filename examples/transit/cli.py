@@ -44,6 +44,27 @@ def database_url(value: str) -> str:
     return value
 
 
+SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+psycopg"}
+"""The sync driver standing in for an asyncio one where a sync engine is needed."""
+
+
+def sync_url(db: str) -> str:
+    """The sync counterpart of an asyncio URL (``sqlite+aiosqlite`` -> ``sqlite+pysqlite``).
+
+    The importer and the Flask app work on a sync engine; only the FastAPI app runs on an
+    ``AsyncEngine``. So ``--db postgresql+asyncpg://...`` imports with psycopg and serves
+    FastAPI with asyncpg, on the same database. Sync URLs are returned unchanged.
+    """
+    try:
+        url = make_url(db)
+        if not url.get_dialect().is_async:
+            return db
+    except Exception:  # malformed or unknown: let the caller report it in its own words
+        return db
+    driver = SYNC_DRIVERS.get(url.get_backend_name(), url.get_backend_name())
+    return url.set(drivername=driver).render_as_string(hide_password=False)
+
+
 def _parser() -> argparse.ArgumentParser:
     default_db = os.environ.get(DB_ENV) or DEFAULT_DB
     db_help = (
@@ -211,7 +232,7 @@ def _check_can_listen(host: str, port: int) -> None:
 def cmd_import(args: argparse.Namespace) -> int:
     report = run_import(
         args.feed,
-        args.db,
+        sync_url(args.db),
         progress=not args.no_progress,
         batch_size=args.batch_size,
         replace=args.replace,
@@ -222,19 +243,20 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     _check_can_listen(args.host, args.port)
-    if not _has_data(args.db):
+    if not _has_data(sync_url(args.db)):
         print(
             f"No transit data in {_shown(args.db)} yet: importing {args.feed} first.",
             file=sys.stderr,
         )
-        report = run_import(args.feed, args.db, progress=True)
+        report = run_import(args.feed, sync_url(args.db), progress=True)
         print(format_report(report, 5), file=sys.stderr)
     module_name = f"{__package__}.{args.app}_app"
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise UsageError(f"cannot load the {args.app} app ({module_name}): {exc}") from None
-    app = module.create_app(args.db)
+    # FastAPI serves an asyncio URL asynchronously; Flask is WSGI and needs the sync driver.
+    app = module.create_app(args.db if args.app == "fastapi" else sync_url(args.db))
     print(
         f"Serving {_shown(args.db)} with the {args.app} app on http://{args.host}:{args.port}/ "
         "(Ctrl+C to stop)",

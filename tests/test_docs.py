@@ -1,0 +1,137 @@
+"""The documentation builds with warnings as errors, and every example it includes runs.
+
+Each ``docs/examples/*.py`` is what a page shows (through ``literalinclude``); running them
+here, against a database imported from the small demo feed, keeps the pages from rotting.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import runpy
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from examples.transit.importer import import_feed
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+EXAMPLES = DOCS / "examples"
+SAMPLE_FEED = ROOT / "examples" / "transit" / "data" / "sample_gtfs.zip"
+ALL_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("*.py"))
+# Examples that declare models whose class names other tests use too (SQLModel keeps one
+# registry per process): run in a fresh interpreter.
+ISOLATED = {"migrate_sqlmodel.py"}
+# Modules an example needs beyond the 'test' extra.
+NEEDS = {"openapi_flask.py": "flask_smorest"}
+
+
+@pytest.fixture(scope="module")
+def transit_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('docs') / 'transit.sqlite'}"
+    import_feed(SAMPLE_FEED, url, progress=False)
+    return url
+
+
+@pytest.fixture
+def docs_env(transit_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """``$TRANSIT_DB`` set and ``docs/examples`` importable, as the tutorial says to run them."""
+    monkeypatch.setenv("TRANSIT_DB", transit_db)
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    yield transit_db
+
+
+def test_examples_are_found() -> None:
+    assert {"transit_shapes.py", "transit_flask.py", "transit_fastapi.py"} <= set(ALL_EXAMPLES)
+
+
+@pytest.mark.parametrize("name", ALL_EXAMPLES)
+def test_example_runs(name: str, docs_env: str) -> None:
+    path = EXAMPLES / name
+    if name in NEEDS:
+        pytest.importorskip(NEEDS[name], reason=f"{NEEDS[name]} is in the 'docs' extra")
+    if name in ISOLATED:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(EXAMPLES)])}
+        done = subprocess.run(
+            [sys.executable, str(path)], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return
+    if name in {"transit_flask.py", "transit_fastapi.py"}:
+        return  # apps: served below, not run (their __main__ starts a server)
+    runpy.run_path(str(path), run_name="__main__")
+
+
+TUTORIAL_REQUESTS = [
+    "/routes/AB",
+    "/routes/AB?include=trips&fields[Trip]=trip_id,trip_headsign",
+    "/routes/AB?include=",
+    "/stops/BEATTY_AIRPORT",
+    "/stops/BEATTY_AIRPORT?fields[Trip]=trip_id",
+    "/trips/AB1/stop_times",
+    "/trips/AB1/stop_times?include=",
+]
+
+
+def test_tutorial_apps_answer_alike(docs_env: str) -> None:
+    """The tutorial's Flask and FastAPI apps give the same bodies, narrowed as the page says."""
+    from fastapi.testclient import TestClient
+
+    # The tutorial's modules, importable from docs/examples (see `docs_env`).
+    transit_fastapi = importlib.import_module("transit_fastapi")
+    transit_flask = importlib.import_module("transit_flask")
+    transit_shapes = importlib.import_module("transit_shapes")
+
+    flask_client = transit_flask.app.test_client()
+    fastapi_client = TestClient(transit_fastapi.app)
+    for url in TUTORIAL_REQUESTS:
+        from_flask = flask_client.get(url)
+        from_fastapi = fastapi_client.get(url)
+        assert from_flask.status_code == from_fastapi.status_code == 200, url
+        assert from_flask.get_json() == from_fastapi.json(), url
+
+    route = flask_client.get("/routes/AB").get_json()
+    assert route["route_id"] == "AB"
+    assert [t["trip_id"] for t in route["trips"]] == ["AB1", "AB2"]
+    first_call = route["trips"][0]["stop_times"][0]
+    assert set(first_call["stop"]) == set(transit_shapes.stop_summary.fields)
+
+    narrowed = flask_client.get(TUTORIAL_REQUESTS[1]).get_json()
+    assert all(set(t) == {"trip_id", "trip_headsign"} for t in narrowed["trips"])
+
+    for app_client in (flask_client, fastapi_client):
+        assert app_client.get("/routes/AB?include=agency").status_code == 400
+        assert app_client.get("/routes/NOPE").status_code == 404
+
+
+def test_docs_build(tmp_path: Path) -> None:
+    """``sphinx-build -W --keep-going -b html docs docs/_build/html``, into a temporary dir."""
+    for module in ("sphinx", "furo", "myst_parser"):
+        pytest.importorskip(module, reason=f"{module} is in the 'docs' extra")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            "-d",
+            str(tmp_path / "doctrees"),
+            str(DOCS),
+            str(tmp_path / "html"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
+    html = tmp_path / "html"
+    for page in ("index", "tutorial", "concepts", "api", "performance", "changelog"):
+        assert (html / f"{page}.html").is_file(), page
+    assert "treeshape.shape" in (html / "api.html").read_text(encoding="utf-8")

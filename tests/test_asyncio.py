@@ -227,6 +227,27 @@ def test_afetch_arguments_and_connection(async_db: AsyncDb) -> None:
     async_db.run(work)
 
 
+def test_shapes_without_root_columns(async_db: AsyncDb) -> None:
+    """A root with no fields of its own still fetches one document per row (found by the
+    property test: the JSON strategy once selected from no table at all)."""
+    async_db.fill(NetworkSpec(lines=2))
+    for shape in (ts.shape(Line, fields=[]), ts.shape(Line, "operator", fields={Line: []})):
+        expected, _ = sync_load(async_db, shape)
+        assert len(expected) == 2
+        for strategy in ("core", "json"):
+            with Session(async_db.engine) as session:
+                assert shape.fetch(session, strategy=strategy) == expected
+                assert orjson.loads(shape.fetch_json(session, strategy=strategy)) == expected
+
+            async def work(
+                engine: AsyncEngine, shape: ts.Shape = shape, how: Any = strategy
+            ) -> Any:
+                async with AsyncSession(engine) as session:
+                    return await afetch(shape, session, strategy=how)
+
+            assert async_db.run(work) == expected
+
+
 def test_too_little_loaded_raises_never_missing_greenlet(async_db: AsyncDb) -> None:
     """Under asyncio a lazy load is ``MissingGreenlet``; treeshape must never get that far."""
     async_db.fill(NetworkSpec(lines=1))

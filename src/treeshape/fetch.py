@@ -805,7 +805,10 @@ def _json_plans(node: ShapeNode) -> _JsonPlans:
 
 def _run_json(node: ShapeNode, request: _Request) -> bytes:
     doc = _json_plans(node).get(request.dialect)
-    stmt = select(doc).where(*request.criteria).order_by(*request.root_order(node.model, node))
+    # The FROM is explicit: a root outputting no column of its own (``fields=[]``, only
+    # relationships or nothing) would otherwise select from no table at all.
+    stmt = select(doc).select_from(node.model).where(*request.criteria)
+    stmt = stmt.order_by(*request.root_order(node.model, node))
     if request.limit is not None:
         stmt = stmt.limit(request.limit)
     try:

@@ -40,16 +40,20 @@ QUERY_ERROR_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 def query_error(error: QueryError) -> HTTPException:
     """A 400 whose body reads like FastAPI's own validation errors (``loc``, ``msg``, ``type``)."""
-    detail = [
-        {
-            "loc": ["query", problem.parameter],
-            "msg": problem.detail,
-            "type": "value_error",
-            "input": problem.value,
-            "ctx": {"allowed": list(problem.allowed)},
-        }
-        for problem in error.problems
-    ]
+    detail = []
+    for problem in error.problems:
+        ctx: dict[str, Any] = {"allowed": list(problem.allowed)}
+        if problem.limit is not None:
+            ctx["limit"] = {"name": problem.limit[0], "value": problem.limit[1]}
+        detail.append(
+            {
+                "loc": ["query", problem.parameter],
+                "msg": problem.detail,
+                "type": "value_error",
+                "input": problem.value,
+                "ctx": ctx,
+            }
+        )
     return HTTPException(status_code=400, detail=detail)
 
 

@@ -12,6 +12,10 @@ document. Every problem is collected (not just the first) into one `QueryError`,
 and FastAPI modules turn into a 400 in their framework's own format. Nothing here touches the
 database, so a bad request costs no query.
 
+Request parameters are untrusted input that turns into schemas and queries, so `Limits`
+bounds what one request may ask (include depth, number of paths, parameter length, number of
+fields) before any narrowing work, and the narrowed shapes live in a bounded LRU cache.
+
 `treeshape.flask` and `treeshape.fastapi` are thin adapters over `EndpointShape`; any other
 framework needs only ``EndpointShape.from_query(list_of_name_value_pairs)``.
 """
@@ -22,7 +26,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import SpecError, did_you_mean, name_list
@@ -30,7 +34,7 @@ from .inspection import ModelInfo
 from .narrowing import narrow_node
 from .shape import Shape
 
-__all__ = ["EndpointShape", "Narrowing", "Problem", "QueryError"]
+__all__ = ["DEFAULT_LIMITS", "EndpointShape", "Limits", "Narrowing", "Problem", "QueryError"]
 
 INCLUDE = "include"
 _FIELDS = re.compile(r"fields\[(?P<model>[^\]]*)\]\Z")
@@ -40,6 +44,37 @@ _LOOKS_OURS = re.compile(r"(includes?|fields?)(\[.*)?\Z", re.IGNORECASE)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _VALUE_CHARS = re.compile(r"[A-Za-z0-9_.,]*\Z")
 _SHOWN = 80  # characters of an offending value echoed back in an error
+_MAX_PROBLEMS = 20  # problems reported per request: the error body stays small whatever is sent
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one request may ask of an endpoint; exceeding one is a 400 naming it.
+
+    An endpoint's declared shape already bounds what a request can get; these bound how much
+    work and memory a request can make us spend finding out (parsing, validating, building and
+    caching a narrowed shape), and how much of a hostile value an error echoes. The defaults
+    are generous for any hand-written shape; pass ``EndpointShape(shape, limits=Limits(...))``
+    to tighten or widen them per endpoint.
+    """
+
+    max_depth: int = 8
+    """Relationships deep one ``include`` path may go (``a.b.c`` is 3)."""
+    max_paths: int = 32
+    """Comma-separated paths in ``include``."""
+    max_length: int = 1024
+    """Characters in one of our parameters' values (and names)."""
+    max_fields: int = 128
+    """Distinct field names over every ``fields[...]`` parameter of one request."""
+
+    def __post_init__(self) -> None:
+        for name in ("max_depth", "max_paths", "max_length", "max_fields"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"Limits.{name} must be a positive integer, got {value!r}.")
+
+
+DEFAULT_LIMITS = Limits()
 
 
 @dataclass(frozen=True)
@@ -50,20 +85,31 @@ class Problem:
     value: str
     detail: str
     allowed: tuple[str, ...] = ()
+    limit: tuple[str, int] | None = None
+    """``(name, value)`` of the `Limits` bound the request exceeded, if that is the problem."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "parameter": self.parameter,
             "value": self.value,
             "detail": self.detail,
             "allowed": list(self.allowed),
         }
+        if self.limit is not None:
+            body["limit"] = {"name": self.limit[0], "value": self.limit[1]}
+        return body
 
 
 class QueryError(ValueError):
     """The ``include``/``fields[...]`` parameters of a request do not fit the endpoint."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
+        problems = list(problems)
+        if len(problems) > _MAX_PROBLEMS:
+            more = len(problems) - _MAX_PROBLEMS + 1
+            problems[_MAX_PROBLEMS - 1 :] = [
+                Problem("", "", f"... and {more} more problems, not shown; fix these first.")
+            ]
         self.problems = tuple(problems)
         super().__init__("; ".join(f"{p.parameter}: {p.detail}" for p in self.problems))
 
@@ -95,12 +141,24 @@ class EndpointShape:
 
     Narrowed shapes are cached per distinct narrowing in a bounded LRU cache
     (``cache_size`` entries), so a busy endpoint narrows, validates and generates its dumper
-    once per distinct query, and a client cycling through narrowings cannot grow memory.
+    once per distinct query, and a client cycling through narrowings cannot grow memory: an
+    evicted shape's tree and generated classes are freed with it (nodes are interned weakly).
+    ``limits`` bounds each request (`Limits`); ``max_length`` is a shortcut for its
+    ``max_length``.
     """
 
-    def __init__(self, shape: Shape, *, cache_size: int = 256, max_length: int = 1024) -> None:
+    def __init__(
+        self,
+        shape: Shape,
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        cache_size: int = 256,
+        max_length: int | None = None,
+    ) -> None:
+        if max_length is not None:
+            limits = replace(limits, max_length=max_length)
         self.shape = shape
-        self.max_length = max_length
+        self.limits = limits
         self.paths: tuple[str, ...] = tuple(shape.paths)
         self.depth = max((p.count(".") + 1 for p in self.paths), default=0)
         # Field names per model, in mapper order: the union over every place the model appears.
@@ -159,6 +217,10 @@ class EndpointShape:
         for name, value in params:
             if not self._is_ours(name):
                 continue
+            if len(name) > self.limits.max_length:
+                what = f"The parameter name is {len(name)} characters long"
+                problems.append(self._limit_problem(name, "", (), "max_length", what))
+                continue
             parameter = self._check_name(name, problems)
             if parameter is None:
                 continue
@@ -184,6 +246,7 @@ class EndpointShape:
                 names = self._parse_fields(parameter, value, problems)
                 if names is not None:
                     fields[_model_of(parameter)] = names
+        self._check_field_count(fields, problems)
         if problems:
             raise QueryError(problems)
         return Narrowing(include, tuple(sorted(fields.items())))
@@ -227,10 +290,12 @@ class EndpointShape:
     def _check_value(
         self, name: str, value: str, allowed: tuple[str, ...], problems: list[Problem]
     ) -> bool:
+        if len(value) > self.limits.max_length:
+            what = f"The value is {len(value)} characters long"
+            problems.append(self._limit_problem(name, value, allowed, "max_length", what))
+            return False
         detail = ""
-        if len(value) > self.max_length:
-            detail = f"The value is {len(value)} characters long; at most {self.max_length}."
-        elif not value.isascii():
+        if not value.isascii():
             detail = "The value contains non-ASCII characters; names are ASCII."
         elif not _VALUE_CHARS.match(value):
             bad = sorted({c for c in value if not _VALUE_CHARS.match(c)})
@@ -246,6 +311,14 @@ class EndpointShape:
         if value == "":
             return ()
         allowed = self.paths
+        count = value.count(",") + 1
+        if count > self.limits.max_paths:
+            problems.append(
+                self._limit_problem(
+                    INCLUDE, value, allowed, "max_paths", f"The include lists {count} paths"
+                )
+            )
+            return None
         found: list[str] = []
         for path in value.split(","):
             detail = ""
@@ -264,6 +337,17 @@ class EndpointShape:
                     f"The path {_shown(path)!r} is {len(segments)} relationships deep; this "
                     f"endpoint's paths are at most {self.depth} deep."
                 )
+            elif len(segments) > self.limits.max_depth:
+                problems.append(
+                    self._limit_problem(
+                        INCLUDE,
+                        value,
+                        allowed,
+                        "max_depth",
+                        f"The path {_shown(path)!r} is {len(segments)} relationships deep",
+                    )
+                )
+                return None
             if detail:
                 problems.append(
                     Problem(
@@ -299,6 +383,38 @@ class EndpointShape:
             )
             return None
         return tuple(names)
+
+    # -- limits -------------------------------------------------------------------------------
+
+    def _limit_problem(
+        self, parameter: str, value: str, allowed: tuple[str, ...], limit: str, what: str
+    ) -> Problem:
+        """A `Problem` saying which of `Limits` ``what`` exceeds, and its value."""
+        bound: int = getattr(self.limits, limit)
+        return Problem(
+            _shown(parameter),
+            _shown(value),
+            f"{what}; this endpoint allows at most {bound} (limit {limit}={bound}).",
+            allowed,
+            (limit, bound),
+        )
+
+    def _check_field_count(
+        self, fields: dict[str, tuple[str, ...]], problems: list[Problem]
+    ) -> None:
+        """Distinct field names over every ``fields[...]``: one problem on the last of them."""
+        total = sum(len(set(names)) for names in fields.values())
+        if total > self.limits.max_fields and fields:
+            model, names = list(fields.items())[-1]
+            problems.append(
+                self._limit_problem(
+                    f"fields[{model}]",
+                    ",".join(names),
+                    self.models[model],
+                    "max_fields",
+                    f"The fields[...] parameters list {total} distinct fields",
+                )
+            )
 
     def _narrow_uncached(self, narrowing: Narrowing) -> Shape:
         """Validate ``narrowing`` against the shape, parameter by parameter, then narrow."""

@@ -39,7 +39,7 @@ from sqlalchemy.sql.dml import Insert
 
 from .feed import Feed, FeedError, MalformedRow, Record
 from .models import Agency, Base, Calendar, Route, Stop, StopTime, Trip
-from .rows import RowConverter
+from .rows import RowConverter, feed_columns
 
 __all__ = [
     "DEFAULT_AGENCY_ID",
@@ -140,7 +140,7 @@ class _Batcher:
 
 def _upsert_statement(table: Table, dialect: str) -> Insert | None:
     """INSERT ... ON CONFLICT (pk) DO UPDATE for the dialects that have it, else None."""
-    updated = [c.name for c in table.columns if not c.primary_key]
+    updated = [c.name for c in feed_columns(table) if not c.primary_key]
     key = list(table.primary_key.columns)
     if dialect == "sqlite":
         from sqlalchemy.dialects import sqlite
@@ -177,7 +177,7 @@ def _generic_upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) 
     if old:
         where = [c == bindparam(f"pk_{c.name}") for c in pk]
         values: dict[str, Any] = {
-            c.name: bindparam(c.name) for c in table.columns if not c.primary_key
+            c.name: bindparam(c.name) for c in feed_columns(table) if not c.primary_key
         }
         params = [{**row, **{f"pk_{c.name}": row[c.name] for c in pk}} for row in old]
         conn.execute(update(table).where(*where).values(values), params)

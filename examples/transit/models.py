@@ -27,6 +27,11 @@ class Agency(Base):
     agency_phone: Mapped[str | None] = mapped_column(String(64))
     agency_fare_url: Mapped[str | None] = mapped_column(String(255))
     agency_email: Mapped[str | None] = mapped_column(String(255))
+    # Not GTFS: the operator's own note, never served. `treeshape_private` keeps it out of every
+    # shape (a request cannot ask for it), and the importer neither reads nor overwrites it.
+    agency_internal_note: Mapped[str | None] = mapped_column(
+        String(1024), info={"treeshape_private": True}
+    )
 
     routes: Mapped[list[Route]] = relationship(back_populates="agency", order_by="Route.route_id")
 

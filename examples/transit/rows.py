@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import Boolean, Column, Date, Float, Integer, String, Table
 
+from treeshape.inspection import PRIVATE_INFO_KEY
+
 Converter = Callable[[str], Any]
 
 
@@ -144,13 +146,19 @@ class FieldSpec:
     check: Callable[[Any], None] | None
 
 
+def feed_columns(table: Table) -> list[Column[Any]]:
+    """The columns a feed fills: all but the private ones (``info={"treeshape_private": True}``),
+    which belong to the operator, so a feed can neither set them nor wipe them on re-import."""
+    return [column for column in table.columns if not column.info.get(PRIVATE_INFO_KEY)]
+
+
 class RowConverter:
     """Converts a feed row (column name -> text) into a row for one table.
 
     Every column of the table is present in the result, `None` where the feed has no such
     column or an empty value, so that batches share one set of keys (one executemany) and a
-    re-import overwrites a value the feed no longer has. Columns the table does not know are
-    ignored.
+    re-import overwrites a value the feed no longer has. Columns the table does not know, and
+    private columns (see `feed_columns`), are ignored.
     """
 
     def __init__(self, table: Table) -> None:
@@ -162,7 +170,7 @@ class RowConverter:
                 required=not column.nullable,
                 check=EXTRA_CHECKS.get((table.name, column.name)),
             )
-            for column in table.columns
+            for column in feed_columns(table)
         ]
         self.required = [spec.name for spec in self.fields if spec.required]
 

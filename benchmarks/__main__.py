@@ -115,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             repeat=repeat,
             rebuild=args.rebuild,
             collect_garbage=args.gc,
+            on_scale=lambda w: print(f"scaling: {w.description}", file=sys.stderr),
         )
         description = f"{args.scaling_feed} {workloads[scales[0]].description}"
         table = report.scaling_table(results, description, repeat)

@@ -118,6 +118,8 @@ def results_chart(
         ax.set_xlabel("median ms (lower is better)", fontsize=8)
         ax.tick_params(labelsize=8)
         ax.margins(x=0.12)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colors.values()]
+    axes[0].legend(handles, list(colors), fontsize=8, loc="lower right")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ would be on a busier timetable, so the document grows in trips and stop_times on
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from examples.transit.models import StopTime, Trip
@@ -79,6 +79,7 @@ def run_scaling(
     repeat: int = 5,
     rebuild: bool = False,
     collect_garbage: bool = False,
+    on_scale: Callable[[Workload], None] | None = None,
 ) -> tuple[dict[int, list[CaseResult]], dict[int, Workload]]:
     """Run the route ``cases`` at each scale; results and the workload measured, by scale."""
     results: dict[int, list[CaseResult]] = {}
@@ -87,6 +88,8 @@ def run_scaling(
         engine = create_engine(f"sqlite:///{scaled_database(base, factor, rebuild=rebuild)}")
         try:
             workload = pick_workloads(engine)["route"]
+            if on_scale:
+                on_scale(workload)
             ctx = BenchContext(engine, workload)
             results[factor] = run_cases(
                 ctx, cases, repeat=repeat, memory=False, collect_garbage=collect_garbage

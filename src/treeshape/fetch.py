@@ -715,7 +715,13 @@ class _PostgresJson(_JsonDialect):
             return func.replace(func.to_char(expr, pattern), ".000000", "")
         if isinstance(sa_type, Numeric | Float):
             if not sa_type.asdecimal:
-                return cast(expr, DOUBLE_PRECISION)
+                double = cast(expr, DOUBLE_PRECISION)
+                # JSON has no NaN or infinities: dump_json writes null (Pydantic's JSON mode),
+                # PostgreSQL's JSON would write the strings "NaN" and "Infinity".
+                special = [
+                    literal_column(f"'{v}'::float8") for v in ("NaN", "Infinity", "-Infinity")
+                ]
+                return case((double.in_(special), null()), else_=double)
             if sa_type.scale is None or sa_type.scale > 6:
                 # str(Decimal) turns values below 1e-6 into exponent notation; text does not.
                 raise _Unsupported(f"{where}: Numeric without a scale of at most 6")

@@ -276,3 +276,23 @@ def test_pg_edge_values(pg_types_db: PgTypesDb, tz: str) -> None:
     }[tz]
     assert (first["at_tz"], second["at_tz"]) == expected_at_tz
     assert all(nulls[name] is None for name in PG_VALUE_COLUMNS if name not in ("value_id", "name"))
+
+
+def test_pg_double_nan_and_infinity_are_json_null(pg_types_db: PgTypesDb) -> None:
+    """JSON has no NaN or infinities: ``dump_json`` writes null (Pydantic's JSON mode), and so
+    must ``fetch_json`` by every strategy (PostgreSQL's own JSON writes "NaN", "Infinity")."""
+    pg_types_db.clean()
+    engine = pg_types_db.engines["UTC"]
+    specials = [float("nan"), float("inf"), float("-inf"), 1.5]
+    with Session(engine) as session:
+        session.add_all(
+            PgValue(value_id=i + 1, name=str(v), real=v) for i, v in enumerate(specials)
+        )
+        session.commit()
+    shape = ts.shape(PgValue, fields=["value_id", "real"])
+    with Session(engine) as session:
+        objs = session.scalars(sa.select(PgValue).options(*shape.loader_options())).all()
+        expected = orjson.loads(shape.dump_json(sorted(objs, key=lambda o: o.value_id), many=True))
+        assert [doc["real"] for doc in expected] == [None, None, None, 1.5]
+        for strategy in ("auto", "core", "json"):
+            assert orjson.loads(shape.fetch_json(session, strategy=strategy)) == expected

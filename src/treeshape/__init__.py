@@ -9,6 +9,7 @@ route_detail.dump(session.scalars(stmt).one())
 
 from .errors import NotLoadedError, SpecError, TreeshapeError
 from .inspection import PRIVATE_INFO_KEY
+from .options import include
 from .shape import Shape, shape
 from .tree import RelationOptions
 
@@ -22,5 +23,6 @@ __all__ = [
     "SpecError",
     "TreeshapeError",
     "__version__",
+    "include",
     "shape",
 ]

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .errors import SpecError, did_you_mean, name_list
+from .errors import SpecError, did_you_mean, name_list, safe_repr
 from .inspection import FieldInfo, ModelInfo, RelationInfo, model_info
+from .options import resolve
 from .spec import SpecEntry, parse
 from .tree import RelationNode, RelationOptions, ShapeNode
 
@@ -23,7 +24,7 @@ def bind(model: Any, specs: tuple[Any, ...], fields: FieldsArg, name: str | None
     if name is not None and (not isinstance(name, str) or not name.isidentifier()):
         raise SpecError(
             f"name= for a shape of {info.name} must be a Python identifier such as "
-            f"'RouteDetail', got {name!r}."
+            f"'RouteDetail', got {safe_repr(name)}."
         )
     root = parse(info.name, specs)
     selectable: dict[type, ModelInfo] = {}
@@ -99,7 +100,7 @@ def resolve_fields(
     if isinstance(fields, str | bytes):
         raise SpecError(
             f"fields= for {root.name} must be a list of field names or a mapping of model to "
-            f"field names, not a string: did you mean fields=[{fields!r}]?"
+            f"field names, not a string: did you mean fields=[{safe_repr(fields)}]?"
         )
     items: list[tuple[Any, Any]]
     if isinstance(fields, Mapping):
@@ -109,7 +110,7 @@ def resolve_fields(
     else:
         raise SpecError(
             f"fields= for {root.name} must be a list of field names or a mapping of model to "
-            f"field names, got {type(fields).__name__} {fields!r}."
+            f"field names, got {type(fields).__name__} {safe_repr(fields)}."
         )
     by_name = {m.__name__: i for m, i in selectable.items()}
     resolved: dict[type, tuple[FieldInfo, ...]] = {}
@@ -136,7 +137,7 @@ def _model_for_key(
         if key in composed_names:
             raise SpecError(_composed_message(key))
         raise SpecError(
-            f"fields= names the model {key!r}, which is not in this shape of {root.name}."
+            f"fields= names the model {safe_repr(key)}, which is not in this shape of {root.name}."
             f"{did_you_mean(key, by_name)} Models in this shape: {name_list(sorted(by_name))}."
         )
     if isinstance(key, type):
@@ -149,7 +150,8 @@ def _model_for_key(
             f"{root.name}. Models in this shape: {name_list(sorted(by_name))}."
         )
     raise SpecError(
-        f"fields= keys must be model classes or model names, got {type(key).__name__} {key!r}."
+        f"fields= keys must be model classes or model names, got {type(key).__name__} "
+        f"{safe_repr(key)}."
     )
 
 
@@ -165,14 +167,15 @@ def field_infos(info: ModelInfo, names: Any) -> tuple[FieldInfo, ...]:
     if isinstance(names, str | bytes) or not isinstance(names, Iterable):
         raise SpecError(
             f"The fields of {info.name} must be a list of field names, got "
-            f"{type(names).__name__} {names!r}."
+            f"{type(names).__name__} {safe_repr(names)}."
         )
     result: list[FieldInfo] = []
     seen: set[str] = set()
     for name in names:
         if not isinstance(name, str):
             raise SpecError(
-                f"The fields of {info.name} must be strings, got {type(name).__name__} {name!r}."
+                f"The fields of {info.name} must be strings, got {type(name).__name__} "
+                f"{safe_repr(name)}."
             )
         if name in seen:
             raise SpecError(f"The field {info.name}.{name} is listed twice in fields=.")
@@ -185,7 +188,8 @@ def field_infos(info: ModelInfo, names: Any) -> tuple[FieldInfo, ...]:
         found = info.field(name)
         if found is None:
             raise SpecError(
-                f"{info.name} has no field {name!r}.{did_you_mean(name, info.field_names())} "
+                f"{info.name} has no field {safe_repr(name)}."
+                f"{did_you_mean(name, info.field_names())} "
                 f"Fields of {info.name}: {name_list(info.field_names())}."
             )
         if found.private:
@@ -195,6 +199,35 @@ def field_infos(info: ModelInfo, names: Any) -> tuple[FieldInfo, ...]:
             )
         result.append(found)
     return tuple(result)
+
+
+def _child_node(
+    rel: RelationInfo,
+    entry: SpecEntry,
+    options: RelationOptions,
+    selection: Mapping[type, tuple[FieldInfo, ...]],
+) -> ShapeNode:
+    """The target's node; for ids or a count only, just its primary key (nothing else is read)."""
+    target = model_info(rel.target)
+    if options.ids or not options.embed:
+        keys = tuple(target.columns[key] for key in target.primary_key)
+        return ShapeNode.make(target, keys, ())
+    return _build(target, entry, selection)
+
+
+def _check_output_keys(
+    info: ModelInfo, fields: tuple[FieldInfo, ...], relations: tuple[RelationNode, ...]
+) -> None:
+    """Counts add keys to the output: none may collide with a field or relationship key."""
+    seen = {f.name for f in fields}
+    for rel in relations:
+        for key in rel.outputs:
+            if key in seen or (key != rel.name and key in info.relationships):
+                raise SpecError(
+                    f"The output key {key!r} of {info.name} is used twice (a count named like a "
+                    f"field or relationship); name the count with count='...'."
+                )
+            seen.add(key)
 
 
 def _build(
@@ -229,14 +262,28 @@ def _build(
             merged[rel.name] = (rel.info, sub, options)
     for rel_name, child_entry in entry.children.items():
         rel_info = info.relationships[rel_name]
+        target = model_info(rel_info.target)
+        has_subtree = bool(child_entry.children or child_entry.shapes)
+        options = resolve(
+            info, rel_info, target, child_entry.options, child_entry.path, has_subtree=has_subtree
+        )
         if rel_name in merged:
-            _, sub, options = merged[rel_name]
+            _, sub, composed_options = merged[rel_name]
+            if options.is_default:
+                options = composed_options
+            elif not composed_options.is_default and composed_options != options:
+                raise SpecError(
+                    f"The options of {info.name}.{rel_name} at {child_entry.path!r} differ from "
+                    f"those of the composed shape there ({composed_options.describe()}); give "
+                    f"them once."
+                )
             child_entry.shapes.extend(sub.shapes)
             merged[rel_name] = (rel_info, child_entry, options)
         else:
-            merged[rel_name] = (rel_info, child_entry, RelationOptions())
+            merged[rel_name] = (rel_info, child_entry, options)
     relations = tuple(
-        RelationNode(rel_info, _build(model_info(rel_info.target), sub, selection), options)
+        RelationNode(rel_info, _child_node(rel_info, sub, options, selection), options)
         for rel_info, sub, options in merged.values()
     )
+    _check_output_keys(info, fields, relations)
     return ShapeNode.make(info, fields, relations)

@@ -67,6 +67,7 @@ from typing import Any
 
 import orjson
 
+from .counting import count_attribute
 from .errors import NotLoadedError
 from .inspection import FieldInfo
 from .tree import RelationNode, ShapeNode, memoize
@@ -179,8 +180,13 @@ def reference_dumper(node: ShapeNode) -> ObjectDumper:
     computed_fields = [
         (f.name, converter_for(f.python_type)) for f in node.fields if not f.loaded_from_state
     ]
-    order = [f.name for f in node.fields] + [rel.name for rel in node.relations]
-    relations = [(rel.name, rel.many, reference_dumper(rel.child)) for rel in node.relations]
+    order = [f.name for f in node.fields] + [k for rel in node.relations for k in rel.outputs]
+    relations = [
+        (rel.name, rel.many, reference_dumper(rel.child))
+        for rel in node.relations
+        if rel.options.embed and not rel.options.ids
+    ]
+    specials = [rel for rel in node.relations if rel.options.ids or rel.options.count]
 
     def dump(obj: Any) -> dict[str, Any]:
         state = obj.__dict__
@@ -206,11 +212,56 @@ def reference_dumper(node: ShapeNode) -> ObjectDumper:
                     out[name] = None if value is None else child(value)
             except NotLoadedError as error:
                 raise _prefixed(error, name) from None
-        if computed_fields:
+        for rel in specials:
+            _reference_specials(rel, obj, state, out)
+        if computed_fields or specials:
             return {name: out[name] for name in order}
         return out
 
     return dump
+
+
+def ids_locals(rel: RelationNode) -> list[str]:
+    """The parent's attribute keys holding a many-to-one's target key, in target key order."""
+    parent = rel.info.prop.parent
+    by_remote = {
+        rel.child.info.mapper.get_property_by_column(remote).key: parent.get_property_by_column(
+            local
+        ).key
+        for local, remote in rel.info.prop.local_remote_pairs
+    }
+    return [by_remote[f.name] for f in rel.child.fields]
+
+
+def _reference_specials(rel: RelationNode, obj: Any, state: dict[str, Any], out: Any) -> None:
+    """Ids and counts, the reference way (``NotLoadedError`` naming what is missing)."""
+    model_name = rel.info.model.__name__
+
+    def read(source: dict[str, Any], key: str, label: str) -> Any:
+        try:
+            return source[key]
+        except KeyError:
+            raise NotLoadedError(model_name, label, rel.name) from None
+
+    def key_of(values: list[Any]) -> Any:
+        converted = [
+            v if (c := converter_for(f.python_type)) is None or v is None else c(v)
+            for f, v in zip(rel.child.fields, values, strict=True)
+        ]
+        return converted[0] if len(converted) == 1 else converted
+
+    if rel.options.embed and rel.options.ids:
+        if rel.many:
+            items = read(state, rel.name, rel.name)
+            out[rel.name] = [
+                key_of([read(x.__dict__, f.name, rel.name) for f in rel.child.fields])
+                for x in items
+            ]
+        else:
+            values = [read(state, local, local) for local in ids_locals(rel)]
+            out[rel.name] = None if None in values else key_of(values)
+    if rel.options.count is not None:
+        out[rel.options.count] = read(state, count_attribute(rel), rel.options.count)
 
 
 # -- code generation ----------------------------------------------------------------------------
@@ -263,7 +314,11 @@ class _Compiler:
             body += self._memo_function(name)
         for node in self.nodes:  # parents first: a copied node's children are copied too
             if self.names[id(node)] in self.copied:
-                self.copied.update(self.names[id(rel.child)] for rel in node.relations)
+                self.copied.update(
+                    self.names[id(rel.child)]
+                    for rel in node.relations
+                    if rel.options.embed and not rel.options.ids
+                )
         for node in reversed(self.nodes):
             if self.names[id(node)] in self.copied:
                 body += self._copy_function(node)
@@ -285,7 +340,8 @@ class _Compiler:
         self.names[id(node)] = f"n{len(self.nodes)}"
         self.nodes.append(node)
         for rel in node.relations:
-            self._number(rel.child)
+            if rel.options.embed and not rel.options.ids:
+                self._number(rel.child)
 
     def _constant(self, value: Any, hint: str) -> str:
         for name, existing in self.constants.items():
@@ -354,6 +410,33 @@ class _Compiler:
             read = f"{self._constant(getattr, 'getattr')}(o, {info.name!r})"
         return self._value(info, read)
 
+    def _relation_items(self, rel: RelationNode) -> list[tuple[str, str]]:
+        """(output key, expression) of each key ``rel`` adds: the relationship, its count."""
+        items: list[tuple[str, str]] = []
+        if rel.options.embed:
+            items.append((rel.name, self._ids(rel) if rel.options.ids else self._relation(rel)))
+        if rel.options.count is not None:
+            items.append((rel.options.count, f"d[{count_attribute(rel)!r}]"))
+        return items
+
+    def _key_value(self, rel: RelationNode, read: str) -> str:
+        """The id of one target: its converted key, a list for a composite key."""
+        parts = [self._value(f, read.format(key=f.name)) for f in rel.child.fields]
+        return parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
+
+    def _ids(self, rel: RelationNode) -> str:
+        if rel.many:
+            return f"[{self._key_value(rel, 'x.__dict__[{key!r}]')} for x in d[{rel.name!r}]]"
+        locals_ = ids_locals(rel)
+        values = [
+            self._value(f, f"d[{local!r}]")
+            for f, local in zip(rel.child.fields, locals_, strict=True)
+        ]
+        if len(values) == 1:
+            return values[0]
+        test = " or ".join(f"d[{local!r}] is None" for local in locals_)
+        return f"(None if {test} else [{', '.join(values)}])"
+
     def _relation(self, rel: RelationNode) -> str:
         child = self.names[id(rel.child)]
         read = f"d[{rel.name!r}]"
@@ -380,7 +463,8 @@ class _Compiler:
         computed = [f for f in node.fields if not f.loaded_from_state]
         if not computed:
             items = [f"{f.name!r}: {self._field(f)}" for f in node.fields]
-            items += [f"{rel.name!r}: {self._relation(rel)}" for rel in node.relations]
+            for rel in node.relations:
+                items += [f"{key!r}: {expr}" for key, expr in self._relation_items(rel)]
             lines.append("    return {" + ", ".join(items) + "}")
             return lines
         # Today's order of reads: state fields, computed fields, relations; output in order.
@@ -389,10 +473,12 @@ class _Compiler:
         for i, f in enumerate(state + computed):
             local[f.name] = f"f{i}"
             lines.append(f"    f{i} = {self._field(f)}")
-        for i, rel in enumerate(node.relations):
-            local[rel.name] = f"r{i}"
-            lines.append(f"    r{i} = {self._relation(rel)}")
-        order = [f.name for f in node.fields] + [rel.name for rel in node.relations]
+        order = [f.name for f in node.fields]
+        for rel in node.relations:
+            for key, expr in self._relation_items(rel):
+                local[key] = f"r{len(order)}"
+                lines.append(f"    r{len(order)} = {expr}")
+                order.append(key)
         lines.append("    return {" + ", ".join(f"{n!r}: {local[n]}" for n in order) + "}")
         return lines
 
@@ -411,6 +497,11 @@ class _Compiler:
             if _may_hold_container(f.python_type):
                 items.append(f"{f.name!r}: {json_copy}(r[{f.name!r}])")
         for rel in node.relations:
+            if rel.options.count is not None and not rel.options.embed:
+                continue
+            if rel.options.ids:
+                items.append(f"{rel.name!r}: {json_copy}(r[{rel.name!r}])")
+                continue
             ci = self.names[id(rel.child)][1:]
             if rel.many:
                 items.append(f"{rel.name!r}: [c{ci}(x) for x in r[{rel.name!r}]]")

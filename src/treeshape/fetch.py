@@ -28,10 +28,15 @@ Not computable in SQL: Python ``@property`` fields (`FetchError` naming them) an
 a SQL expression. Hybrids *with* one are selected as that expression, which must agree with the
 Python side. Column-property expressions are selected as they are mapped.
 
-Room for issue 7 (per-relationship order_by/limit/offset): every collection's ordering comes
-from `_collection_order`, and a per-parent window (``row_number() over (partition by parent)``)
-belongs in `_CoreLevel.rows_statement` (grouped mode) and `_JsonBuilder._collection`; until then,
-non-default `RelationOptions` raise `FetchError`.
+Relationship options (issue 7), without adding statements: ``order_by`` replaces a
+collection's order (`options.collection_order`); ``where`` is one more condition of the
+relationship's statement (Core) or correlated subquery (JSON); ``limit``/``offset`` per parent
+are a ``row_number() OVER (PARTITION BY <parent key> ORDER BY ...)`` window in Core (in the rows
+statement and in the key subquery that drives the levels below, so both see the same rows) and a
+``LIMIT``/``OFFSET`` of the correlated subquery in JSON (which runs per parent anyway); counts are
+a correlated ``count(*)`` column of the parents' statement (`counting.count_expression`); ids of a
+many-to-one are the parent's foreign key columns (no statement), ids of a collection a level that
+selects only the targets' keys.
 """
 
 from __future__ import annotations
@@ -74,8 +79,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Select
 from sqlalchemy.types import JSON, NullType, TypeDecorator, TypeEngine
 
+from .counting import count_expression
+from .dumper import ids_locals
 from .errors import TreeshapeError
 from .inspection import FieldInfo
+from .options import collection_order, where_clauses
 from .tree import RelationNode, ShapeNode, memoize
 from .values import converter_for
 
@@ -190,9 +198,6 @@ def _unfetchable(node: ShapeNode) -> tuple[str, ...]:
         for f in sub.fields:
             if f.kind == "property" or (f.kind == "hybrid" and _hybrid_expression(f) is None):
                 found.append(f"{prefix}{f.name} ({sub.info.name}.{f.name}, a {f.kind})")
-        for rel in sub.relations:
-            if not rel.options.is_default:
-                found.append(f"{prefix}{rel.name} (options {rel.options!r})")
     return tuple(found)
 
 
@@ -202,8 +207,7 @@ def _check_fetchable(node: ShapeNode) -> None:
         raise FetchError(
             f"This shape of {node.info.name} cannot be fetched in SQL: {', '.join(found)}. "
             f"Python properties and hybrids without a SQL expression are computed from ORM "
-            f"objects only, and per-relationship order/limit options are not supported by "
-            f"fetch yet: load with loader_options() and dump() instead, or narrow them out."
+            f"objects only: load with loader_options() and dump() instead, or narrow them out."
         )
 
 
@@ -239,21 +243,8 @@ def _field_expression(entity: Any, f: FieldInfo) -> Any:
 
 
 def _collection_order(rel: RelationNode, entity: Any) -> list[Any]:
-    """A collection's ORDER BY on ``entity``: the relationship's order, then the target's key.
-
-    Issue 7's per-relationship ``order_by`` goes here.
-    """
-    info = rel.child.info
-    orders: list[Any] = []
-    for column in rel.info.order_by:
-        try:
-            key = info.mapper.get_property_by_column(column).key
-        except Exception:  # a column of the secondary table: it is in the FROM as it is
-            orders.append(column)
-            continue
-        orders.append(getattr(entity, key))
-    orders += [getattr(entity, key) for key in info.primary_key]
-    return orders
+    """A collection's ORDER BY on ``entity``: its options' or relationship's order, then key."""
+    return collection_order(rel, entity)
 
 
 def _in(columns: Sequence[Any], subquery: Select[Any]) -> Any:
@@ -308,7 +299,11 @@ class _CoreLevel:
     keys_parent: Any
     columns: list[Any] = field(default_factory=list)
     fields: list[tuple[str, int, Any]] = field(default_factory=list)
-    placeholders: list[tuple[str, bool]] = field(default_factory=list)
+    placeholders: list[tuple[str, str, Any]] = field(default_factory=list)
+    """(key, kind, data) after the fields: kind "many"/"one" (stitched later), "value" (a
+    column index: counts), "ids" (a getter of a many-to-one's foreign key, and converters)."""
+    key_value: Callable[[Any], Any] | None = None
+    """For a level rendered as ids: the row's converted key, else ``None``."""
     key: Callable[[Any], Any] = operator.itemgetter(0)
     parent_key: Callable[[Any], Any] = operator.itemgetter(0)
     locals: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
@@ -334,9 +329,18 @@ class _CoreLevel:
             return stmt.correlate(None)
         assert parent_keys is not None
         parent_pk = [getattr(self.keys_parent, k) for k in _pk_keys(self.keys_parent)]
-        stmt = select(*[getattr(self.keys_entity, k) for k in info.primary_key])
+        keys = [getattr(self.keys_entity, k).label(f"k{i}") for i, k in enumerate(info.primary_key)]
+        stmt = select(*keys)
         stmt = stmt.select_from(_relation_join(self.keys_parent, self.keys_entity, self.rel))
-        return stmt.where(_in(parent_pk, parent_keys)).correlate(None)
+        stmt = stmt.where(
+            _in(parent_pk, parent_keys), *where_clauses(self.rel.options, self.keys_entity)
+        )
+        if self.rel.options.windowed:
+            inner = _numbered(stmt, self.rel, self.keys_parent, self.keys_entity).subquery()
+            stmt = select(*[inner.c[f"k{i}"] for i in range(len(keys))]).where(
+                *_window_range(self.rel, inner.c.rn)
+            )
+        return stmt.correlate(None)
 
     def rows_statement(self, parent_keys: Select[Any] | None, request: _Request) -> Select[Any]:
         """This level's rows: output fields plus the keys that stitching needs."""
@@ -352,8 +356,28 @@ class _CoreLevel:
             return stmt.where(_in(pk, own_keys))
         parent_pk = [getattr(self.rows_parent, k) for k in _pk_keys(self.rows_parent)]
         stmt = stmt.select_from(_relation_join(self.rows_parent, self.rows_entity, self.rel))
-        stmt = stmt.where(_in(parent_pk, parent_keys))
+        stmt = stmt.where(
+            _in(parent_pk, parent_keys), *where_clauses(self.rel.options, self.rows_entity)
+        )
+        if self.rel.options.windowed:
+            inner = _numbered(stmt, self.rel, self.rows_parent, self.rows_entity).subquery()
+            columns = [inner.c[column.name] for column in self.columns]
+            return select(*columns).where(*_window_range(self.rel, inner.c.rn)).order_by(inner.c.rn)
         return stmt.order_by(*_collection_order(self.rel, self.rows_entity))
+
+
+def _numbered(stmt: Select[Any], rel: RelationNode, parent: Any, entity: Any) -> Select[Any]:
+    """``stmt`` with each row's number among its parent's rows, in the collection's order."""
+    partition = [getattr(parent, k) for k in _pk_keys(parent)]
+    number = func.row_number().over(partition_by=partition, order_by=_collection_order(rel, entity))
+    return stmt.add_columns(number.label("rn"))
+
+
+def _window_range(rel: RelationNode, number: Any) -> list[Any]:
+    """The per-parent ``offset``/``limit`` as conditions on the row number."""
+    options = rel.options
+    upper = [] if options.limit is None else [number <= options.offset + options.limit]
+    return [number > options.offset, *upper]
 
 
 def _pk_keys(entity: Any) -> tuple[str, ...]:
@@ -389,16 +413,47 @@ def _build_level(
             (f.name, level.add(_field_expression(entity, f)), converter_for(f.python_type))
         )
     level.key = level.getter([getattr(entity, k) for k in node.info.primary_key])
+    if rel is not None and rel.options.ids:
+        level.key_value = _key_value(node.fields, level.key)
     if level.mode == "lookup" and rel is not None:
         level.remote = level.getter([getattr(entity, k) for k in _remote_columns(rel)])
     for child in node.relations:
-        level.placeholders.append((child.name, child.many))
-        if _is_lookup(child):
-            level.locals[child.name] = level.getter(
-                [getattr(entity, k) for k in _local_columns(child)]
-            )
-        level.children.append(_build_level(child.child, child, model))
+        options = child.options
+        if options.embed and options.ids and not child.many:
+            columns = [getattr(entity, k) for k in ids_locals(child)]
+            getter = level.getter(columns)
+            level.placeholders.append((child.name, "ids", _key_value(child.child.fields, getter)))
+        elif options.embed:
+            level.placeholders.append((child.name, "many" if child.many else "one", None))
+            if _is_lookup(child):
+                level.locals[child.name] = level.getter(
+                    [getattr(entity, k) for k in _local_columns(child)]
+                )
+            level.children.append(_build_level(child.child, child, model))
+        if options.count is not None:
+            index = level.add(count_expression(child, entity))
+            level.placeholders.append((options.count, "value", index))
     return level
+
+
+def _key_value(fields: Sequence[FieldInfo], getter: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A row's converted key (a list for a composite key; ``None`` if any part is NULL)."""
+    converters = [converter_for(f.python_type) for f in fields]
+
+    def convert(value: Any, c: Any) -> Any:
+        return value if c is None or value is None else c(value)
+
+    if len(fields) == 1:
+        only = converters[0]
+        return lambda row: convert(getter(row), only)
+
+    def composite(row: Any) -> Any:
+        values = getter(row)
+        if None in values:
+            return None
+        return [convert(v, c) for v, c in zip(values, converters, strict=True)]
+
+    return composite
 
 
 @memoize
@@ -416,8 +471,15 @@ def _make_converter(level: _CoreLevel) -> Callable[[Any], Document]:
         for name, index, convert in fields:
             value = row[index]
             out[name] = value if convert is None or value is None else convert(value)
-        for name, many in placeholders:
-            out[name] = [] if many else None
+        for name, kind, data in placeholders:
+            if kind == "many":
+                out[name] = []
+            elif kind == "one":
+                out[name] = None
+            elif kind == "value":
+                out[name] = row[data]
+            else:
+                out[name] = data(row)
         return out
 
     return make
@@ -468,7 +530,9 @@ def _run_children(
                 else:
                     doc = found
                 parent = by_key[child.parent_key(row)]
-                if many:
+                if child.key_value is not None:
+                    parent[name].append(child.key_value(row))
+                elif many:
                     parent[name].append(doc)
                 elif parent[name] is None:
                     parent[name] = doc
@@ -536,6 +600,9 @@ class _JsonDialect:
     def collection(self, builder: _JsonBuilder, rel: RelationNode, parent: Any) -> Any:
         raise NotImplementedError
 
+    def array(self, items: list[Any]) -> Any:
+        raise NotImplementedError
+
     def scalar(self, builder: _JsonBuilder, rel: RelationNode, parent: Any) -> Any:
         child: Any = aliased(rel.child.model)
         from_, where = _correlated_from(parent, child, rel)
@@ -547,6 +614,28 @@ class _JsonDialect:
 
     def root(self, doc: Any) -> Any:
         return doc
+
+
+def _ordered_rows(rel: RelationNode, parent: Any) -> tuple[Any, Any]:
+    """A correlated derived table of one parent's (filtered, ordered, cut) target rows, and an
+    alias of the target over it: ``LIMIT``/``OFFSET`` here are per parent by construction."""
+    child: Any = aliased(rel.child.model)
+    from_, where = _correlated_from(parent, child, rel)
+    keys = _needed_keys(rel.child) + [name for name, _ in rel.options.order_by]
+    columns = [getattr(child, key) for key in dict.fromkeys(keys)]
+    stmt = (
+        select(*columns)
+        .select_from(from_)
+        .where(where, *where_clauses(rel.options, child))
+        .order_by(*_collection_order(rel, child))
+        .correlate(sa_inspect(parent).selectable)
+    )
+    if rel.options.limit is not None:
+        stmt = stmt.limit(rel.options.limit)
+    if rel.options.offset:
+        stmt = stmt.offset(rel.options.offset)
+    inner = stmt.subquery()
+    return inner, aliased(rel.child.model, inner)
 
 
 def _correlated_from(parent: Any, child: Any, rel: RelationNode) -> tuple[Any, Any]:
@@ -587,20 +676,12 @@ class _SqliteJson(_JsonDialect):
     def nested(self, subquery: Any) -> Any:
         return func.json(subquery) if self.wrap else subquery
 
+    def array(self, items: list[Any]) -> Any:
+        return func.json_array(*items)
+
     def collection(self, builder: _JsonBuilder, rel: RelationNode, parent: Any) -> Any:
-        child: Any = aliased(rel.child.model)
-        from_, where = _correlated_from(parent, child, rel)
-        columns = [getattr(child, key) for key in _needed_keys(rel.child)]
-        inner = (
-            select(*columns)
-            .select_from(from_)
-            .where(where)
-            .order_by(*_collection_order(rel, child))
-            .correlate(sa_inspect(parent).selectable)
-            .subquery()
-        )
-        rows: Any = aliased(rel.child.model, inner)
-        doc = builder.document(rel.child, rows)
+        inner, rows = _ordered_rows(rel, parent)
+        doc = builder.item(rel, rows)
         return self.nested(select(func.json_group_array(doc)).select_from(inner).scalar_subquery())
 
     def value(self, f: FieldInfo, expr: Any) -> Any:
@@ -689,13 +770,22 @@ class _PostgresJson(_JsonDialect):
     def root(self, doc: Any) -> Any:
         return cast(doc, Text)
 
+    def array(self, items: list[Any]) -> Any:
+        return func.json_build_array(*items)
+
     def collection(self, builder: _JsonBuilder, rel: RelationNode, parent: Any) -> Any:
+        empty: Any = literal_column("'[]'::json")
+        if rel.options.windowed:
+            inner, rows = _ordered_rows(rel, parent)
+            doc = builder.item(rel, rows)
+            agg = func.json_agg(aggregate_order_by(doc, *_collection_order(rel, rows)))
+            return select(func.coalesce(agg, empty)).select_from(inner).scalar_subquery()
         child: Any = aliased(rel.child.model)
         from_, where = _correlated_from(parent, child, rel)
-        doc = builder.document(rel.child, child)
+        doc = builder.item(rel, child)
         agg = func.json_agg(aggregate_order_by(doc, *_collection_order(rel, child)))
-        empty: Any = literal_column("'[]'::json")
-        return select(func.coalesce(agg, empty)).select_from(from_).where(where).scalar_subquery()
+        stmt = select(func.coalesce(agg, empty)).select_from(from_)
+        return stmt.where(where, *where_clauses(rel.options, child)).scalar_subquery()
 
     def value(self, f: FieldInfo, expr: Any) -> Any:
         sa_type = _plain_type(f)
@@ -718,7 +808,7 @@ class _PostgresJson(_JsonDialect):
                 double = cast(expr, DOUBLE_PRECISION)
                 # JSON has no NaN or infinities: dump_json writes null (Pydantic's JSON mode),
                 # PostgreSQL's JSON would write the strings "NaN" and "Infinity".
-                special = [
+                special: list[Any] = [
                     literal_column(f"'{v}'::float8") for v in ("NaN", "Infinity", "-Infinity")
                 ]
                 return case((double.in_(special), null()), else_=double)
@@ -755,7 +845,7 @@ class _JsonBuilder:
         self.ops = ops
 
     def document(self, node: ShapeNode, entity: Any) -> Any:
-        if len(node.fields) + len(node.relations) > self.ops.max_keys:
+        if len(node.fields) + sum(len(r.outputs) for r in node.relations) > self.ops.max_keys:
             raise _Unsupported(
                 f"{node.info.name}: more keys than one {self.ops.name} JSON object takes"
             )
@@ -763,13 +853,37 @@ class _JsonBuilder:
         for f in node.fields:
             pairs += [_key(f.name), self.ops.value(f, _field_expression(entity, f))]
         for rel in node.relations:
-            expr = (
-                self.ops.collection(self, rel, entity)
-                if rel.many
-                else self.ops.scalar(self, rel, entity)
-            )
-            pairs += [_key(rel.name), expr]
+            options = rel.options
+            if options.embed and options.ids and not rel.many:
+                columns = [getattr(entity, k) for k in ids_locals(rel)]
+                pairs += [_key(rel.name), self.key(rel.child.fields, columns)]
+            elif options.embed:
+                expr = (
+                    self.ops.collection(self, rel, entity)
+                    if rel.many
+                    else self.ops.scalar(self, rel, entity)
+                )
+                pairs += [_key(rel.name), expr]
+            if options.count is not None:
+                pairs += [_key(options.count), count_expression(rel, entity)]
         return self.ops.object(pairs)
+
+    def item(self, rel: RelationNode, entity: Any) -> Any:
+        """One element of a collection: the target's document, or its key for ids."""
+        if rel.options.ids:
+            fields = rel.child.fields
+            return self.key(fields, [getattr(entity, f.name) for f in fields])
+        return self.document(rel.child, entity)
+
+    def key(self, fields: Sequence[FieldInfo], columns: list[Any]) -> Any:
+        """A key as JSON: its value, or an array of values (NULL if a part is NULL)."""
+        values = [self.ops.value(f, c) for f, c in zip(fields, columns, strict=True)]
+        if len(values) == 1:
+            return values[0]
+        nulls = [c.is_(None) for c in columns]
+        from sqlalchemy import or_
+
+        return case((or_(*nulls), null()), else_=self.ops.array(values))
 
 
 class _JsonPlans:

@@ -25,7 +25,10 @@ from sqlalchemy.sql.schema import Column
 from sqlalchemy.types import JSON, TypeEngine
 from sqlalchemy.types import Enum as SAEnum
 
-from .errors import SpecError
+from .errors import SpecError, safe_repr
+
+HIDDEN_PREFIX = "_treeshape_"
+"""Mapper attributes treeshape adds itself (count expressions): never fields of a shape."""
 
 FieldKind = Literal["column", "expression", "hybrid", "property"]
 Direction = Literal["one_to_many", "many_to_one", "many_to_many"]
@@ -131,7 +134,9 @@ _lock = threading.Lock()
 def model_info(model: Any) -> ModelInfo:
     """The `ModelInfo` of a mapped class (cached); `SpecError` if it is not mapped."""
     if not isinstance(model, type):
-        raise SpecError(f"shape() needs a mapped class, got {type(model).__name__} {model!r}.")
+        raise SpecError(
+            f"shape() needs a mapped class, got {type(model).__name__} {safe_repr(model)}."
+        )
     try:
         return _cache[model]
     except KeyError:
@@ -157,6 +162,8 @@ def _read_mapper(model: type, mapper: Mapper[Any]) -> ModelInfo:
     expressions: dict[str, FieldInfo] = {}
     relationships: dict[str, RelationInfo] = {}
     for prop in mapper.attrs:
+        if prop.key.startswith(HIDDEN_PREFIX):
+            continue  # treeshape's own count attributes (`treeshape.counting`)
         if isinstance(prop, ColumnProperty):
             info = _column_field(model, prop)
             (columns if info.kind == "column" else expressions)[prop.key] = info

@@ -8,17 +8,49 @@ shape did not plan fails loudly instead of issuing a query.
 ``selectinload`` is used for many-to-one too: a JOIN would widen every parent row and repeat the
 target's columns for each parent (the same stop under thousands of stop_times), whereas
 selectin fetches each distinct target once.
+
+Relationship options (issue 7), still one statement per relationship:
+
+* ``where``: the loader's own criteria, ``selectinload(Parent.rel.and_(...))``.
+* ``limit``/``offset`` per parent: ``selectinload`` cannot limit per parent (its criteria see
+  one row at a time), so the relationship is loaded ``of_type`` an alias of the target over a
+  windowed subquery, ``SELECT target.*, row_number() OVER (PARTITION BY <foreign key> ORDER BY
+  ...) FROM target WHERE <where>``, with the criteria ``rn > offset AND rn <= offset + limit``.
+  The selectin ``IN`` on the foreign key is on the partition column, which SQLite and
+  PostgreSQL push down into the subquery, so only the parents' rows are numbered.
+* ``order_by`` (and a window's order): selectin orders by the relationship's own ``order_by``
+  and offers no option to change it, so a ``do_orm_execute`` listener on `Session` (registered
+  once, on import) replaces the ORDER BY of the relationship loads that a treeshape plan marks
+  (`_Orders`, a propagating user option carrying the orders per relationship path). Other
+  statements pay one ``isinstance`` scan of their user options.
+* counts: ``with_expression`` of a correlated count on a hidden ``query_expression`` attribute
+  (`treeshape.counting`): a column of the parents' statement, no statement of its own.
+* ids: a many-to-one loads nothing (the parent's foreign key is its id); a collection loads
+  only the targets' keys (``load_only``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import load_only, raiseload, selectinload
-from sqlalchemy.orm.interfaces import LoaderOption
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import (
+    ORMExecuteState,
+    Session,
+    aliased,
+    load_only,
+    raiseload,
+    selectinload,
+    with_expression,
+)
+from sqlalchemy.orm.interfaces import LoaderOption, UserDefinedOption
 
+from .counting import count_attribute, count_expression
 from .inspection import ModelInfo
-from .tree import ShapeNode, memoize
+from .options import collection_order, where_clauses
+from .tree import RelationNode, ShapeNode, memoize
+
+RowOrders = dict[tuple[str, ...], list[Any]]
 
 
 def _column_keys(info: ModelInfo, columns: Any) -> set[str]:
@@ -45,24 +77,117 @@ def _needed_keys(node: ShapeNode, incoming_remote: set[str]) -> set[str] | None:
     return keys
 
 
-def _options_for(node: ShapeNode, incoming_remote: set[str]) -> list[Any]:
+def _windowed(rel: RelationNode) -> tuple[Any, Any]:
+    """An alias of the target over its rows numbered per parent, and the number column."""
+    target = rel.child.model
+    info = rel.child.info
+    partition = [getattr(target, key) for key in sorted(_remote_keys(rel), key=info.position)]
+    number = func.row_number().over(partition_by=partition, order_by=collection_order(rel, target))
+    inner = (
+        select(target, number.label("_treeshape_rn"))
+        .where(*where_clauses(rel.options, target))
+        .subquery()
+    )
+    return aliased(target, inner), inner.c._treeshape_rn
+
+
+def _remote_keys(rel: RelationNode) -> set[str]:
+    return _column_keys(rel.child.info, rel.info.prop.remote_side)
+
+
+def _options_for(
+    node: ShapeNode,
+    entity: Any,
+    incoming_remote: set[str],
+    path: tuple[str, ...],
+    orders: RowOrders,
+) -> list[Any]:
     options: list[Any] = []
     keys = _needed_keys(node, incoming_remote)
     if keys is not None:
-        attrs = [getattr(node.model, key) for key in sorted(keys, key=node.info.position)]
+        attrs = [getattr(entity, key) for key in sorted(keys, key=node.info.position)]
         options.append(load_only(*attrs, raiseload=True))
     for rel in node.relations:
-        child_info = rel.child.info
+        opts = rel.options
+        if opts.count is not None:
+            counted = getattr(entity, count_attribute(rel))
+            options.append(with_expression(counted, count_expression(rel, entity)))
+        if not opts.embed or (opts.ids and not rel.many):
+            continue  # nothing to load: a count only, or ids from the foreign key
         remote: set[str] = set()
         if rel.info.direction == "one_to_many":
-            remote = _column_keys(child_info, rel.info.prop.remote_side)
-        loader = selectinload(getattr(node.model, rel.name))
-        options.append(loader.options(*_options_for(rel.child, remote)))
+            remote = _remote_keys(rel)
+        attribute = getattr(entity, rel.name)
+        child: Any = rel.child.model
+        here = (*path, rel.name)
+        if opts.windowed:
+            child, number = _windowed(rel)
+            upper = [] if opts.limit is None else [number <= opts.offset + opts.limit]
+            attribute = attribute.of_type(child).and_(number > opts.offset, *upper)
+            orders[here] = _BY_NUMBER
+        else:
+            if opts.where:
+                attribute = attribute.and_(*where_clauses(opts, child))
+            if opts.order_by:
+                orders[here] = collection_order(rel, child)
+        loader = selectinload(attribute)
+        options.append(loader.options(*_options_for(rel.child, child, remote, here, orders)))
     options.append(raiseload("*"))
     return options
+
+
+_BY_NUMBER: list[Any] = []
+"""Order a windowed load by its row number (found in the statement: see `_row_numbers`)."""
+
+
+def _row_numbers(statement: Any) -> list[Any]:
+    """The row-number column of the windowed subquery the statement selects from.
+
+    Looked up in the statement itself, not kept from `_windowed`: SQLAlchemy caches relationship
+    load statements by structure, so the subquery object in the statement may be the equal one
+    of another shape's plan.
+    """
+    for from_ in statement.get_final_froms():
+        for candidate in [from_, *getattr(from_, "froms", ())]:
+            column = getattr(candidate, "c", {}).get("_treeshape_rn")
+            if column is not None:
+                return [column]
+    raise RuntimeError("treeshape: a windowed relationship load without its row number")
+
+
+class _Orders(UserDefinedOption):
+    """Marks a treeshape plan's statements: ``payload`` maps relationship paths to ORDER BYs."""
+
+    propagate_to_loaders = True
+
+
+def _reorder(state: ORMExecuteState) -> None:
+    """Give a marked relationship load the ORDER BY its shape asks for."""
+    if not state.is_relationship_load:
+        return
+    for option in state.user_defined_options:
+        if isinstance(option, _Orders):
+            strategy_path = state.loader_strategy_path
+            if strategy_path is None:
+                return
+            key = tuple(getattr(prop, "key", "") for prop in strategy_path.path[1::2])
+            orders = (option.payload or {}).get(key)
+            if orders is not None:
+                statement: Any = state.statement
+                if orders is _BY_NUMBER:
+                    orders = _row_numbers(statement)
+                state.statement = statement.order_by(None).order_by(*orders)
+            return
+
+
+event.listen(Session, "do_orm_execute", _reorder)
 
 
 @memoize
 def loader_options(node: ShapeNode) -> tuple[LoaderOption, ...]:
     """Options for ``select(Model).options(*options)`` that load ``node``'s tree."""
-    return tuple(_options_for(node, set()))
+    orders: RowOrders = {}
+    options = _options_for(node, node.model, set(), (), orders)
+    if orders:
+        options.insert(0, _Orders(orders))
+    return tuple(options)

@@ -13,9 +13,11 @@ from typing import Any
 import marshmallow as ma
 
 from .converter import TYPE_MAPPING, ShapeConverter
+from .counting import count_attribute
+from .dumper import ids_locals
 from .errors import NotLoadedError
 from .naming import class_name
-from .tree import ShapeNode, memoize
+from .tree import RelationNode, ShapeNode, memoize
 
 converter_class: type[ShapeConverter] = ShapeConverter
 """The converter used for new schema classes; set to a subclass to change field mapping."""
@@ -49,6 +51,62 @@ class ShapeSchema(ma.Schema):
         return super().get_attribute(obj, attr, default)
 
 
+class KeyList(ma.fields.List):  # type: ignore[type-arg]
+    """A collection rendered as its targets' keys: reads each target's loaded key state."""
+
+    def __init__(self, inner: Any, keys: list[str], **kwargs: Any) -> None:
+        super().__init__(inner, **kwargs)
+        self.keys = keys
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        if value is None:
+            return None
+        if len(self.keys) == 1:
+            key = self.keys[0]
+            items = [x.__dict__[key] for x in value]
+        else:
+            items = [tuple(x.__dict__[k] for k in self.keys) for x in value]
+            result = super()._serialize(items, attr, obj, **kwargs)
+            return [list(item) for item in result] if result is not None else None
+        return super()._serialize(items, attr, obj, **kwargs)
+
+
+class KeyTuple(ma.fields.Tuple):
+    """A composite many-to-one key read from the parent's foreign key columns."""
+
+    def __init__(self, inner: Any, locals_: list[str], **kwargs: Any) -> None:
+        super().__init__(inner, **kwargs)
+        self.locals_ = locals_
+
+    def get_value(
+        self, obj: Any, attr: Any, accessor: Any = None, default: Any = ma.missing
+    ) -> Any:
+        state = obj.__dict__
+        values = tuple(state[k] for k in self.locals_)
+        return None if None in values else values
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        result = super()._serialize(value, attr, obj, **kwargs)
+        return None if result is None else list(result)
+
+
+def _ids_field(converter: ShapeConverter, rel: RelationNode) -> ma.fields.Field[Any]:
+    """The field of a relationship rendered as ids: the key's own field type, or a list."""
+    key_fields = [converter.field_for_shape_field(f) for f in rel.child.fields]
+    names = [f.name for f in rel.child.fields]
+    if rel.many:
+        inner: Any = key_fields[0] if len(key_fields) == 1 else ma.fields.Tuple(key_fields)
+        return KeyList(inner, names, dump_only=True)
+    locals_ = ids_locals(rel)
+    if len(locals_) == 1:
+        field = converter.field_for_shape_field(rel.child.fields[0])
+        field.attribute = locals_[0]
+        field.allow_none = rel.info.nullable
+        field.dump_only = True
+        return field
+    return KeyTuple(key_fields, locals_, dump_only=True, allow_none=rel.info.nullable)
+
+
 @memoize
 def schema_class(node: ShapeNode) -> type[ShapeSchema]:
     """The marshmallow ``Schema`` subclass for ``node``."""
@@ -56,16 +114,23 @@ def schema_class(node: ShapeNode) -> type[ShapeSchema]:
     attrs: dict[str, Any] = {}
     for info in node.fields:
         attrs[info.name] = converter.field_for_shape_field(info)
-    for rel in node.relations:
-        child = schema_class(rel.child)
-        attrs[rel.name] = ma.fields.Nested(
-            child,
-            many=rel.many,
-            allow_none=rel.info.nullable,
-            dump_only=rel.info.prop.viewonly,
-        )
     state_keys = {f.name for f in node.fields if f.loaded_from_state}
-    state_keys |= {rel.name for rel in node.relations}
+    for rel in node.relations:
+        if rel.options.embed and rel.options.ids:
+            attrs[rel.name] = _ids_field(converter, rel)
+            state_keys |= {rel.name} if rel.many else set(ids_locals(rel))
+        elif rel.options.embed:
+            attrs[rel.name] = ma.fields.Nested(
+                schema_class(rel.child),
+                many=rel.many,
+                allow_none=rel.info.nullable,
+                dump_only=rel.info.prop.viewonly,
+            )
+            state_keys.add(rel.name)
+        if rel.options.count is not None:
+            attribute = count_attribute(rel)
+            attrs[rel.options.count] = ma.fields.Integer(dump_only=True, attribute=attribute)
+            state_keys.add(attribute)
     attrs["__treeshape_shape__"] = node
     attrs["__treeshape_state_keys__"] = frozenset(state_keys)
     attrs["__module__"] = "treeshape.generated"

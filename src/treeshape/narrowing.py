@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .binding import FieldsArg, field_infos, resolve_fields
-from .errors import SpecError, did_you_mean, name_list
+from .errors import SpecError, did_you_mean, name_list, safe_repr
 from .inspection import FieldInfo, ModelInfo
 from .spec import SpecEntry, parse
 from .tree import ShapeNode
@@ -26,7 +26,8 @@ def narrow_node(
         for path in include:
             if not isinstance(path, str):
                 raise SpecError(
-                    f"narrow() takes dotted path strings, got {type(path).__name__} {path!r}."
+                    f"narrow() takes dotted path strings, got {type(path).__name__} "
+                    f"{safe_repr(path)}."
                 )
         kept = parse(node.info.name, tuple(include)) if include else SpecEntry("")
         _check_inside(node, kept)

@@ -89,7 +89,12 @@ def _add(model_name: str, entry: SpecEntry, spec: Any, *, active: set[int], dept
                 f"options, so use it as a value of an include mapping: {{'trips': include(...)}}."
             )
         entry.options = merge(entry.path, entry.options, spec.options)
-        _add(model_name, entry, spec.spec, active=active, depth=depth)
+        _check_container(model_name, entry, spec, active)  # include(include(...)) nests too
+        active.add(id(spec))
+        try:
+            _add(model_name, entry, spec.spec, active=active, depth=depth)
+        finally:
+            active.discard(id(spec))
     elif isinstance(spec, str):
         _add_paths(model_name, entry, spec, depth)
     elif isinstance(spec, Mapping):
@@ -115,7 +120,7 @@ def _add(model_name: str, entry: SpecEntry, spec: Any, *, active: set[int], dept
 
 
 def _check_container(model_name: str, entry: SpecEntry, spec: Any, active: set[int]) -> None:
-    """Refuse a list that contains itself, and lists nested without bound.
+    """Refuse a list that contains itself, and lists (or ``include()``) nested without bound.
 
     Mappings add a relationship per level, so `MAX_DEPTH` bounds them; lists add none, so
     ``[[[...]]]`` 10,000 deep would otherwise recurse until ``RecursionError``.

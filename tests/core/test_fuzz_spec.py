@@ -148,6 +148,13 @@ def deep_tuple(depth: int) -> Any:
     return spec
 
 
+def deep_include(depth: int) -> Any:
+    spec: Any = "calls"
+    for _ in range(depth):
+        spec = ts.include(spec)
+    return spec
+
+
 def self_list() -> list[Any]:
     spec: list[Any] = ["journeys"]
     spec.append(spec)
@@ -179,6 +186,7 @@ PATHOLOGICAL: dict[str, Callable[[], tuple[tuple[Any, ...], dict[str, Any]]]] = 
     "list containing itself": lambda: ((self_list(),), {}),
     "mapping containing itself": lambda: ((self_dict(),), {}),
     "list value containing its mapping": lambda: ((self_value_list(),), {}),
+    "10,000-deep include()": lambda: (({"journeys": deep_include(DEEP)},), {}),
     "10,000-deep fields list": lambda: ((), {"fields": deep_list(DEEP)}),
     "fields list containing itself": lambda: ((), {"fields": self_list()}),
     "fields mapping to itself": lambda: ((), {"fields": {Line: self_list()}}),

@@ -37,6 +37,11 @@ def narrow_node(
 
 def _check_inside(node: ShapeNode, entry: SpecEntry) -> None:
     for name, child in entry.children.items():
+        if child.options is not None and child.options.given:
+            raise SpecError(
+                f"Cannot narrow with options at {child.path!r}: a narrowing only keeps paths "
+                f"of the shape; options belong in the shape's definition."
+            )
         rel = node.relation(name)
         if rel is None:
             paths = node.paths()

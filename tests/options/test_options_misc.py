@@ -103,3 +103,11 @@ def test_generated_types_describe_new_outputs() -> None:
     fields = shape.marshmallow_schema().fields
     assert type(fields["journeys_count"]).__name__ == "Integer"
     assert type(fields["journeys"].inner).__name__ == "Integer"
+
+
+def test_narrowing_keeps_options_and_refuses_new_ones() -> None:
+    shape = ts.shape(Line, "journeys(order_by=-departs,limit=2,count).calls")
+    narrowed = shape.narrow("journeys")
+    assert narrowed.node.relation("journeys").options == shape.node.relation("journeys").options
+    with pytest.raises(ts.SpecError, match="Cannot narrow with options"):
+        shape.narrow("journeys(limit=5)")

@@ -1,7 +1,8 @@
 """Counts of a relationship's rows per parent, computed in SQL by every backend.
 
 A count is a correlated scalar subquery (``SELECT count(*) FROM child WHERE child.fk =
-parent.pk AND <where>``), selected as one more column of the statement that loads the parents:
+parent.pk AND <where>``; through a secondary, a membership test where it is equivalent: see
+`treeshape.secondary`), selected as one more column of the statement that loads the parents:
 counts cost no statement of their own, in the loader plan as in `fetch`.
 
 The ORM can only put a per-query SQL value on an object through a ``query_expression()``
@@ -18,13 +19,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import func, join, select
+from sqlalchemy import func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased, query_expression
-from sqlalchemy.orm import join as orm_join
 
 from .inspection import HIDDEN_PREFIX
 from .options import where_clauses
+from .secondary import correlated_from
 from .tree import RelationNode
 
 _attributes: dict[tuple[type, str, tuple[Any, ...]], str] = {}
@@ -46,14 +47,6 @@ def count_attribute(rel: RelationNode) -> str:
             mapper.add_property(name, query_expression())
             _attributes[key] = name
         return _attributes[key]
-
-
-def correlated_from(parent: Any, child: Any, rel: RelationNode) -> tuple[Any, Any]:
-    """FROM and WHERE of a subquery for ``rel``'s targets (``child``), correlated to ``parent``."""
-    joined: Any = orm_join(parent, child, getattr(parent, rel.name))
-    if rel.info.secondary:
-        return join(joined.left.right, joined.right, joined.onclause), joined.left.onclause
-    return joined.right, joined.onclause
 
 
 def count_expression(rel: RelationNode, parent: Any) -> Any:

@@ -84,6 +84,7 @@ from .dumper import ids_locals
 from .errors import TreeshapeError
 from .inspection import FieldInfo
 from .options import collection_order, where_clauses
+from .secondary import correlated_from, membership, relation_join
 from .tree import RelationNode, ShapeNode, memoize
 from .values import converter_for
 
@@ -255,8 +256,12 @@ def _in(columns: Sequence[Any], subquery: Select[Any]) -> Any:
 
 
 def _relation_join(parent: Any, child: Any, rel: RelationNode) -> Any:
-    """The Core join of ``parent`` to ``child`` through ``rel``, aliases and secondary included."""
-    return orm_join(parent, child, getattr(parent, rel.name))
+    """The Core join of ``parent`` to ``child`` through ``rel``, aliases and secondary included;
+    through a secondary, a join on a membership test where that is equivalent (`membership`)."""
+    condition = membership(parent, child, rel)
+    if condition is not None:
+        return orm_join(parent, child, condition)
+    return relation_join(parent, child, rel)
 
 
 def _local_columns(rel: RelationNode) -> list[str]:
@@ -605,7 +610,7 @@ class _JsonDialect:
 
     def scalar(self, builder: _JsonBuilder, rel: RelationNode, parent: Any) -> Any:
         child: Any = aliased(rel.child.model)
-        from_, where = _correlated_from(parent, child, rel)
+        from_, where = correlated_from(parent, child, rel)
         doc = builder.document(rel.child, child)
         return self.nested(select(doc).select_from(from_).where(where).limit(1).scalar_subquery())
 
@@ -620,7 +625,7 @@ def _ordered_rows(rel: RelationNode, parent: Any) -> tuple[Any, Any]:
     """A correlated derived table of one parent's (filtered, ordered, cut) target rows, and an
     alias of the target over it: ``LIMIT``/``OFFSET`` here are per parent by construction."""
     child: Any = aliased(rel.child.model)
-    from_, where = _correlated_from(parent, child, rel)
+    from_, where = correlated_from(parent, child, rel)
     keys = _needed_keys(rel.child) + [name for name, _ in rel.options.order_by]
     columns = [getattr(child, key) for key in dict.fromkeys(keys)]
     stmt = (
@@ -636,16 +641,6 @@ def _ordered_rows(rel: RelationNode, parent: Any) -> tuple[Any, Any]:
         stmt = stmt.offset(rel.options.offset)
     inner = stmt.subquery()
     return inner, aliased(rel.child.model, inner)
-
-
-def _correlated_from(parent: Any, child: Any, rel: RelationNode) -> tuple[Any, Any]:
-    """FROM and WHERE of a subquery for ``rel``'s targets, correlated to ``parent``."""
-    joined = _relation_join(parent, child, rel)
-    if rel.info.secondary:
-        from sqlalchemy import join
-
-        return join(joined.left.right, joined.right, joined.onclause), joined.left.onclause
-    return joined.right, joined.onclause
 
 
 _SQLITE_DATETIME = (
@@ -781,7 +776,7 @@ class _PostgresJson(_JsonDialect):
             agg = func.json_agg(aggregate_order_by(doc, *_collection_order(rel, rows)))
             return select(func.coalesce(agg, empty)).select_from(inner).scalar_subquery()
         child: Any = aliased(rel.child.model)
-        from_, where = _correlated_from(parent, child, rel)
+        from_, where = correlated_from(parent, child, rel)
         doc = builder.item(rel, child)
         agg = func.json_agg(aggregate_order_by(doc, *_collection_order(rel, child)))
         stmt = select(func.coalesce(agg, empty)).select_from(from_)

@@ -41,6 +41,7 @@ selects only the targets' keys.
 
 from __future__ import annotations
 
+import itertools
 import operator
 import sqlite3
 import threading
@@ -73,16 +74,19 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, aggregate_order_by
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import aliased
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm import join as orm_join
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Select
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import JSON, NullType, TypeDecorator, TypeEngine
 
 from .counting import count_expression
 from .dumper import ids_locals
 from .errors import TreeshapeError
 from .inspection import FieldInfo
+from .loading import _reorder as reorder_hook
 from .options import collection_order, where_clauses
 from .secondary import correlated_from, membership, relation_join
 from .tree import RelationNode, ShapeNode, memoize
@@ -492,7 +496,7 @@ def _make_converter(level: _CoreLevel) -> Callable[[Any], Document]:
 
 def _run_core(node: ShapeNode, request: _Request) -> list[Document]:
     plan = _core_plan(node)
-    rows = request.session.execute(plan.rows_statement(None, request)).all()
+    rows = _execute(node, request, plan.rows_statement(None, request)).all()
     make = _make_converter(plan)
     records = [(make(row), row) for row in rows]
     by_key = {plan.key(row): doc for doc, row in records}
@@ -509,7 +513,7 @@ def _run_children(
 ) -> None:
     for child in level.children:
         assert child.rel is not None
-        rows = request.session.execute(child.rows_statement(keys, request)).all()
+        rows = _execute(child.node, request, child.rows_statement(keys, request)).all()
         make = _make_converter(child)
         child_records: list[tuple[Document, Any]] = []
         child_by_key: dict[Any, Document] = {}
@@ -908,7 +912,7 @@ class _JsonPlans:
             return "this SQLite has no JSON functions"
         ops = ops_class(dialect)
         try:
-            return ops.root(_JsonBuilder(ops).document(self.node, self.node.model))
+            return _Document(ops.root(_JsonBuilder(ops).document(self.node, self.node.model)))
         except _Unsupported as error:
             return str(error)
 
@@ -916,6 +920,55 @@ class _JsonPlans:
 @memoize
 def _json_plans(node: ShapeNode) -> _JsonPlans:
     return _JsonPlans(node)
+
+
+class _Document(ColumnElement[Any]):
+    """A tree's document expression behind a constant cache key.
+
+    SQLAlchemy computes the cache key of a statement on every execution, walking the whole
+    expression: for a document of a few hundred columns and subqueries that is most of the cost
+    of a small `fetch_json`. The document never changes (the tree and the dialect fix it), so it
+    is keyed by a token unique to this plan (never reused: a counter, not an ``id``); the key of a
+    call's statement is then that of its criteria, order and limit, and SQLAlchemy's compiled
+    cache serves every call whose criteria have the same structure. The document's own bound
+    values are constants of the plan, so the compiled form's values are always the right ones.
+    """
+
+    __visit_name__ = "treeshape_document"
+    inherit_cache = True
+    _traverse_internals = [("token", InternalTraversal.dp_string)]
+
+    def __init__(self, doc: Any) -> None:
+        self.doc = doc
+        self.token = f"treeshape-document-{next(_document_tokens)}"
+        self.type = doc.type
+
+
+_document_tokens = itertools.count()
+
+
+@compiles(_Document)
+def _compile_document(element: _Document, compiler: Any, **kw: Any) -> str:
+    text: str = compiler.process(element.doc, **kw)
+    return text
+
+
+def _execute(node: ShapeNode, request: _Request, stmt: Select[Any]) -> Any:
+    """Run ``stmt`` on the request's session or connection.
+
+    A Session without ``do_orm_execute`` hooks (other than treeshape's own, which only touches
+    relationship loads) runs it on its connection as Core (what the ORM would do, without its
+    per-call overhead), after an autoflush as the ORM would; a user's hook may rewrite
+    statements, so with one the ORM runs it.
+    """
+    session = request.session
+    if isinstance(session, Session):
+        if any(hook is not reorder_hook for hook in session.dispatch.do_orm_execute):
+            return session.execute(stmt)
+        if session.autoflush:
+            session.flush()
+        return session.connection(bind_arguments={"mapper": node.info.mapper}).execute(stmt)
+    return session.execute(stmt)
 
 
 def _run_json(node: ShapeNode, request: _Request) -> bytes:
@@ -927,14 +980,19 @@ def _run_json(node: ShapeNode, request: _Request) -> bytes:
     if request.limit is not None:
         stmt = stmt.limit(request.limit)
     try:
-        texts = request.session.execute(stmt).scalars().all()
+        texts = _execute(node, request, stmt).scalars().all()
     except DBAPIError as error:
         if request.dialect.name == "sqlite" and "malformed JSON" in str(error.orig):
             # A REAL SQLite cannot print exactly (see _sqlite_real), or a stored JSON text
             # that is not JSON (then Core raises as the ORM would).
             return orjson.dumps(_run_core(node, request))
         raise
-    return ("[" + ",".join(texts) + "]").encode()
+    # One copy into a str, one into bytes (not "[" + ... + "]", which copies twice more).
+    parts = ["["]
+    for text in texts:
+        parts += (text, ",")
+    parts[-1] = "]"
+    return "".join(parts).encode() if texts else b"[]"
 
 
 _sqlite_probe: dict[str, bool] = {}

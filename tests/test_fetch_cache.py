@@ -1,0 +1,111 @@
+"""`fetch_json`'s statement: compiled once per criteria structure, executed as Core.
+
+The document expression stands behind a constant cache key (`treeshape.fetch._Document`), so a
+call with new criteria values reuses the compiled statement; the output must still follow the
+values. A Session runs the statement on its connection after an autoflush; a user's
+``do_orm_execute`` hook keeps the ORM path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+import treeshape as ts
+from tests.factories import NetworkSpec, build_network
+from tests.models import Journey, Line, Place
+from tests.test_fetch import STRATEGIES, reference
+from tests.test_fetch import db as db
+
+SHAPE = ts.shape(Line, "journeys.calls.place", "operator")
+
+
+@pytest.fixture
+def network(db: Engine) -> Engine:
+    with Session(db) as session:
+        build_network(session, NetworkSpec(lines=5, seed=3))
+    return db
+
+
+class CacheHits:
+    """Whether each statement the engine executes while active was a compiled-cache hit."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.hits: list[bool] = []
+
+    def _record(self, conn: Any, cursor: Any, sql: str, params: Any, context: Any, *a: Any) -> None:
+        self.hits.append(context.cache_hit == context.dialect.CACHE_HIT)
+
+    def __enter__(self) -> list[bool]:
+        event.listen(self.engine, "after_cursor_execute", self._record)
+        return self.hits
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "after_cursor_execute", self._record)
+
+
+def test_new_values_reuse_the_compiled_statement(network: Engine) -> None:
+    keys = (1, 2, 3, 4, 5, 6)
+    exact = {k: reference(network, SHAPE, Line.line_id == k) for k in keys}
+    at_least = {k: reference(network, SHAPE, Line.line_id >= k, limit=2) for k in keys}
+    for strategy in STRATEGIES:
+        with Session(network) as session:
+            for key in keys:
+                with CacheHits(network) as hits:
+                    got = SHAPE.fetch_json(session, Line.line_id == key, strategy=strategy)
+                    assert orjson.loads(got) == exact[key]
+                    docs = SHAPE.fetch(session, Line.line_id >= key, limit=2, strategy=strategy)
+                    assert docs == at_least[key]
+                # once warm (Core's deepest level takes two calls), every statement is a hit
+                assert hits and (key < 3 or all(hits)), (strategy, key, hits)
+
+
+def test_other_criteria_structures_and_orders(network: Engine) -> None:
+    with Session(network) as session:
+        for criteria, order in (
+            ((Line.line_id < 3,), ()),
+            ((Line.line_id.in_([2, 4]), Line.name != "x"), (Line.name.desc(),)),
+            ((), (Line.kind,)),
+            ((Line.line_id == -1,), ()),
+        ):
+            expected = reference(network, SHAPE, *criteria, order_by=order)
+            for strategy in STRATEGIES:
+                raw = SHAPE.fetch_json(session, *criteria, order_by=order, strategy=strategy)
+                assert orjson.loads(raw) == expected
+    assert SHAPE.fetch_json(Session(network), Line.line_id == -1) == b"[]"
+
+
+def test_shapes_sharing_a_root_do_not_share_statements(network: Engine) -> None:
+    brief = ts.shape(Line, fields=["line_id"])
+    with Session(network) as session:
+        for shape in (SHAPE, brief, ts.shape(Line, "journeys"), SHAPE, brief):
+            got = orjson.loads(shape.fetch_json(session, Line.line_id == 2))
+            assert got == reference(network, shape, Line.line_id == 2)
+
+
+def test_pending_objects_are_flushed_first(network: Engine) -> None:
+    shape = ts.shape(Place, fields=["place_id", "name"])
+    for strategy in STRATEGIES:
+        with Session(network) as session:
+            session.add(Place(place_id=99, name=f"new {strategy}"))
+            got = shape.fetch(session, Place.place_id == 99, strategy=strategy)
+            assert got == [{"place_id": 99, "name": f"new {strategy}"}]
+            with session.no_autoflush:
+                session.add(Place(place_id=98, name="later"))
+                assert shape.fetch(session, Place.place_id == 98, strategy=strategy) == []
+
+
+def test_a_users_orm_hook_still_sees_the_statement(network: Engine) -> None:
+    factory = sessionmaker(network)
+    seen: list[Any] = []
+    event.listen(factory, "do_orm_execute", lambda state: seen.append(state.statement))
+    with factory() as session:
+        for strategy in STRATEGIES:
+            seen.clear()
+            ts.shape(Journey, "calls").fetch_json(session, strategy=strategy)
+            assert len(seen) == (1 if strategy == "json" else 2)

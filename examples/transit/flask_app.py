@@ -25,8 +25,18 @@ from . import queries, shapes
 
 ROUTES = EndpointShape(shapes.route_list_item)
 STOPS = EndpointShape(shapes.stop_list_item)
-ROUTE = EndpointShape(shapes.route_detail)
-STOP = EndpointShape(shapes.stop_detail)
+# Requests may page and sort a route's trips (``?page[trips]=5&sort[trips]=-direction_id``)
+# and a stop's departures (``?page[stop_times]=3&page[stop_times][offset]=3``: at most the
+# declared 10 per page; ``sort[stop_times]=-departure_time`` for the last ones of the day).
+ROUTE = EndpointShape(
+    shapes.route_detail,
+    max_page={"trips": 1000, "trips.stop_times": 1000},
+    sortable={"trips": ["trip_id", "trip_headsign", "direction_id", "service_id"]},
+)
+STOP = EndpointShape(
+    shapes.stop_detail,
+    sortable={"stop_times": ["departure_time", "arrival_time", "trip_id", "stop_sequence"]},
+)
 TRIP_STOP_TIMES = EndpointShape(shapes.trip_stop_times)
 
 

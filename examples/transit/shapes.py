@@ -57,10 +57,27 @@ trip_timetable = ts.shape(
 # A trip as a stop's page lists it: which route it runs on.
 trip_with_route = ts.shape(Trip, trip_brief, {"route": route_brief}, name="TripWithRoute")
 
+# A departure from a stop: when, and which trip (as a `trip_brief`).
+departure = ts.shape(
+    StopTime,
+    {"trip": trip_brief},
+    fields=["trip_id", "stop_sequence", "arrival_time", "departure_time"],
+    name="Departure",
+)
+
+#: How many departures a stop's page shows (and the most ``?page[stop_times]=`` may ask).
+DEPARTURES = 10
+
 # -- endpoint shapes ----------------------------------------------------------------------------
 
-#: ``GET /routes``: one item of the paginated list.
-route_list_item = ts.shape(Route, route_brief, {"agency": agency_brief}, name="RouteListItem")
+#: ``GET /routes``: one item of the paginated list, with its number of trips (``trips_count``,
+#: counted in SQL; the trips themselves are not loaded).
+route_list_item = ts.shape(
+    Route,
+    route_brief,
+    {"agency": agency_brief, "trips": ts.include(count=True, embed=False)},
+    name="RouteListItem",
+)
 
 #: ``GET /stops``: one item of the paginated list, with its parent station if it has one.
 stop_list_item = ts.shape(Stop, stop_brief, {"parent": stop_brief}, name="StopListItem")
@@ -70,14 +87,26 @@ route_detail = ts.shape(
     Route, {"agency": agency_brief, "trips": trip_timetable}, name="RouteDetail"
 )
 
-#: ``GET /stops/{stop_id}``: the stop, its parent station, and every trip that calls at it.
-stop_detail = ts.shape(Stop, {"parent": stop_brief, "trips": trip_with_route}, name="StopDetail")
+#: ``GET /stops/{stop_id}``: the stop, its parent station, every trip that calls at it, and its
+#: first `DEPARTURES` departures of the day (``stop_times`` by departure time, each with its
+#: trip). A busy stop has thousands of stop_times; the window is cut in SQL.
+stop_detail = ts.shape(
+    Stop,
+    {
+        "parent": stop_brief,
+        "trips": trip_with_route,
+        "stop_times": ts.include(departure, order_by="departure_time", limit=DEPARTURES),
+    },
+    name="StopDetail",
+)
 
 #: ``GET /trips/{trip_id}/stop_times``: the list of a trip's calls, each with its stop.
 trip_stop_times = stop_time_with_stop
 
 __all__ = [
+    "DEPARTURES",
     "agency_brief",
+    "departure",
     "route_brief",
     "route_detail",
     "route_list_item",

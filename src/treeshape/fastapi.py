@@ -14,7 +14,8 @@
 
 ``response_model`` makes ``/docs`` show the declared nested structure; returning a `Response`
 means FastAPI does not validate or serialize again: treeshape's dumper already did, once.
-The dependency declares ``include`` and every ``fields[Model]`` as query parameters, so they
+The dependency declares ``include``, every ``fields[Model]`` and the endpoint's ``page[...]`` and
+``sort[...]`` as query parameters, so they
 appear in the OpenAPI document, but it reads the raw query string itself: FastAPI would keep
 only the last of a repeated parameter, and we must report the repeat.
 """
@@ -26,6 +27,8 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import HTTPException, Query, Request, Response
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic_core import CoreSchema, core_schema
 
 from .shape import Shape
 from .web import EndpointShape, QueryError
@@ -33,7 +36,7 @@ from .web import EndpointShape, QueryError
 __all__ = ["QUERY_ERROR_RESPONSE", "ShapeResponse", "narrowed", "query_error"]
 
 QUERY_ERROR_RESPONSE: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Invalid include or fields[...] query parameters."}
+    400: {"description": "Invalid include, fields, page or sort query parameters."}
 }
 """For a route's ``responses=``: documents the 400 the dependency may answer."""
 
@@ -57,6 +60,26 @@ def query_error(error: QueryError) -> HTTPException:
     return HTTPException(status_code=400, detail=detail)
 
 
+def _documented_as(schema: dict[str, Any]) -> type:
+    """A ``str`` type whose JSON Schema is ``schema``: FastAPI accepts any text (our checks
+    answer a 400 in our format, where FastAPI would answer a 422) and documents the real type."""
+
+    class Text(str):
+        @classmethod
+        def __get_pydantic_core_schema__(
+            cls, source: Any, handler: GetCoreSchemaHandler
+        ) -> CoreSchema:
+            return core_schema.str_schema()
+
+        @classmethod
+        def __get_pydantic_json_schema__(
+            cls, core: CoreSchema, handler: GetJsonSchemaHandler
+        ) -> dict[str, Any]:
+            return dict(schema)
+
+    return Text
+
+
 def narrowed(endpoint: EndpointShape) -> Callable[..., Shape]:
     """A dependency returning the shape the request asks for, or raising a 400."""
 
@@ -70,9 +93,15 @@ def narrowed(endpoint: EndpointShape) -> Callable[..., Shape]:
     parameters = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)]
     for index, name in enumerate(endpoint.parameter_names):
         query: Any = Query(None, alias=name, description=endpoint.describe(name))
+        # Validated as any string (our own checks answer the 400), documented as its real
+        # type: page[...] parameters are integers with their bounds.
+        annotation: Any = str | None
+        schema = endpoint.parameter_schema(name)
+        if schema != {"type": "string"}:
+            annotation = _documented_as(schema) | None
         parameters.append(
             inspect.Parameter(
-                f"p{index}", inspect.Parameter.KEYWORD_ONLY, default=query, annotation=str | None
+                f"p{index}", inspect.Parameter.KEYWORD_ONLY, default=query, annotation=annotation
             )
         )
     signature = inspect.Signature(parameters, return_annotation=Shape)

@@ -64,7 +64,8 @@ def openapi_operation(
 
     The 200 response references the declared shape's marshmallow schema (apispec's
     ``MarshmallowPlugin`` turns it and every nested schema into components); the query
-    parameters document ``include`` and each ``fields[Model]`` with what they allow.
+    parameters document ``include``, each ``fields[Model]`` and the endpoint's ``page[...]``
+    (integers, with their bounds) and ``sort[...]`` with what they allow.
     """
     schema: Any = endpoint.shape.marshmallow_schema
     if many:
@@ -74,7 +75,7 @@ def openapi_operation(
             "in": "query",
             "name": name,
             "required": False,
-            "schema": {"type": "string"},
+            "schema": endpoint.parameter_schema(name),
             "description": endpoint.describe(name),
         }
         for name in endpoint.parameter_names
@@ -84,7 +85,7 @@ def openapi_operation(
         "parameters": [*extra.pop("parameters", []), *parameters],
         "responses": {
             "200": {"description": "OK", "content": {"application/json": {"schema": schema}}},
-            "400": {"description": "Invalid include or fields[...] query parameters."},
+            "400": {"description": "Invalid include, fields, page or sort query parameters."},
             **extra.pop("responses", {}),
         },
     }

@@ -44,6 +44,8 @@ from sqlalchemy.orm import (
     with_expression,
 )
 from sqlalchemy.orm.interfaces import LoaderOption, UserDefinedOption
+from sqlalchemy.sql.cache_key import HasCacheKey
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from .counting import count_attribute, count_expression
 from .inspection import ModelInfo
@@ -155,10 +157,20 @@ def _row_numbers(statement: Any) -> list[Any]:
     raise RuntimeError("treeshape: a windowed relationship load without its row number")
 
 
-class _Orders(UserDefinedOption):
-    """Marks a treeshape plan's statements: ``payload`` maps relationship paths to ORDER BYs."""
+class _Orders(HasCacheKey, UserDefinedOption):
+    """Marks a treeshape plan's statements: ``payload`` maps relationship paths to ORDER BYs.
+
+    Part of the statement's cache key (``key``: the tree's canonical text): SQLAlchemy caches a
+    compiled statement with the options it propagates to relationship loads, so without a key
+    two plans that differ only in a collection's order would share the first one's orders.
+    """
 
     propagate_to_loaders = True
+    _cache_key_traversal = [("key", InternalTraversal.dp_plain_obj)]
+
+    def __init__(self, payload: RowOrders, key: str) -> None:
+        super().__init__(payload)
+        self.key = key
 
 
 def _reorder(state: ORMExecuteState) -> None:
@@ -189,5 +201,5 @@ def loader_options(node: ShapeNode) -> tuple[LoaderOption, ...]:
     orders: RowOrders = {}
     options = _options_for(node, node.model, set(), (), orders)
     if orders:
-        options.insert(0, _Orders(orders))
+        options.insert(0, _Orders(orders, node.describe()))
     return tuple(options)

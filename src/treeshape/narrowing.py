@@ -6,7 +6,8 @@ fields of a model. A narrowing can only take away: anything outside the shape is
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .binding import FieldsArg, field_infos, resolve_fields
@@ -99,3 +100,41 @@ def _rebuild(
 def check_field_names(info: ModelInfo, names: Any) -> tuple[FieldInfo, ...]:
     """Validate a field list for one model (re-exported for web integrations)."""
     return field_infos(info, names)
+
+
+def replace_options(node: ShapeNode, changes: Mapping[str, Mapping[str, Any]]) -> ShapeNode:
+    """``node`` with the options of the relationship at each dotted path of ``changes`` replaced
+    field by field (``{"trips": {"limit": 5, "order_by": (("trip_id", True),)}}``).
+
+    This is how a request's ``page[...]``/``sort[...]`` reach the tree (`treeshape.web`): the
+    result is an ordinary interned node, so every backend (loader plan, fetch, dumper,
+    generated classes) applies the new order and window with no special case, and equal
+    requests share one node. The caller validates the values (a request may only ask what its
+    endpoint allows); here a path outside the shape is a `SpecError`.
+    """
+    if not changes:
+        return node
+    grouped: dict[str, dict[str, Mapping[str, Any]]] = {}
+    for path, values in changes.items():
+        head, _, rest = path.partition(".")
+        if node.relation(head) is None:
+            raise SpecError(
+                f"Cannot set options at {path!r}: it is outside this shape of {node.info.name}."
+                f"{did_you_mean(head, [r.name for r in node.relations])} Paths in this shape: "
+                f"{name_list(node.paths())}."
+            )
+        grouped.setdefault(head, {})[rest] = values
+    relations = []
+    for rel in node.relations:
+        wanted = grouped.get(rel.name)
+        if wanted is None:
+            relations.append(rel)
+            continue
+        options = rel.options
+        if "" in wanted:
+            options = dataclasses.replace(options, **wanted.pop(""))
+        child = replace_options(rel.child, wanted)
+        relations.append(type(rel)(rel.info, child, options))
+    if tuple(relations) == node.relations:
+        return node
+    return ShapeNode.make(node.info, node.fields, tuple(relations))  # unnamed, as `_rebuild`

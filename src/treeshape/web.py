@@ -4,7 +4,10 @@ An endpoint declares one shape; a request may only narrow it, JSON:API style:
 
 * ``include`` absent: the full declared shape; ``include=`` (empty): no relationships;
   ``include=trips,trips.stop_times``: exactly those paths and their prefixes;
-* ``fields[Trip]=trip_id,trip_headsign``: exactly those fields of every ``Trip`` in the response.
+* ``fields[Trip]=trip_id,trip_headsign``: exactly those fields of every ``Trip`` in the response;
+* ``page[trips]=5``, ``page[trips][offset]=10``, ``sort[trips]=-departure_time``: how many rows
+  of a collection per parent, from where, in which order, within what the endpoint declares
+  (see "Request-time page and sort" below).
 
 Anything else that looks like one of these parameters is an error, never ignored: a client that
 typed ``field[Stop]`` or repeated ``include`` deserves to know, not to get a silently different
@@ -25,14 +28,15 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .errors import SpecError, did_you_mean, name_list
+from .errors import SpecError, did_you_mean, name_list, safe_repr
 from .inspection import ModelInfo
-from .narrowing import narrow_node
+from .narrowing import narrow_node, replace_options
 from .shape import Shape
+from .tree import RelationNode, ShapeNode
 
 __all__ = ["DEFAULT_LIMITS", "EndpointShape", "Limits", "Narrowing", "Problem", "QueryError"]
 
@@ -40,7 +44,9 @@ INCLUDE = "include"
 _FIELDS = re.compile(r"fields\[(?P<model>[^\]]*)\]\Z")
 # Names a client may have meant as ours: `includes`, `field[Stop]`, `Fields[Stop]`, `fields`,
 # `include[]`; an application's own `include_deleted` or `fieldset` stays its own business.
-_LOOKS_OURS = re.compile(r"(includes?|fields?)(\[.*)?\Z", re.IGNORECASE)
+# `page[...]` and `sort[...]` only with a bracket: a bare `page=2` or `sort=name` is the
+# application's own (its list pagination, say), not ours.
+_LOOKS_OURS = re.compile(r"(includes?|fields?)(\[.*)?\Z|(pages?|sorts?)\[.*\Z", re.IGNORECASE)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _VALUE_CHARS = re.compile(r"[A-Za-z0-9_.,]*\Z")
 _SHOWN = 80  # characters of an offending value echoed back in an error
@@ -122,6 +128,10 @@ class Narrowing:
     """Dotted paths; ``None`` when ``include`` was absent (keep every declared path)."""
     fields: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """``(model name, field names)`` pairs, sorted by model name."""
+    page: tuple[tuple[str, int | None, int | None], ...] = ()
+    """``(path, limit, offset)`` per paged collection (``None``: not given), sorted by path."""
+    sort: tuple[tuple[str, tuple[tuple[str, bool], ...]], ...] = ()
+    """``(path, ((field, descending), ...))`` per sorted collection, sorted by path."""
 
 
 def _shown(text: str) -> str:
@@ -129,6 +139,71 @@ def _shown(text: str) -> str:
     if len(text) > _SHOWN:
         return text[:_SHOWN] + f"... ({len(text)} characters)"
     return text
+
+
+_PAGE_OR_SORT = re.compile(r"(pages?|sorts?)\[", re.IGNORECASE)
+_SORT_ITEM = re.compile(r"-?[A-Za-z_][A-Za-z0-9_]*\Z")
+_MAX_DIGITS = 9  # digits of a page[...] value read as an integer: no bignum parsing of junk
+
+
+def _declare_paging(
+    root: ShapeNode, max_page: Mapping[str, int], sortable: Mapping[str, Iterable[str]]
+) -> tuple[dict[str, int], dict[str, tuple[str, ...]]]:
+    """An endpoint's pageable collections (path -> most rows per parent) and sortable ones
+    (path -> fields), checked when the endpoint is declared: a typo here is the developer's
+    `SpecError` at import time, not a 400 that every client would get."""
+    relations: dict[str, RelationNode] = {}
+
+    def collect(node: ShapeNode, prefix: str) -> None:
+        for rel in node.relations:
+            path = f"{prefix}.{rel.name}" if prefix else rel.name
+            relations[path] = rel
+            collect(rel.child, path)
+
+    collect(root, "")
+
+    def collection(path: Any, what: str) -> RelationNode:
+        rel = relations.get(path) if isinstance(path, str) else None
+        if rel is None:
+            raise SpecError(
+                f"{what}: {safe_repr(path)} is not a path of {root.info.name}'s shape."
+                f"{did_you_mean(str(path), relations)} Paths: {name_list(relations)}."
+            )
+        if not rel.many or not rel.options.embed:
+            kind = "a single object" if not rel.many else "a count only (embed=False)"
+            raise SpecError(f"{what}: {path!r} is {kind}, not a collection of rows.")
+        return rel
+
+    pages: dict[str, int] = {}
+    for path, rel in relations.items():
+        if rel.options.limit is not None and rel.many and rel.options.embed:
+            pages[path] = rel.options.limit
+    for path, most in max_page.items():
+        rel = collection(path, "max_page")
+        if isinstance(most, bool) or not isinstance(most, int) or most < 0:
+            raise SpecError(f"max_page[{path!r}] must be a non-negative integer, got {most!r}.")
+        if rel.info.secondary:
+            raise SpecError(
+                f"max_page: {path!r} goes through a secondary table, which cannot be limited "
+                "per parent; page the association object's relationship instead."
+            )
+        pages[path] = most
+    sorts: dict[str, tuple[str, ...]] = {}
+    for path, names in sortable.items():
+        rel = collection(path, "sortable")
+        info = rel.child.info
+        columns = [n for n, f in info.columns.items() if not f.private]
+        listed = [names] if isinstance(names, str) else list(names)
+        for name in listed:
+            if name not in columns:
+                raise SpecError(
+                    f"sortable[{path!r}]: {info.name} has no column {safe_repr(name)}."
+                    f"{did_you_mean(str(name), columns)} Columns: {name_list(columns)}."
+                )
+        if not listed or len(set(listed)) != len(listed):
+            raise SpecError(f"sortable[{path!r}] must list distinct fields, got {listed!r}.")
+        sorts[path] = tuple(listed)
+    return dict(sorted(pages.items())), dict(sorted(sorts.items()))
 
 
 def _model_of(parameter: str) -> str:
@@ -145,6 +220,11 @@ class EndpointShape:
     evicted shape's tree and generated classes are freed with it (nodes are interned weakly).
     ``limits`` bounds each request (`Limits`); ``max_length`` is a shortcut for its
     ``max_length``.
+
+    ``max_page`` (``{path: n}``) lets requests page the collection at ``path`` with at most
+    ``n`` rows per parent; a collection whose declared shape has a ``limit`` is pageable up to
+    that limit without it. ``sortable`` (``{path: [field, ...]}``) lists the fields requests
+    may sort the collection at ``path`` by; ``max_offset`` bounds ``page[path][offset]``.
     """
 
     def __init__(
@@ -154,6 +234,9 @@ class EndpointShape:
         limits: Limits = DEFAULT_LIMITS,
         cache_size: int = 256,
         max_length: int | None = None,
+        max_page: Mapping[str, int] | None = None,
+        sortable: Mapping[str, Iterable[str]] | None = None,
+        max_offset: int = 1_000_000,
     ) -> None:
         if max_length is not None:
             limits = replace(limits, max_length=max_length)
@@ -170,6 +253,16 @@ class EndpointShape:
         self.models: dict[str, tuple[str, ...]] = {
             model: tuple(sorted(names[model], key=info.position)) for model, info in infos.items()
         }
+        self.pages, self.sortable = _declare_paging(shape.node, max_page or {}, sortable or {})
+        if isinstance(max_offset, bool) or not isinstance(max_offset, int) or max_offset < 0:
+            raise ValueError(f"max_offset must be a non-negative integer, got {max_offset!r}.")
+        self.max_offset = max_offset
+        self._page_parameters: dict[str, tuple[str, str]] = {}
+        for path in self.pages:
+            self._page_parameters[f"page[{path}]"] = ("limit", path)
+            self._page_parameters[f"page[{path}][offset]"] = ("offset", path)
+        for path in self.sortable:
+            self._page_parameters[f"sort[{path}]"] = ("sort", path)
         self._narrow = functools.lru_cache(maxsize=cache_size)(self._narrow_uncached)
 
     def __repr__(self) -> str:
@@ -177,11 +270,18 @@ class EndpointShape:
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
-        """``include`` and one ``fields[Model]`` per model of the shape."""
-        return (INCLUDE, *(f"fields[{model}]" for model in self.models))
+        """``include``, one ``fields[Model]`` per model of the shape, and the ``page[path]``,
+        ``page[path][offset]`` and ``sort[path]`` of each pageable or sortable collection."""
+        return (
+            INCLUDE,
+            *(f"fields[{model}]" for model in self.models),
+            *self.page_parameter_names,
+        )
 
     def describe(self, parameter: str) -> str:
         """A human description of ``parameter`` for API documentation (OpenAPI)."""
+        if parameter in self._page_parameters:
+            return self._describe_page(parameter)
         if parameter == INCLUDE:
             return (
                 "Comma-separated relationship paths to include, among: "
@@ -213,6 +313,8 @@ class EndpointShape:
         problems: list[Problem] = []
         include: tuple[str, ...] | None = None
         fields: dict[str, tuple[str, ...]] = {}
+        pages: dict[str, list[int | None]] = {}
+        sorts: dict[str, tuple[tuple[str, bool], ...]] = {}
         seen: set[str] = set()
         for name, value in params:
             if not self._is_ours(name):
@@ -235,6 +337,9 @@ class EndpointShape:
                 )
                 continue
             seen.add(parameter)
+            if parameter in self._page_parameters:
+                self._parse_page(parameter, value, pages, sorts, problems)
+                continue
             allowed = self.paths if parameter == INCLUDE else self.models[_model_of(parameter)]
             if not self._check_value(name, value, allowed, problems):
                 continue
@@ -249,7 +354,12 @@ class EndpointShape:
         self._check_field_count(fields, problems)
         if problems:
             raise QueryError(problems)
-        return Narrowing(include, tuple(sorted(fields.items())))
+        return Narrowing(
+            include,
+            tuple(sorted(fields.items())),
+            tuple(sorted((path, limit, offset) for path, (limit, offset) in pages.items())),
+            tuple(sorted(sorts.items())),
+        )
 
     def narrow(self, narrowing: Narrowing) -> Shape:
         """The declared shape narrowed as asked (cached); `QueryError` if it does not fit."""
@@ -266,18 +376,28 @@ class EndpointShape:
 
     def _check_name(self, name: str, problems: list[Problem]) -> str | None:
         """The canonical parameter name, or ``None`` after recording why it is not one."""
-        if name == INCLUDE:
+        if name == INCLUDE or name in self._page_parameters:
             return name
+        if _PAGE_OR_SORT.match(name):
+            allowed = self.page_parameter_names
+            detail = f"Unknown parameter {_shown(name)!r}.{did_you_mean(name, allowed)} " + (
+                f"This endpoint pages and sorts collections with: {name_list(allowed)}."
+                if allowed
+                else "This endpoint declares no collection that requests may page or sort."
+            )
+            problems.append(Problem(_shown(name), "", detail, allowed))
+            return None
         match = _FIELDS.match(name)
         if match is not None and match["model"] in self.models:
             return name
         allowed = self.parameter_names
         if match is not None:
             model = match["model"]
+            fieldsets = [f"fields[{m}]" for m in self.models]
             detail = (
                 f"There is no model {_shown(model)!r} in this endpoint's response."
                 f"{did_you_mean(model, self.models)} Sparse fieldsets here: "
-                f"{name_list(allowed[1:])}."
+                f"{name_list(fieldsets)}."
             )
         else:
             detail = (
@@ -449,6 +569,166 @@ class EndpointShape:
                 narrow_node(node, None, {model: names})
             except SpecError as exc:
                 problems.append(Problem(parameter, value, str(exc), allowed))
+        self._check_page_paths(narrowing, included, problems)
         if problems:
             raise QueryError(problems)
-        return Shape(narrow_node(node, narrowing.include, dict(narrowing.fields) or None))
+        narrowed = narrow_node(node, narrowing.include, dict(narrowing.fields) or None)
+        return Shape(self._apply_page(narrowed, narrowing))
+
+    # -- request-time page and sort -----------------------------------------------------------
+    #
+    # `page[trips]=5` asks for at most 5 trips per parent (at most what the endpoint declares:
+    # `max_page`, or the declared shape's own limit), `page[trips][offset]=10` skips 10 more
+    # rows per parent than the shape does, `sort[trips]=-departure_time,stop_sequence` orders
+    # by declared sortable fields (the target's primary key still breaks ties). The result is
+    # the narrowed shape with those options in its tree (`replace_options`), so the window and
+    # the order are SQL, in the same number of statements, by every backend.
+
+    @property
+    def page_parameter_names(self) -> tuple[str, ...]:
+        """``page[path]`` and ``page[path][offset]`` per pageable path, ``sort[path]`` per
+        sortable path."""
+        return tuple(self._page_parameters)
+
+    def parameter_schema(self, parameter: str) -> dict[str, Any]:
+        """The JSON Schema of ``parameter``'s value, for OpenAPI documents."""
+        kind, path = self._page_parameters.get(parameter, ("", ""))
+        if kind == "limit":
+            return {"type": "integer", "minimum": 0, "maximum": self.pages[path]}
+        if kind == "offset":
+            return {"type": "integer", "minimum": 0, "maximum": self.max_offset}
+        return {"type": "string"}
+
+    def _describe_page(self, parameter: str) -> str:
+        kind, path = self._page_parameters[parameter]
+        if kind == "limit":
+            declared = self._declared(path).options.limit
+            default = "all of them" if declared is None else f"{declared}"
+            return (
+                f"At most this many {path} per parent, from 0 to {self.pages[path]}. "
+                f"Absent: {default}."
+            )
+        if kind == "offset":
+            return f"Skip this many {path} per parent (after sorting), from 0 to {self.max_offset}."
+        return (
+            f"Comma-separated fields to sort {path} by, '-' for descending, among: "
+            f"{name_list(self.sortable[path])}. Ties keep primary-key order. Absent: the "
+            "declared order."
+        )
+
+    def _declared(self, path: str) -> RelationNode:
+        node = self.shape.node
+        rel: RelationNode | None = None
+        for name in path.split("."):
+            rel = node.relation(name)
+            assert rel is not None  # paths come from the declared shape
+            node = rel.child
+        assert rel is not None
+        return rel
+
+    def _parse_page(
+        self,
+        parameter: str,
+        value: str,
+        pages: dict[str, list[int | None]],
+        sorts: dict[str, tuple[tuple[str, bool], ...]],
+        problems: list[Problem],
+    ) -> None:
+        kind, path = self._page_parameters[parameter]
+        if len(value) > self.limits.max_length:
+            what = f"The value is {len(value)} characters long"
+            problems.append(self._limit_problem(parameter, value, (), "max_length", what))
+            return
+        if kind == "sort":
+            order = self._parse_sort(parameter, path, value, problems)
+            if order is not None:
+                sorts[path] = order
+            return
+        most = self.pages[path] if kind == "limit" else self.max_offset
+        number = None
+        if value.isascii() and value.isdigit() and len(value) <= _MAX_DIGITS:
+            number = int(value)
+        if number is None or number > most:
+            what = "at most" if kind == "limit" else "skipping at most"
+            over = number is not None or (value.isascii() and value.isdigit())
+            reason = (
+                f"this endpoint allows {what} {most} {path} per parent"
+                if over
+                else "it must be a non-negative integer"
+            )
+            problems.append(
+                Problem(
+                    parameter,
+                    _shown(value),
+                    f"{parameter}={_shown(value)!r}: {reason}; give an integer from 0 to {most}.",
+                )
+            )
+            return
+        entry = pages.setdefault(path, [None, None])
+        entry[0 if kind == "limit" else 1] = number
+
+    def _parse_sort(
+        self, parameter: str, path: str, value: str, problems: list[Problem]
+    ) -> tuple[tuple[str, bool], ...] | None:
+        allowed = self.sortable[path]
+        items = value.split(",")
+        detail = ""
+        if value == "":
+            detail = "List at least one field to sort by, or leave the parameter out."
+        elif "" in items:
+            detail = "An empty sort field (a stray comma)."
+        elif not all(_SORT_ITEM.match(item) for item in items):
+            detail = "Sort fields are field names, each with an optional leading '-'."
+        else:
+            names = [item.lstrip("-") for item in items]
+            unknown = [n for n in names if n not in allowed]
+            if unknown:
+                detail = (
+                    f"{path} cannot be sorted by {_shown(unknown[0])!r} on this endpoint."
+                    f"{did_you_mean(unknown[0], allowed)}"
+                )
+            elif len(set(names)) != len(names):
+                detail = "A field is listed twice."
+        if detail:
+            problems.append(
+                Problem(
+                    parameter,
+                    _shown(value),
+                    f"{detail} Sortable fields of {path}: {name_list(allowed)}.",
+                    allowed,
+                )
+            )
+            return None
+        return tuple((item.lstrip("-"), item.startswith("-")) for item in items)
+
+    def _check_page_paths(
+        self, narrowing: Narrowing, included: ShapeNode, problems: list[Problem]
+    ) -> None:
+        """A page or sort of a collection the include leaves out would have no effect."""
+        present = set(included.paths())
+        asked = [(f"page[{p}]", p) for p, _, _ in narrowing.page]
+        asked += [(f"sort[{p}]", p) for p, _ in narrowing.sort]
+        for parameter, path in asked:
+            if path not in present:
+                problems.append(
+                    Problem(
+                        parameter,
+                        "",
+                        f"{path} is not in the response with include="
+                        f"{','.join(narrowing.include or ())!r}, so {parameter} would have no "
+                        f"effect: include {path}, or leave {parameter} out.",
+                        tuple(present),
+                    )
+                )
+
+    def _apply_page(self, node: ShapeNode, narrowing: Narrowing) -> ShapeNode:
+        changes: dict[str, dict[str, Any]] = {}
+        for path, limit, offset in narrowing.page:
+            change = changes.setdefault(path, {})
+            if limit is not None:
+                change["limit"] = limit
+            if offset is not None:
+                change["offset"] = self._declared(path).options.offset + offset
+        for path, order in narrowing.sort:
+            changes.setdefault(path, {})["order_by"] = order
+        return replace_options(node, changes)

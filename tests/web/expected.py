@@ -33,6 +33,8 @@ STOP_ALL = [
 STOP_BRIEF = ["stop_id", "stop_code", "stop_name", "stop_lat", "stop_lon"]
 TRIP_BRIEF = ["trip_id", "route_id", "service_id", "trip_headsign", "direction_id"]
 STOP_TIME = ["trip_id", "stop_sequence", "arrival_time", "departure_time", "stop_id"]
+DEPARTURE = ["trip_id", "stop_sequence", "arrival_time", "departure_time"]
+DEPARTURES = 10  # a stop's page shows its first 10 departures of the day
 
 
 def _value(column: str, text: str | None) -> Any:
@@ -63,9 +65,11 @@ class FeedBodies:
         self.stops = {s["stop_id"]: s for s in read_csv(feed, "stops.txt")}
         self.trips = {t["trip_id"]: t for t in read_csv(feed, "trips.txt")}
         self.stop_times: dict[str, list[dict[str, str]]] = defaultdict(list)
+        self.calls_at: dict[str, list[dict[str, str]]] = defaultdict(list)
         self.trips_at: dict[str, set[str]] = defaultdict(set)
         for st in read_csv(feed, "stop_times.txt"):
             self.stop_times[st["trip_id"]].append(st)
+            self.calls_at[st["stop_id"]].append(st)
             self.trips_at[st["stop_id"]].add(st["trip_id"])
         for calls in self.stop_times.values():
             calls.sort(key=lambda st: int(st["stop_sequence"]))
@@ -79,13 +83,35 @@ class FeedBodies:
             for st in self.stop_times[trip_id]
         ]
 
+    def trips_count(self, route_id: str) -> int:
+        return sum(1 for trip in self.trips.values() if trip["route_id"] == route_id)
+
     def route_list(self) -> list[dict[str, Any]]:
         return [
             {
                 **_pick(route, ROUTE_BRIEF),
                 "agency": _pick(self.agencies[route["agency_id"]], AGENCY_BRIEF),
+                "trips_count": self.trips_count(route_id),
             }
-            for _, route in sorted(self.routes.items())
+            for route_id, route in sorted(self.routes.items())
+        ]
+
+    def departures(
+        self, stop_id: str, key: Any = None, limit: int | None = DEPARTURES, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """A stop's calls in departure-time order (no time last), ties by (trip_id,
+        stop_sequence), the primary key; ``key`` sorts otherwise (before the same ties)."""
+        calls = sorted(
+            self.calls_at[stop_id], key=lambda st: (st["trip_id"], int(st["stop_sequence"]))
+        )
+        if key is None:
+            calls.sort(key=lambda st: (not st["departure_time"], st["departure_time"]))
+        else:
+            calls.sort(key=key)
+        end = None if limit is None else offset + limit
+        return [
+            {**_pick(st, DEPARTURE), "trip": _pick(self.trips[st["trip_id"]], TRIP_BRIEF)}
+            for st in calls[offset:end]
         ]
 
     def stop_list(self) -> list[dict[str, Any]]:
@@ -118,4 +144,5 @@ class FeedBodies:
                 }
                 for t in sorted(self.trips_at[stop_id])
             ],
+            "stop_times": self.departures(stop_id),
         }

@@ -19,8 +19,8 @@ BAD = [
     ("/routes/AB?include=tirps", "include", ["tirps", "trips"]),
     ("/routes/AB?include=route_id", "include", ["route_id"]),
     ("/routes/AB?include=trips.calendar", "include", ["trips.calendar", "outside"]),
-    ("/stops/BULLFROG?include=stop_times", "include", ["stop_times", "trips"]),
-    ("/routes?include=trips", "include", ["trips", "agency"]),
+    ("/stops/BULLFROG?include=children", "include", ["children", "trips"]),
+    ("/routes?include=parent", "include", ["parent", "agency"]),
     ("/trips/AB1/stop_times?include=trip", "include", ["trip", "stop"]),
     # unknown models, models outside the shape, unknown fields, relationships as fields
     ("/routes/AB?fields[Nope]=x", "fields[Nope]", ["Nope", "Route", "Stop"]),

@@ -60,7 +60,11 @@ def project(value: Any, node: ShapeNode, kept: set[str], fields: Fields, prefix:
     for rel in node.relations:
         path = f"{prefix}.{rel.name}" if prefix else rel.name
         if path in kept:
-            result[rel.name] = project(value[rel.name], rel.child, kept, fields, path)
+            for key in rel.outputs:  # the relationship and/or its count
+                if key == rel.name:
+                    result[key] = project(value[key], rel.child, kept, fields, path)
+                else:
+                    result[key] = value[key]
     return result
 
 

@@ -131,7 +131,7 @@ def assert_within(value: Any, node: ShapeNode, path: str) -> None:
             assert_within(entry, node, path)
         return
     assert isinstance(value, dict), (path, value)
-    allowed = {*node.field_names, *(rel.name for rel in node.relations)}
+    allowed = {*node.field_names, *(key for rel in node.relations for key in rel.outputs)}
     assert set(value) <= allowed, (path, set(value) - allowed)
     assert not {f.name for f in node.info.columns.values() if f.private} & set(value), path
     for rel in node.relations:

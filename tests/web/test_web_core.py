@@ -70,7 +70,7 @@ def test_spec_errors_become_problems() -> None:
         endpoint.from_query([("include", "trips.rout"), ("fields[Route]", "route_short_nme")])
     include, fields = info.value.problems
     assert include.parameter == "include" and "'trips.rout'" in include.detail
-    assert include.allowed == ("parent", "trips", "trips.route")
+    assert include.allowed == ("parent", "stop_times", "stop_times.trip", "trips", "trips.route")
     assert fields.parameter == "fields[Route]" and "route_short_name" in fields.detail
     assert "route_short_name" in fields.allowed
 

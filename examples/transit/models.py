@@ -1,7 +1,8 @@
 """GTFS models, named after the GTFS Schedule reference (https://gtfs.org/schedule/reference/).
 
 Attribute names are the GTFS column names, so a feed's CSV header maps onto the model one to
-one. Times of day stay text ("25:10:00" is valid GTFS: service past midnight), dates are dates.
+one. Times of day stay text ("25:10:00" is valid GTFS: service past midnight), zero-padded to
+HH:MM:SS by the importer so that they sort in time order; dates are dates.
 """
 
 from __future__ import annotations

@@ -42,6 +42,13 @@ INTS = {
 FLOATS = {"stop_lat", "stop_lon", "shape_dist_traveled"}
 DATES = {"start_date", "end_date"}
 DAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+TIMES = {"arrival_time", "departure_time"}
+
+
+def padded_time(text: str) -> str:
+    """A GTFS time as the importer stores it: ``8:15:00`` -> ``08:15:00`` (``25:10:00`` kept)."""
+    hours, rest = text.split(":", 1)
+    return hours.zfill(2) + ":" + rest
 
 
 def typed(column: str, text: str) -> Any:
@@ -57,6 +64,8 @@ def typed(column: str, text: str) -> Any:
         return dt.datetime.strptime(text, "%Y%m%d").date()
     if column in DAYS:
         return {"0": False, "1": True}[text]
+    if column in TIMES:
+        return padded_time(text)
     return text
 
 
@@ -123,7 +132,7 @@ def test_sample_feed_is_imported_field_by_field(engine: sa.Engine) -> None:
     stops = table_rows(engine, "stops")
     assert stops[("STAGECOACH",)]["stop_name"] == "Stagecoach Hotel & Casino (Demo)"
     assert stops[("STAGECOACH",)]["stop_lat"] == pytest.approx(36.915682)
-    assert table_rows(engine, "stop_times")[("STBA", 2)]["arrival_time"] == "6:20:00"
+    assert table_rows(engine, "stop_times")[("STBA", 2)]["arrival_time"] == "06:20:00"
     assert table_rows(engine, "calendar")[("WE",)]["saturday"] is True
     assert table_rows(engine, "calendar")[("WE",)]["monday"] is False
 
@@ -341,6 +350,11 @@ def test_broken_feed_loads_the_good_rows_and_reports_the_bad(
     assert table_rows(engine, "trips")[("T2",)]["direction_id"] is None
     stop_times = table_rows(engine, "stop_times")
     assert set(stop_times) == {("T1", 1), ("T1", 2), ("T1", 3), ("T2", 3)}
+    # H:MM:SS is stored zero-padded (so that times sort as text), past midnight kept.
+    assert (stop_times[("T1", 2)]["arrival_time"], stop_times[("T1", 2)]["departure_time"]) == (
+        "08:05:00",
+        "08:06:00",
+    )
     assert stop_times[("T1", 3)]["arrival_time"] == "25:10:00"
     assert stop_times[("T2", 3)]["arrival_time"] is None
     assert table_rows(engine, "calendar")[("WK",)]["end_date"] == dt.date(2024, 12, 31)

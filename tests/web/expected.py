@@ -35,6 +35,16 @@ TRIP_BRIEF = ["trip_id", "route_id", "service_id", "trip_headsign", "direction_i
 STOP_TIME = ["trip_id", "stop_sequence", "arrival_time", "departure_time", "stop_id"]
 DEPARTURE = ["trip_id", "stop_sequence", "arrival_time", "departure_time"]
 DEPARTURES = 10  # a stop's page shows its first 10 departures of the day
+TIMES = ("arrival_time", "departure_time")
+
+
+def padded_time(text: str) -> str:
+    """A GTFS time as the API serves it, zero-padded: ``8:15:00`` -> ``08:15:00``
+    (``25:10:00`` stays: service past midnight), so that text order is time order."""
+    if not text:
+        return text
+    hours, rest = text.split(":", 1)
+    return hours.zfill(2) + ":" + rest
 
 
 def _value(column: str, text: str | None) -> Any:
@@ -68,6 +78,9 @@ class FeedBodies:
         self.calls_at: dict[str, list[dict[str, str]]] = defaultdict(list)
         self.trips_at: dict[str, set[str]] = defaultdict(set)
         for st in read_csv(feed, "stop_times.txt"):
+            for column in TIMES:
+                if column in st:
+                    st[column] = padded_time(st[column])
             self.stop_times[st["trip_id"]].append(st)
             self.calls_at[st["stop_id"]].append(st)
             self.trips_at[st["stop_id"]].add(st["trip_id"])

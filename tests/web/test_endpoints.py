@@ -3,10 +3,13 @@ identical bodies across apps, narrowing, pagination, 404s and statements per req
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from .conftest import CAIRNS_FEED, SAMPLE_FEED, Api
-from .expected import STOP_BRIEF, FeedBodies
+from .conftest import CAIRNS_FEED, SAMPLE_FEED, Api, read_csv
+from .expected import DEPARTURES, STOP_BRIEF, FeedBodies
 
 SAMPLE = FeedBodies(SAMPLE_FEED)
 SAMPLE_ROUTES = sorted(SAMPLE.routes)
@@ -50,6 +53,29 @@ def test_stop_detail(api: Api, stop_id: str) -> None:
 @pytest.mark.parametrize("trip_id", SAMPLE_TRIPS)
 def test_trip_stop_times(api: Api, trip_id: str) -> None:
     assert ok(api, f"/trips/{trip_id}/stop_times") == SAMPLE.stop_time_with_stop(trip_id)
+
+
+def seconds(time: str) -> int:
+    """``HH:MM:SS`` (or GTFS's ``H:MM:SS``, hours past 23 included) as seconds past midnight."""
+    hours, minutes, secs = (int(part) for part in time.split(":"))
+    return hours * 3600 + minutes * 60 + secs
+
+
+def assert_first_departures(body: dict[str, Any], feed: Path, stop_id: str) -> None:
+    """A stop's page lists its earliest departures in time order, compared as times (not text,
+    in which ``10:00:00`` comes before ``8:15:00``), against the feed's raw CSV."""
+    calls = [st for st in read_csv(feed, "stop_times.txt") if st["stop_id"] == stop_id]
+    every = sorted(seconds(st["departure_time"]) for st in calls if st["departure_time"])
+    served = [seconds(st["departure_time"]) for st in body["stop_times"] if st["departure_time"]]
+    assert len(body["stop_times"]) == min(DEPARTURES, len(calls))
+    assert served == every[: len(served)]  # calls without a time come last
+
+
+@pytest.mark.parametrize("stop_id", SAMPLE_STOPS)
+def test_departures_in_time_order(api: Api, stop_id: str) -> None:
+    body = ok(api, f"/stops/{stop_id}")
+    assert isinstance(body, dict)
+    assert_first_departures(body, SAMPLE_FEED, stop_id)
 
 
 URLS = [
@@ -177,6 +203,7 @@ def test_cairns_lists_and_stop(cairns_apis: dict[str, Api]) -> None:
         assert api.get("/stops?limit=1000").json() == cairns.stop_list()
         answer = api.get(f"/stops/{stop_id}")
         assert answer.json() == cairns.stop_detail(stop_id)
+        assert_first_departures(answer.json(), CAIRNS_FEED, stop_id)
         assert answer.statements == 5
         answer = api.get(f"/stops/{stop_id}?include=&fields[Stop]={','.join(STOP_BRIEF)}")
         assert answer.json() == cairns.stop_brief(stop_id)

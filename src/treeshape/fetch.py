@@ -924,7 +924,8 @@ class _JsonPlans:
             return "this SQLite has no JSON functions"
         ops = ops_class(dialect)
         try:
-            return _Document(ops.root(_JsonBuilder(ops).document(self.node, self.node.model)))
+            root = _JsonBuilder(ops).document(self.node, self.node.model)
+            return _Document(ops.root(root), self.node)
         except _Unsupported as error:
             return str(error)
 
@@ -950,10 +951,16 @@ class _Document(ColumnElement[Any]):
     inherit_cache = True
     _traverse_internals = [("token", InternalTraversal.dp_string)]
 
-    def __init__(self, doc: Any) -> None:
+    def __init__(self, doc: Any, node: ShapeNode) -> None:
         self.doc = doc
         self.token = f"treeshape-document-{next(_document_tokens)}"
         self.type = doc.type
+        # What every call starts from. The FROM is explicit: a root outputting no column of its
+        # own (``fields=[]``, only relationships or nothing) would otherwise select from no table.
+        self.statement: Select[Any] = select(self).select_from(node.model)
+        self.key_order = [
+            getattr(node.model, k).__clause_element__() for k in node.info.primary_key
+        ]
 
 
 _document_tokens = itertools.count()
@@ -984,11 +991,8 @@ def _execute(node: ShapeNode, request: _Request, stmt: Select[Any]) -> Any:
 
 
 def _run_json(node: ShapeNode, request: _Request) -> bytes:
-    doc = _json_plans(node).get(request.dialect)
-    # The FROM is explicit: a root outputting no column of its own (``fields=[]``, only
-    # relationships or nothing) would otherwise select from no table at all.
-    stmt = select(doc).select_from(node.model).where(*request.criteria)
-    stmt = stmt.order_by(*request.root_order(node.model, node))
+    doc: _Document = _json_plans(node).get(request.dialect)
+    stmt = doc.statement.where(*request.criteria).order_by(*request.order_by, *doc.key_order)
     if request.limit is not None:
         stmt = stmt.limit(request.limit)
     try:

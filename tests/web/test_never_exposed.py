@@ -11,8 +11,9 @@ its name only when the client sent it and is being told it cannot have it.
 
 from __future__ import annotations
 
+import functools
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,9 +26,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import treeshape as ts
+from tests.pgserver import PgServer
 from treeshape.tree import ShapeNode
 
-from .conftest import SAMPLE_FEED
+from .conftest import SAMPLE_FEED, feed_template
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -53,10 +55,20 @@ assert NOTE in COLUMN_NAMES
 
 
 @pytest.fixture(scope="module")
-def clients(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """Both apps on a copy of the sample feed whose agency has a private note."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('private') / 'transit.sqlite'}"
-    assert import_feed(SAMPLE_FEED, url, progress=False).ok
+def clients(
+    request: pytest.FixtureRequest, database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """Both apps on a copy of the sample feed whose agency has a private note, on SQLite and
+    on PostgreSQL (a clone of the feed's template database, dropped afterwards)."""
+    dropped: Callable[[], None] | None = None
+    if database == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('private') / 'transit.sqlite'}"
+        assert import_feed(SAMPLE_FEED, url, progress=False).ok
+    else:
+        pg_server: PgServer = request.getfixturevalue("pg_server")
+        db = pg_server.create_database(template=feed_template(pg_server, SAMPLE_FEED))
+        url = db.url
+        dropped = functools.partial(pg_server.drop_database, db.name)
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.update(models.Agency).values(agency_internal_note=SECRET))
@@ -67,6 +79,8 @@ def clients(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         yield {"flask": flask.test_client(), "fastapi": fast_client}
     flask.extensions["transit_engine"].dispose()
     fast.state.engine.dispose()
+    if dropped is not None:
+        dropped()
 
 
 # -- strategies ---------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """The transit API with FastAPI: ``create_app("sqlite:///transit.sqlite")``.
 
-Same endpoints and the same response bodies as `flask_app`. Each route's ``response_model`` is
-its declared shape's Pydantic model, so ``/docs`` and ``/openapi.json`` show the real nested
-structure (``RouteDetail`` -> ``TripTimetable`` -> ``StopTimeWithStop`` -> ``StopBrief``); the
-response itself is a `ShapeResponse`, serialized once by treeshape, not validated again.
+Same endpoints and the same response bodies as `flask_app`: both serve the endpoints declared
+once in `endpoints`. Each route's ``response_model`` is its declared shape's Pydantic model, so
+``/docs`` and ``/openapi.json`` show the real nested structure (``RouteDetail`` ->
+``TripTimetable`` -> ``StopTimeWithStop`` -> ``StopBrief``); the response itself is a
+`ShapeResponse`, serialized once by treeshape, not validated again.
 
 Given an asyncio URL (``sqlite+aiosqlite:///...``, ``postgresql+asyncpg://...``) the app runs
 on an ``AsyncEngine`` with an ``AsyncSession`` per request. The endpoints are ``async def`` in
@@ -28,25 +29,9 @@ from starlette.concurrency import run_in_threadpool
 
 import treeshape as ts
 from treeshape.fastapi import QUERY_ERROR_RESPONSE, ShapeResponse, narrowed
-from treeshape.web import EndpointShape
 
-from . import queries, shapes
-
-ROUTES = EndpointShape(shapes.route_list_item)
-STOPS = EndpointShape(shapes.stop_list_item)
-# Requests may page and sort a route's trips (``?page[trips]=5&sort[trips]=-direction_id``)
-# and a stop's departures (``?page[stop_times]=3&page[stop_times][offset]=3``: at most the
-# declared 10 per page; ``sort[stop_times]=-departure_time`` for the last ones of the day).
-ROUTE = EndpointShape(
-    shapes.route_detail,
-    max_page={"trips": 1000, "trips.stop_times": 1000},
-    sortable={"trips": ["trip_id", "trip_headsign", "direction_id", "service_id"]},
-)
-STOP = EndpointShape(
-    shapes.stop_detail,
-    sortable={"stop_times": ["departure_time", "arrival_time", "trip_id", "stop_sequence"]},
-)
-TRIP_STOP_TIMES = EndpointShape(shapes.trip_stop_times)
+from . import queries
+from .endpoints import ROUTE, ROUTES, STOP, STOPS, TRIP_STOP_TIMES
 
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)]
 Offset = Annotated[int, Query(ge=0, le=queries.MAX_OFFSET)]
@@ -99,7 +84,7 @@ def create_app(db_url: str) -> FastAPI:
 
     @app.get(
         "/routes",
-        response_model=_many(shapes.route_list_item),
+        response_model=_many(ROUTES.shape),
         responses=QUERY_ERROR_RESPONSE,
         summary="Routes",
     )
@@ -115,7 +100,7 @@ def create_app(db_url: str) -> FastAPI:
 
     @app.get(
         "/stops",
-        response_model=_many(shapes.stop_list_item),
+        response_model=_many(STOPS.shape),
         responses=QUERY_ERROR_RESPONSE,
         summary="Stops",
     )
@@ -131,7 +116,7 @@ def create_app(db_url: str) -> FastAPI:
 
     @app.get(
         "/routes/{route_id}",
-        response_model=shapes.route_detail.pydantic_model,
+        response_model=ROUTE.shape.pydantic_model,
         responses={**QUERY_ERROR_RESPONSE, **NOT_FOUND},
         summary="A route with its trips' timetables",
     )
@@ -145,7 +130,7 @@ def create_app(db_url: str) -> FastAPI:
 
     @app.get(
         "/stops/{stop_id}",
-        response_model=shapes.stop_detail.pydantic_model,
+        response_model=STOP.shape.pydantic_model,
         responses={**QUERY_ERROR_RESPONSE, **NOT_FOUND},
         summary="A stop with the trips that call at it",
     )
@@ -159,7 +144,7 @@ def create_app(db_url: str) -> FastAPI:
 
     @app.get(
         "/trips/{trip_id}/stop_times",
-        response_model=_many(shapes.trip_stop_times),
+        response_model=_many(TRIP_STOP_TIMES.shape),
         responses={**QUERY_ERROR_RESPONSE, **NOT_FOUND},
         summary="A trip's stop_times with their stops",
     )

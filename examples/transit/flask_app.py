@@ -1,9 +1,10 @@
 """The transit API with Flask: ``create_app("sqlite:///transit.sqlite")``.
 
-Same endpoints and the same response bodies as `fastapi_app`. Each view narrows its declared
-shape from ``?include=`` / ``?fields[Model]=`` (a 400 before any query if they do not fit),
-loads with the narrowed shape's loader options and serializes with its dumper. The OpenAPI
-document, built by apispec from the shapes' marshmallow schemas, is at ``/openapi.json``.
+Same endpoints and the same response bodies as `fastapi_app`: both serve the endpoints declared
+once in `endpoints` (shapes, page and sort settings). Each view narrows its declared shape from
+``?include=`` / ``?fields[Model]=`` (a 400 before any query if they do not fit), loads with the
+narrowed shape's loader options and serializes with its dumper. The OpenAPI document, built by
+apispec from the shapes' marshmallow schemas, is at ``/openapi.json``.
 """
 
 from __future__ import annotations
@@ -19,25 +20,10 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from treeshape.flask import init_app, json_response, openapi_operation, shape_from_request
-from treeshape.web import EndpointShape, Problem, QueryError
+from treeshape.web import Problem, QueryError
 
-from . import queries, shapes
-
-ROUTES = EndpointShape(shapes.route_list_item)
-STOPS = EndpointShape(shapes.stop_list_item)
-# Requests may page and sort a route's trips (``?page[trips]=5&sort[trips]=-direction_id``)
-# and a stop's departures (``?page[stop_times]=3&page[stop_times][offset]=3``: at most the
-# declared 10 per page; ``sort[stop_times]=-departure_time`` for the last ones of the day).
-ROUTE = EndpointShape(
-    shapes.route_detail,
-    max_page={"trips": 1000, "trips.stop_times": 1000},
-    sortable={"trips": ["trip_id", "trip_headsign", "direction_id", "service_id"]},
-)
-STOP = EndpointShape(
-    shapes.stop_detail,
-    sortable={"stop_times": ["departure_time", "arrival_time", "trip_id", "stop_sequence"]},
-)
-TRIP_STOP_TIMES = EndpointShape(shapes.trip_stop_times)
+from . import queries
+from .endpoints import ROUTE, ROUTES, STOP, STOPS, TRIP_STOP_TIMES
 
 
 def _error(code: int, message: str) -> tuple[Response, int]:

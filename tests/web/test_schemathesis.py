@@ -24,7 +24,7 @@ from typing import Any
 import jsonschema_rs
 import orjson
 import pytest
-from examples.transit import fastapi_app
+from examples.transit import endpoints, fastapi_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -50,11 +50,11 @@ CHECKS = (
 
 
 ENDPOINTS: dict[str, tuple[EndpointShape, bool]] = {
-    "/routes": (fastapi_app.ROUTES, True),
-    "/stops": (fastapi_app.STOPS, True),
-    "/routes/{route_id}": (fastapi_app.ROUTE, False),
-    "/stops/{stop_id}": (fastapi_app.STOP, False),
-    "/trips/{trip_id}/stop_times": (fastapi_app.TRIP_STOP_TIMES, True),
+    "/routes": (endpoints.ROUTES, True),
+    "/stops": (endpoints.STOPS, True),
+    "/routes/{route_id}": (endpoints.ROUTE, False),
+    "/stops/{stop_id}": (endpoints.STOP, False),
+    "/trips/{trip_id}/stop_times": (endpoints.TRIP_STOP_TIMES, True),
 }
 OPERATIONS = list(ENDPOINTS)
 

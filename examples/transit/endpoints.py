@@ -1,0 +1,44 @@
+"""The endpoints of the transit API, declared once for both apps.
+
+Each `EndpointShape` pairs an endpoint's declared shape (from `shapes`) with what a request may
+change in it: how many rows a page of a collection may hold (``max_page``) and which fields it
+may be sorted by (``sortable``). `flask_app` and `fastapi_app` both serve these objects, so
+the same request is accepted or refused the same way by both, their OpenAPI documents show the
+same parameters with the same bounds, and a change made here reaches both apps at once. One
+object per endpoint also means one cache of narrowed shapes per endpoint, whichever app asks.
+"""
+
+from __future__ import annotations
+
+from treeshape.web import EndpointShape
+
+from . import shapes
+
+#: ``GET /routes``: the paginated route list (``limit``/``offset`` are the apps' own).
+ROUTES = EndpointShape(shapes.route_list_item)
+
+#: ``GET /stops``: the paginated stop list.
+STOPS = EndpointShape(shapes.stop_list_item)
+
+#: ``GET /routes/{route_id}``: requests may page and sort the route's trips
+#: (``?page[trips]=5&sort[trips]=-direction_id``) and page each trip's stop_times; a route has
+#: at most a few hundred trips, so 1000 rows per page is a bound, not a limit.
+ROUTE = EndpointShape(
+    shapes.route_detail,
+    max_page={"trips": 1000, "trips.stop_times": 1000},
+    sortable={"trips": ["trip_id", "trip_headsign", "direction_id", "service_id"]},
+)
+
+#: ``GET /stops/{stop_id}``: requests may page the stop's departures
+#: (``?page[stop_times]=3&page[stop_times][offset]=3``: at most the declared
+#: `shapes.DEPARTURES` per page) and sort them (``sort[stop_times]=-departure_time`` for the
+#: last ones of the day; times are zero-padded, so text order is time order).
+STOP = EndpointShape(
+    shapes.stop_detail,
+    sortable={"stop_times": ["departure_time", "arrival_time", "trip_id", "stop_sequence"]},
+)
+
+#: ``GET /trips/{trip_id}/stop_times``: a trip's calls with their stops.
+TRIP_STOP_TIMES = EndpointShape(shapes.trip_stop_times)
+
+__all__ = ["ROUTE", "ROUTES", "STOP", "STOPS", "TRIP_STOP_TIMES"]

@@ -27,3 +27,17 @@ with Session(engine) as session:
     as_json = route_detail.fetch_json(session, Route.route_id == "AB")
     assert orjson.loads(as_json) == [d for d in documents if d["route_id"] == "AB"]
 # [end fetch]
+
+# [start strategies]
+from treeshape.fetch import DEFAULT_STRATEGY  # noqa: E402
+
+assert DEFAULT_STRATEGY == {"sqlite": "json", "postgresql": "json"}  # "auto" on these
+with Session(engine) as session:
+    statements.clear()
+    core = route_detail.fetch_json(session, strategy="core")
+    assert len(statements) == 1 + 3  # the routes, then one per relationship
+    statements.clear()
+    in_sql = route_detail.fetch_json(session, strategy="json")
+    assert len(statements) == 1  # the whole document built by the database
+    assert orjson.loads(core) == orjson.loads(in_sql) == documents
+# [end strategies]

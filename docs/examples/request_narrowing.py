@@ -58,3 +58,43 @@ for _ in range(3):
     endpoint.from_query([("include", "trips")])
 assert endpoint.cache_info().hits == 2
 # [end cache]
+
+# [start page-sort]
+from examples.transit.models import Stop  # noqa: E402
+
+ROUTE_PAGED = EndpointShape(
+    route_detail,
+    max_page={"trips": 1000},  # page[trips] from 0 to 1000
+    sortable={"trips": ["trip_id", "trip_headsign", "direction_id"]},
+)
+departures = ts.include("trip", order_by="departure_time", limit=10)
+stop_detail = ts.shape(Stop, {"stop_times": departures})
+STOP = EndpointShape(stop_detail)  # stop_times declare limit=10: page[stop_times] <= 10
+
+# ?page[trips]=5&sort[trips]=-direction_id: the same as declaring these options.
+shape = ROUTE_PAGED.from_query([("page[trips]", "5"), ("sort[trips]", "-direction_id")])
+assert shape == ts.shape(
+    Route,
+    {"trips": ts.include("stop_times.stop", order_by="-direction_id", limit=5)},
+    "agency",
+)
+
+# ?page[stop_times]=3&page[stop_times][offset]=3: the stop's 4th to 6th departures.
+shape = STOP.from_query([("page[stop_times]", "3"), ("page[stop_times][offset]", "3")])
+assert shape == ts.shape(
+    Stop, {"stop_times": ts.include("trip", order_by="departure_time", limit=3, offset=3)}
+)
+
+for bad in (
+    [("page[stop_times]", "11")],  # over the declared limit
+    [("sort[stop_times]", "departure_time")],  # not declared sortable on this endpoint
+    [("page[trips]", "5")],  # not a pageable path of this endpoint
+    [("include", ""), ("page[stop_times]", "3")],  # paging what the include leaves out
+):
+    try:
+        STOP.from_query(bad)
+    except QueryError as error:
+        print(error)
+    else:
+        raise AssertionError(bad)
+# [end page-sort]

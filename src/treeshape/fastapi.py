@@ -93,8 +93,9 @@ def narrowed(endpoint: EndpointShape) -> Callable[..., Shape]:
     parameters = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)]
     for index, name in enumerate(endpoint.parameter_names):
         query: Any = Query(None, alias=name, description=endpoint.describe(name))
-        # Validated as any string (our own checks answer the 400), documented as its real
-        # type: page[...] parameters are integers with their bounds.
+        # Validated as any string (our own checks answer the 400), documented with its real
+        # type (page[...] parameters are integers with their bounds). No line of this comment
+        # may start with "type:", which Python's parser (and so Sphinx) reads as a type comment.
         annotation: Any = str | None
         schema = endpoint.parameter_schema(name)
         if schema != {"type": "string"}:

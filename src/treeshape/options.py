@@ -156,6 +156,14 @@ def include(
     aliases as well), or a list of these. ``count``: also output the number of (filtered)
     rows per parent, as ``<relationship>_count`` or the key given. ``ids``: output the
     target's primary key(s) instead of objects. ``embed=False``: output the count only.
+
+    ::
+
+        ts.shape(Stop, {"stop_times": ts.include("trip", order_by="departure_time", limit=5)})
+        ts.shape(Stop, "stop_times(order_by=departure_time,limit=5).trip")  # the same shape
+
+    The string form takes every option but ``where``. Only collections take options other
+    than ``ids``; options are checked when the shape is defined (`SpecError`).
     """
     given: list[tuple[str, Any]] = []
     if order_by is not None:

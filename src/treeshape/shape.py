@@ -160,6 +160,11 @@ class Shape:
     ) -> list[dict[str, Any]]:
         """The documents of the roots matching ``criteria``, built without ORM objects.
 
+        ``session`` is a `Session` or a `Connection` (`treeshape.asyncio.afetch` for asyncio);
+        ``criteria`` filter the roots (``Route.route_id == "AB"``); ``order_by`` orders them
+        (primary-key order otherwise, the primary key breaking ties) and ``limit`` caps their
+        number; ``strategy`` is ``"auto"``, ``"core"`` or ``"json"``.
+
         Equal to ``dump(objs, many=True)`` of the same rows loaded with `loader_options`; at
         most one statement per relationship plus one, whatever the number of rows. See
         `treeshape.fetch` for the strategies and ordering rules.

@@ -45,6 +45,7 @@ class RelationOptions:
 
     @property
     def is_default(self) -> bool:
+        """Whether these are the mapping's own defaults (no option given)."""
         return self == _DEFAULT_OPTIONS
 
     @property

@@ -81,6 +81,7 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+"""The `Limits` an `EndpointShape` applies unless given ``limits=``."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class Problem:
     """``(name, value)`` of the `Limits` bound the request exceeded, if that is the problem."""
 
     def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``parameter``, ``value``, ``detail``, ``allowed`` and ``limit`` if set."""
         body: dict[str, Any] = {
             "parameter": self.parameter,
             "value": self.value,

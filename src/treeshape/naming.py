@@ -13,7 +13,7 @@ import threading
 import weakref
 
 from .errors import SpecError
-from .tree import ShapeNode, memoize
+from .tree import ShapeNode, _generate_lock, memoize
 
 _claimed: weakref.WeakValueDictionary[str, ShapeNode] = weakref.WeakValueDictionary()
 _lock = threading.Lock()
@@ -39,16 +39,31 @@ def claim_names(node: ShapeNode) -> None:
     any narrowing made at request time does. `SpecError` if an explicit ``name=`` is taken.
     """
     if node.name is not None:
-        with _lock:
+        with _generate_lock, _lock:
             holder = _claimed.get(node.name)
             if holder is not None and holder is not node:
-                raise SpecError(
-                    f"The name {node.name!r} is already used by another shape "
-                    f"({holder.info.name}{holder.describe()}); class names must be unique."
-                )
+                if holder.name is not None or _has_classes(holder):
+                    raise SpecError(
+                        f"The name {node.name!r} is already used by another shape "
+                        f"({holder.info.name}{holder.describe()}); class names must be unique."
+                    )
+                # An explicit name outranks a derived one whose classes do not exist yet:
+                # the unnamed tree will derive another name when its classes are made.
+                holder.memo.pop(_CLASS_NAME_KEY, None)
             _claimed[node.name] = node
     for _, sub in node.walk():
         class_name(sub)
+
+
+_GENERATED_KEYS = (
+    "treeshape.marshmallow_schema.schema_class",
+    "treeshape.pydantic_model.model_class",
+)
+_CLASS_NAME_KEY = "treeshape.naming.class_name"
+
+
+def _has_classes(node: ShapeNode) -> bool:
+    return any(key in node.memo for key in _GENERATED_KEYS)
 
 
 @memoize

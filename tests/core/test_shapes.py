@@ -151,3 +151,18 @@ def test_repr() -> None:
     assert repr(ts.shape(Line, "journeys.calls", "operator")) == (
         "<Shape Line(operator journeys(calls))>"
     )
+
+
+def test_explicit_name_taking_over_a_derived_name_without_classes() -> None:
+    unnamed = ts.shape(Place, "children.children")  # derives 'PlaceWithChildren' (its root)
+    named = ts.shape(Place, "children", name="PlaceWithChildren")
+    assert named.pydantic_model.__name__ == "PlaceWithChildren"
+    assert named.marshmallow_schema.__name__ == "PlaceWithChildrenSchema"
+    assert unnamed.pydantic_model.__name__.startswith("PlaceWithChildren_")
+
+
+def test_explicit_name_of_a_derived_tree_with_classes_is_refused() -> None:
+    unnamed = ts.shape(Place, "parent.parent")
+    assert unnamed.pydantic_model.__name__ == "PlaceWithParent"
+    with pytest.raises(ts.SpecError, match="'PlaceWithParent' is already used"):
+        ts.shape(Place, "parent", name="PlaceWithParent")

@@ -78,6 +78,10 @@ def class_name(node: ShapeNode) -> str:
         digest = hashlib.sha1(
             f"{node.info.model.__module__}.{node.info.name}{node.describe()}".encode()
         ).hexdigest()[:6]
-        unique = f"{name}_{digest}"
-        _claimed[unique] = node
-        return unique
+        unique = candidate = f"{name}_{digest}"
+        count = 1
+        while (holder := _claimed.get(candidate)) is not None and holder is not node:
+            count += 1  # only when an explicit name= took this very name
+            candidate = f"{unique}_{count}"
+        _claimed[candidate] = node
+        return candidate

@@ -154,15 +154,19 @@ def test_repr() -> None:
 
 
 def test_explicit_name_taking_over_a_derived_name_without_classes() -> None:
-    unnamed = ts.shape(Place, "children.children")  # derives 'PlaceWithChildren' (its root)
-    named = ts.shape(Place, "children", name="PlaceWithChildren")
-    assert named.pydantic_model.__name__ == "PlaceWithChildren"
-    assert named.marshmallow_schema.__name__ == "PlaceWithChildrenSchema"
-    assert unnamed.pydantic_model.__name__.startswith("PlaceWithChildren_")
+    from treeshape.naming import class_name
+
+    unnamed = ts.shape(Place, "children.children", fields={"Place": ["name", "lat"]})
+    derived = class_name(unnamed.node)  # claimed at definition; no class made yet
+    named = ts.shape(Place, "children", name=derived)
+    assert named.pydantic_model.__name__ == derived
+    assert named.marshmallow_schema.__name__ == derived + "Schema"
+    assert unnamed.pydantic_model.__name__ != derived
+    assert unnamed.pydantic_model.__name__.startswith(derived.split("_")[0])
 
 
 def test_explicit_name_of_a_derived_tree_with_classes_is_refused() -> None:
-    unnamed = ts.shape(Place, "parent.parent")
-    assert unnamed.pydantic_model.__name__ == "PlaceWithParent"
-    with pytest.raises(ts.SpecError, match="'PlaceWithParent' is already used"):
-        ts.shape(Place, "parent", name="PlaceWithParent")
+    unnamed = ts.shape(Place, "parent.parent", fields={"Place": ["name", "code"]})
+    generated = unnamed.pydantic_model.__name__
+    with pytest.raises(ts.SpecError, match=f"'{generated}' is already used"):
+        ts.shape(Place, "parent", name=generated)

@@ -197,6 +197,15 @@ keyed_tagging = Table(
 )
 
 
+placing = Table(
+    "placing",
+    Other.metadata,
+    Column("post_id", ForeignKey("post.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("tag_id", ForeignKey("tag.id")),
+)
+
+
 class Post(Other):
     __tablename__ = "post"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -204,6 +213,10 @@ class Post(Other):
     keyed_tags: Mapped[list[Tag]] = relationship(secondary=keyed_tagging, viewonly=True)
     by_tagging: Mapped[list[Tag]] = relationship(
         secondary=keyed_tagging, order_by=keyed_tagging.c.tag_id.desc(), viewonly=True
+    )
+    # A trip's stops in stop_sequence order: ordered by a column of the secondary only.
+    placed_tags: Mapped[list[Tag]] = relationship(
+        secondary=placing, order_by=placing.c.position, viewonly=True
     )
 
 
@@ -222,6 +235,8 @@ def test_which_secondaries_become_membership_tests() -> None:
     # No key on tagging: a pair listed twice is a tag listed twice (selectin loading repeats
     # it). An order by a secondary column needs the secondary in the FROM.
     assert found == {"tags": False, "keyed_tags": True, "by_tagging": False}
+    placed = relation(ts.shape(Post, "placed_tags"), "placed_tags")
+    assert membership(aliased(Post), aliased(Tag), placed) is None
 
 
 def test_repeated_pairs_stay_repeated() -> None:
@@ -241,3 +256,45 @@ def test_repeated_pairs_stay_repeated() -> None:
         for strategy in STRATEGIES:
             assert shape.fetch(session, strategy=strategy) == expected
     engine.dispose()
+
+
+def test_order_by_a_secondary_column(db_url: str) -> None:
+    """A relationship ordered by its secondary's columns (``placing.position``, a descending
+    ``keyed_tagging.tag_id``): `fetch` selects through an alias of the secondary and orders by
+    that alias, in both strategies, on SQLite and PostgreSQL, as the ORM orders the objects."""
+    engine = create_engine(db_url)
+    Other.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(Post), [{"id": i} for i in (1, 2, 3)])
+        conn.execute(insert(Tag), [{"id": i, "name": f"t{i}"} for i in (1, 2, 3, 4)])
+        conn.execute(insert(keyed_tagging), [{"post_id": 1, "tag_id": t} for t in (3, 1, 4)])
+        conn.execute(
+            insert(placing),
+            [
+                {"post_id": p, "position": n, "tag_id": t}
+                for p, n, t in [(1, 5, 2), (1, 1, 4), (1, 3, 2), (1, 2, 1), (2, 9, 3), (2, 4, 1)]
+            ],
+        )
+    shapes = [
+        ts.shape(Post, "placed_tags", "by_tagging"),
+        ts.shape(Post, {"placed_tags": ts.include(ids=True), "by_tagging": ts.include(ids=True)}),
+        ts.shape(Post, {"placed_tags": ts.include(count=True, where={"id": (1, 2)})}),
+    ]
+    try:
+        for shape in shapes:
+            with Session(engine) as session:
+                posts = session.scalars(
+                    select(Post).options(*shape.loader_options()).order_by(Post.id)
+                ).all()
+                expected = shape.dump(posts, many=True)
+                for strategy in STRATEGIES:
+                    assert shape.fetch(session, strategy=strategy) == expected, strategy
+                    raw = shape.fetch_json(session, strategy=strategy)
+                    assert orjson.loads(raw) == expected, strategy
+        with Session(engine) as session:
+            docs = shapes[1].fetch(session)
+        # positions 1, 2, 3, 5 of post 1: tags 4, 1, 2, 2 (a tag placed twice is listed twice)
+        assert [d["placed_tags"] for d in docs] == [[4, 1, 2, 2], [1, 3], []]
+        assert [d["by_tagging"] for d in docs] == [[4, 3, 1], [], []]
+    finally:
+        engine.dispose()

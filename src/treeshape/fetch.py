@@ -98,7 +98,7 @@ from .errors import TreeshapeError
 from .inspection import FieldInfo
 from .loading import _reorder as reorder_hook
 from .options import collection_order, where_clauses
-from .secondary import correlated_from, membership, relation_join
+from .secondary import aliased_secondary, correlated_from, membership, relation_join
 from .tree import RelationNode, ShapeNode, memoize
 from .values import converter_for
 
@@ -259,9 +259,16 @@ def _field_expression(entity: Any, f: FieldInfo) -> Any:
     return getattr(entity, f.name)
 
 
-def _collection_order(rel: RelationNode, entity: Any) -> list[Any]:
-    """A collection's ORDER BY on ``entity``: its options' or relationship's order, then key."""
-    return collection_order(rel, entity)
+def _collection_order(rel: RelationNode, entity: Any, from_: Any = None) -> list[Any]:
+    """A collection's ORDER BY on ``entity``: its options' or relationship's order, then key.
+
+    ``from_`` is the FROM the rows are selected from: the relationship's secondary is aliased
+    there, and an ``order_by`` on a secondary column must name that alias.
+    """
+    secondary = None
+    if from_ is not None and rel.info.secondary and not rel.options.order_by:
+        secondary = aliased_secondary(rel, from_)
+    return collection_order(rel, entity, secondary)
 
 
 def _in(columns: Sequence[Any], subquery: Select[Any]) -> Any:
@@ -376,7 +383,8 @@ class _CoreLevel:
             pk = [getattr(self.rows_entity, k) for k in self.node.info.primary_key]
             return stmt.where(_in(pk, own_keys))
         parent_pk = [getattr(self.rows_parent, k) for k in _pk_keys(self.rows_parent)]
-        stmt = stmt.select_from(_relation_join(self.rows_parent, self.rows_entity, self.rel))
+        joined = _relation_join(self.rows_parent, self.rows_entity, self.rel)
+        stmt = stmt.select_from(joined)
         stmt = stmt.where(
             _in(parent_pk, parent_keys), *where_clauses(self.rel.options, self.rows_entity)
         )
@@ -384,7 +392,7 @@ class _CoreLevel:
             inner = _numbered(stmt, self.rel, self.rows_parent, self.rows_entity).subquery()
             columns = [inner.c[column.name] for column in self.columns]
             return select(*columns).where(*_window_range(self.rel, inner.c.rn)).order_by(inner.c.rn)
-        return stmt.order_by(*_collection_order(self.rel, self.rows_entity))
+        return stmt.order_by(*_collection_order(self.rel, self.rows_entity, joined))
 
 
 def _numbered(stmt: Select[Any], rel: RelationNode, parent: Any, entity: Any) -> Select[Any]:
@@ -648,7 +656,7 @@ def _ordered_rows(rel: RelationNode, parent: Any) -> tuple[Any, Any]:
         select(*columns)
         .select_from(from_)
         .where(where, *where_clauses(rel.options, child))
-        .order_by(*_collection_order(rel, child))
+        .order_by(*_collection_order(rel, child, from_))
         .correlate(sa_inspect(parent).selectable)
     )
     if rel.options.limit is not None:
@@ -794,7 +802,7 @@ class _PostgresJson(_JsonDialect):
         child: Any = aliased(rel.child.model)
         from_, where = correlated_from(parent, child, rel)
         doc = builder.item(rel, child)
-        agg = func.json_agg(aggregate_order_by(doc, *_collection_order(rel, child)))
+        agg = func.json_agg(aggregate_order_by(doc, *_collection_order(rel, child, from_)))
         stmt = select(func.coalesce(agg, empty)).select_from(from_)
         return stmt.where(where, *where_clauses(rel.options, child)).scalar_subquery()
 

@@ -429,9 +429,16 @@ def order_clauses(options: RelationOptions, info: ModelInfo, entity: Any) -> lis
     return orders
 
 
-def collection_order(rel: Any, entity: Any) -> list[Any]:
+def collection_order(rel: Any, entity: Any, secondary: Any = None) -> list[Any]:
     """A collection's ORDER BY on ``entity``: the options' order or the relationship's, then
-    the target's primary key (``rel`` is a `RelationNode`)."""
+    the target's primary key (``rel`` is a `RelationNode`).
+
+    A relationship's own ``order_by`` may name columns of its secondary table (a trip's stops
+    in ``stop_times.stop_sequence`` order) or be expressions (``desc(...)``): those are adapted
+    to ``entity`` (when it is an alias) and to ``secondary``, the secondary as it stands in the
+    statement's FROM (`treeshape.secondary.aliased_secondary`: an ORM join through an aliased
+    parent aliases it too), since an unadapted column would name a table the FROM lacks.
+    """
     info: ModelInfo = rel.child.info
     if rel.options.order_by:
         return order_clauses(rel.options, info, entity)
@@ -439,9 +446,20 @@ def collection_order(rel: Any, entity: Any) -> list[Any]:
     for column in rel.info.order_by:
         try:
             key = info.mapper.get_property_by_column(column).key
-        except Exception:  # a column of the secondary table: it is in the FROM as it is
-            orders.append(column)
+        except Exception:  # a column of the secondary table, or an expression
+            orders.append(_adapted(column, entity, secondary))
             continue
         orders.append(getattr(entity, key))
     orders += [getattr(entity, key) for key in info.primary_key]
     return orders
+
+
+def _adapted(expression: Any, entity: Any, secondary: Any) -> Any:
+    """``expression`` with the target's columns on ``entity`` and the secondary's on
+    ``secondary`` (each only where it is an alias)."""
+    insp: Any = sa_inspect(entity)
+    if getattr(insp, "is_aliased_class", False):
+        expression = ClauseAdapter(insp.selectable).traverse(expression)
+    if secondary is not None:
+        expression = ClauseAdapter(secondary).traverse(expression)
+    return expression

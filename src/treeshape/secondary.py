@@ -86,6 +86,24 @@ def correlated_from(parent: Any, child: Any, rel: RelationNode) -> tuple[Any, An
     return joined.right, joined.onclause
 
 
+def aliased_secondary(rel: RelationNode, from_: Any) -> Any | None:
+    """``rel``'s secondary as it stands in ``from_`` (a join from `relation_join` or
+    `correlated_from`), or ``None`` when ``from_`` holds no alias of it.
+
+    The ORM aliases the secondary whenever it joins from an aliased parent, so a secondary
+    column in the relationship's ``order_by`` must be adapted to the alias found here.
+    """
+    secondary = rel.info.prop.secondary
+    if secondary is None:
+        return None
+    base = _base(secondary)
+    selectable = getattr(sa_inspect(from_), "selectable", from_)  # an ORM entity: its table
+    for table in find_tables(selectable, include_aliases=True):
+        if table is not secondary and _base(table) is base:
+            return table
+    return None
+
+
 def _orders_by_target_only(rel: RelationNode) -> bool:
     """Whether the collection's order needs no secondary column (it is not in the FROM)."""
     if rel.options.order_by:

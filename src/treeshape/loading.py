@@ -31,6 +31,7 @@ Relationship options (issue 7), still one statement per relationship:
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from sqlalchemy import event, func, select
@@ -160,7 +161,7 @@ def _row_numbers(statement: Any) -> list[Any]:
 class _Orders(HasCacheKey, UserDefinedOption):
     """Marks a treeshape plan's statements: ``payload`` maps relationship paths to ORDER BYs.
 
-    Part of the statement's cache key (``key``: the tree's canonical text): SQLAlchemy caches a
+    Part of the statement's cache key (``key``: unique per plan): SQLAlchemy caches a
     compiled statement with the options it propagates to relationship loads, so without a key
     two plans that differ only in a collection's order would share the first one's orders.
     """
@@ -201,5 +202,11 @@ def loader_options(node: ShapeNode) -> tuple[LoaderOption, ...]:
     orders: RowOrders = {}
     options = _options_for(node, node.model, set(), (), orders)
     if orders:
-        options.insert(0, _Orders(orders, node.describe()))
+        options.insert(0, _Orders(orders, f"plan-{next(_plan_numbers)}"))
     return tuple(options)
+
+
+# Each plan's own cache key. Not the tree's text: filters given as expressions or functions
+# describe themselves without their values (two lambdas even share a name), and two distinct
+# plans must never share SQLAlchemy's cached relationship-load statements and their options.
+_plan_numbers = itertools.count(1)

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 import treeshape as ts
@@ -111,3 +111,37 @@ def test_narrowing_keeps_options_and_refuses_new_ones() -> None:
     assert narrowed.node.relation("journeys").options == shape.node.relation("journeys").options
     with pytest.raises(ts.SpecError, match="Cannot narrow with options"):
         shape.narrow("journeys(limit=5)")
+
+
+def test_expression_filters_with_different_values_do_not_share_cached_loads(
+    engine: Engine,
+) -> None:
+    """Two windowed plans whose filters differ only in a bound value load their own rows."""
+    with Session(engine) as session:
+        build_network(session, NetworkSpec(lines=1, journeys_per_line=6, seed=1))
+    shapes = {
+        headsign: ts.shape(
+            Line,
+            {
+                "journeys": ts.include(
+                    where=Journey.headsign == headsign, order_by="-journey_id", limit=2, count=True
+                )
+            },
+        )
+        for headsign in ("To 0", "To 3", "To 4")
+    }
+    for _ in range(2):  # the second round runs on SQLAlchemy's cached statements
+        for headsign, shape in shapes.items():
+            with Session(engine) as session:
+                expected = sorted(
+                    session.scalars(select(Journey.journey_id).where(Journey.headsign == headsign)),
+                    reverse=True,
+                )[:2]
+                assert expected, headsign
+                lines = session.scalars(select(Line).options(*shape.loader_options())).all()
+                dumped = _all_backends(shape, list(lines), session)
+                assert [j["journey_id"] for j in dumped[0]["journeys"]] == expected, headsign
+                total = session.scalar(
+                    select(func.count()).select_from(Journey).where(Journey.headsign == headsign)
+                )
+                assert dumped[0]["journeys_count"] == total, headsign

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .binding import FieldsArg, field_infos, resolve_fields
+from .binding import FieldsArg, resolve_fields
 from .errors import SpecError, did_you_mean, name_list, safe_repr
 from .inspection import FieldInfo, ModelInfo
 from .spec import SpecEntry, parse
@@ -95,11 +95,6 @@ def _rebuild(
     if fields == node.fields and tuple(relations) == node.relations:
         return node  # unchanged: keep the node, and with it its name and generated classes
     return ShapeNode.make(node.info, fields, tuple(relations))
-
-
-def check_field_names(info: ModelInfo, names: Any) -> tuple[FieldInfo, ...]:
-    """Validate a field list for one model (re-exported for web integrations)."""
-    return field_infos(info, names)
 
 
 def replace_options(node: ShapeNode, changes: Mapping[str, Mapping[str, Any]]) -> ShapeNode:

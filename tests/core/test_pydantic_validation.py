@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, defer, selectinload
 
 import treeshape as ts
 from tests.factories import NetworkSpec, build_network
-from tests.models import Call, Journey, Line
+from tests.models import Call, Journey, Line, Place
 from tests.statements import StatementCounter
 from treeshape.pydantic_model import ShapeModel
 
@@ -157,3 +157,27 @@ def test_the_fast_path_honours_validation_arguments(network: Session) -> None:
     line = loaded_lines(network)[0]
     strict = model.model_validate(line, strict=True, context={"request": 1})
     assert strict == model.model_validate(detail.dump(line))
+
+
+def test_a_tree_deeper_than_the_inlined_walk(
+    session: Session, statements: StatementCounter
+) -> None:
+    # The walk inlines 8 levels and calls a function per deeper sub-tree (Python allows only
+    # 20 nested blocks); a chain of 12 places crosses that boundary.
+    for place_id in range(1, 13):
+        session.add(Place(place_id=place_id, name=f"P{place_id}", parent_id=place_id - 1 or None))
+    session.commit()
+    session.expunge_all()
+    chain = ts.shape(Place, ".".join(["children"] * 11))
+    root = session.scalars(
+        select(Place).where(Place.place_id == 1).options(*chain.loader_options())
+    ).one()
+    statements.reset()
+    with counting_checks() as fast:
+        validated = chain.pydantic_model.model_validate(root)
+    assert fast == [0]
+    assert validated.model_dump(mode="json") == chain.dump(root)
+    deeper = ts.shape(Place, ".".join(["children"] * 12))
+    with pytest.raises(ts.NotLoadedError, match=r"Place.children is not loaded"):
+        deeper.pydantic_model.model_validate(root)
+    assert statements.count == 0

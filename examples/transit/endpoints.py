@@ -38,7 +38,12 @@ STOP = EndpointShape(
     sortable={"stop_times": ["departure_time", "arrival_time", "trip_id", "stop_sequence"]},
 )
 
+#: ``GET /trips/{trip_id}``: a trip, its route and its stops' ids. Nothing to page or sort: a
+#: trip has a few dozen calls, and call order is the only order of its stops that means
+#: anything (nor can a collection read through a secondary table take a per-parent limit).
+TRIP = EndpointShape(shapes.trip_detail)
+
 #: ``GET /trips/{trip_id}/stop_times``: a trip's calls with their stops.
 TRIP_STOP_TIMES = EndpointShape(shapes.trip_stop_times)
 
-__all__ = ["ROUTE", "ROUTES", "STOP", "STOPS", "TRIP_STOP_TIMES"]
+__all__ = ["ROUTE", "ROUTES", "STOP", "STOPS", "TRIP", "TRIP_STOP_TIMES"]

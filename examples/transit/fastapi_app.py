@@ -31,7 +31,7 @@ import treeshape as ts
 from treeshape.fastapi import QUERY_ERROR_RESPONSE, ShapeResponse, narrowed
 
 from . import queries
-from .endpoints import ROUTE, ROUTES, STOP, STOPS, TRIP_STOP_TIMES
+from .endpoints import ROUTE, ROUTES, STOP, STOPS, TRIP, TRIP_STOP_TIMES
 
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)]
 Offset = Annotated[int, Query(ge=0, le=queries.MAX_OFFSET)]
@@ -140,6 +140,20 @@ def create_app(db_url: str) -> FastAPI:
         found = await _query(db, queries.stop, shape, stop_id)
         if found is None:
             raise HTTPException(404, f"No stop with stop_id {stop_id!r}.")
+        return ShapeResponse(shape, found)
+
+    @app.get(
+        "/trips/{trip_id}",
+        response_model=TRIP.shape.pydantic_model,
+        responses={**QUERY_ERROR_RESPONSE, **NOT_FOUND},
+        summary="A trip with its route and its stops' ids",
+    )
+    async def get_trip(
+        trip_id: str, db: Db, shape: Annotated[ts.Shape, Depends(narrowed(TRIP))]
+    ) -> ShapeResponse:
+        found = await _query(db, queries.trip, shape, trip_id)
+        if found is None:
+            raise HTTPException(404, f"No trip with trip_id {trip_id!r}.")
         return ShapeResponse(shape, found)
 
     @app.get(

@@ -23,7 +23,7 @@ from treeshape.flask import init_app, json_response, openapi_operation, shape_fr
 from treeshape.web import Problem, QueryError
 
 from . import queries
-from .endpoints import ROUTE, ROUTES, STOP, STOPS, TRIP_STOP_TIMES
+from .endpoints import ROUTE, ROUTES, STOP, STOPS, TRIP, TRIP_STOP_TIMES
 
 
 def _error(code: int, message: str) -> tuple[Response, int]:
@@ -92,6 +92,12 @@ def _openapi() -> dict[str, Any]:
             parameters=path_param("stop_id"),
             responses=not_found,
         ),
+        "/trips/{trip_id}": openapi_operation(
+            TRIP,
+            summary="A trip with its route and its stops' ids",
+            parameters=path_param("trip_id"),
+            responses=not_found,
+        ),
         "/trips/{trip_id}/stop_times": openapi_operation(
             TRIP_STOP_TIMES,
             summary="A trip's stop_times with their stops",
@@ -153,6 +159,15 @@ def create_app(db_url: str) -> Flask:
             found = queries.stop(db, shape, stop_id)
             if found is None:
                 return _error(404, f"No stop with stop_id {stop_id!r}.")
+            return json_response(shape, found)
+
+    @app.get("/trips/<trip_id>")
+    def get_trip(trip_id: str) -> Response | tuple[Response, int]:
+        shape = shape_from_request(TRIP)
+        with session() as db:
+            found = queries.trip(db, shape, trip_id)
+            if found is None:
+                return _error(404, f"No trip with trip_id {trip_id!r}.")
             return json_response(shape, found)
 
     @app.get("/trips/<trip_id>/stop_times")

@@ -99,6 +99,18 @@ class Trip(Base):
         primaryjoin=lambda: foreign(Trip.service_id) == Calendar.service_id,
         viewonly=True,
     )
+    # The stops the trip calls at, in call order, through its stop_times (one row per call,
+    # not per stop). A loop passes some stops twice, and treeshape lists them twice: its loader
+    # plans use selectin loading and `fetch` keeps the join, which both give a row per call.
+    # SQLAlchemy's lazy, joined and subquery loaders would list each stop once (they keep one
+    # object per identity in a collection), so read it through a treeshape shape.
+    stops: Mapped[list[Stop]] = relationship(
+        secondary="stop_times",
+        primaryjoin=lambda: Trip.trip_id == StopTime.trip_id,
+        secondaryjoin=lambda: StopTime.stop_id == Stop.stop_id,
+        viewonly=True,
+        order_by=lambda: StopTime.stop_sequence,
+    )
 
 
 class StopTime(Base):

@@ -40,6 +40,11 @@ def stop(session: Session, shape: ts.Shape, stop_id: str) -> Stop | None:
     return session.scalars(stmt.options(*shape.loader_options())).one_or_none()
 
 
+def trip(session: Session, shape: ts.Shape, trip_id: str) -> Trip | None:
+    stmt = select(Trip).where(Trip.trip_id == trip_id)
+    return session.scalars(stmt.options(*shape.loader_options())).one_or_none()
+
+
 def trip_stop_times(session: Session, shape: ts.Shape, trip_id: str) -> Sequence[StopTime] | None:
     """The trip's stop_times in sequence order; ``None`` if there is no such trip.
 

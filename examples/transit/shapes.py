@@ -7,6 +7,11 @@ timetable of `GET /routes/{route_id}`, the parent station in `GET /stops`, the s
 `GET /trips/{trip_id}/stop_times`. Identical sub-trees give the same generated class, so the
 OpenAPI documents show one `StopBrief` component, referenced from everywhere.
 
+Relationships carry options where a real API needs them: a stop's page shows its next
+departures (``order_by`` and a per-parent ``limit``, cut in SQL), the route list a route's
+number of trips (a count, without the trips), and a trip's page the ids of its stops (``ids``:
+keys instead of embedded objects).
+
 Each shape also yields the SQLAlchemy loader options that load exactly its tree (one statement
 per relationship, never a lazy load), a marshmallow schema (Flask, apispec) and a Pydantic model
 (FastAPI's ``response_model``). ``name=`` gives the generated classes the names the OpenAPI
@@ -100,6 +105,23 @@ stop_detail = ts.shape(
     name="StopDetail",
 )
 
+#: ``GET /trips/{trip_id}``: the trip, its route, the ids of the stops it calls at in call order
+#: (``stops``; a loop that passes a stop twice lists it twice) and its number of calls
+#: (``stop_times_count``, counted in SQL; ``?include=stop_times`` asks for it alone). Ids, not
+#: objects: a client drawing the trip already has the stops from ``GET /stops``, so a list of
+#: keys is all it needs, and only the keys are read; ``GET /trips/{trip_id}/stop_times`` has
+#: the full timetable.
+trip_detail = ts.shape(
+    Trip,
+    trip_brief,
+    {
+        "route": route_brief,
+        "stops": ts.include(ids=True),
+        "stop_times": ts.include(count=True, embed=False),
+    },
+    name="TripDetail",
+)
+
 #: ``GET /trips/{trip_id}/stop_times``: the list of a trip's calls, each with its stop.
 trip_stop_times = stop_time_with_stop
 
@@ -115,6 +137,7 @@ __all__ = [
     "stop_list_item",
     "stop_time_with_stop",
     "trip_brief",
+    "trip_detail",
     "trip_stop_times",
     "trip_timetable",
     "trip_with_route",

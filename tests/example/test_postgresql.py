@@ -46,9 +46,12 @@ REQUESTS = [
     ("/stops/BEATTY_AIRPORT", 200),
     ("/stops/STAGECOACH?include=trips.route", 200),
     ("/trips/AB1/stop_times", 200),
+    ("/trips/CITY1", 200),
+    ("/trips/STBA?include=stops,stop_times&fields[Trip]=trip_id", 200),
     ("/trips/CITY1/stop_times?fields[Stop]=stop_name", 200),
     ("/routes/NO_SUCH_ROUTE", 404),
     ("/trips/NO_SUCH_TRIP/stop_times", 404),
+    ("/trips/NO_SUCH_TRIP", 404),
     ("/routes/AB?include=trips.nope", 400),
     ("/stops?fields[Stop]=stop_id,nope", 400),
 ]

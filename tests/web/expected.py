@@ -96,6 +96,26 @@ class FeedBodies:
             for st in self.stop_times[trip_id]
         ]
 
+    def trip_detail(self, trip_id: str) -> dict[str, Any]:
+        """A trip's page: its route, the stop of each of its calls in stop_sequence order (a
+        stop called at twice, as on a loop, listed twice) and how many calls it has."""
+        trip = self.trips[trip_id]
+        calls = self.stop_times[trip_id]
+        return {
+            **_pick(trip, TRIP_BRIEF),
+            "route": _pick(self.routes[trip["route_id"]], ROUTE_BRIEF),
+            "stop_times_count": len(calls),
+            "stops": [st["stop_id"] for st in calls],
+        }
+
+    def trips_with_repeated_stops(self) -> list[str]:
+        """The trips that call at some stop more than once, sorted."""
+        return sorted(
+            trip_id
+            for trip_id, calls in self.stop_times.items()
+            if len({st["stop_id"] for st in calls}) < len(calls)
+        )
+
     def trips_count(self, route_id: str) -> int:
         return sum(1 for trip in self.trips.values() if trip["route_id"] == route_id)
 

@@ -22,6 +22,8 @@ BAD = [
     ("/stops/BULLFROG?include=children", "include", ["children", "trips"]),
     ("/routes?include=parent", "include", ["parent", "agency"]),
     ("/trips/AB1/stop_times?include=trip", "include", ["trip", "stop"]),
+    ("/trips/AB1?include=stops.stop", "include", ["stops.stop", "at most 1"]),  # ids: no tree
+    ("/trips/AB1?include=stop", "include", ["stop", "stops"]),
     # unknown models, models outside the shape, unknown fields, relationships as fields
     ("/routes/AB?fields[Nope]=x", "fields[Nope]", ["Nope", "Route", "Stop"]),
     ("/routes?fields[Stop]=stop_id", "fields[Stop]", ["Stop", "Route", "Agency"]),
@@ -30,6 +32,8 @@ BAD = [
     ("/routes/AB?fields[Trip]=trip_headsing", "fields[Trip]", ["trip_headsing", "trip_headsign"]),
     ("/routes/AB?fields[Trip]=block_id", "fields[Trip]", ["block_id", "outside"]),
     ("/routes/AB?fields[Trip]=stop_times", "fields[Trip]", ["stop_times", "relationship"]),
+    ("/trips/AB1?fields[Trip]=stops", "fields[Trip]", ["stops", "relationship"]),
+    ("/trips/AB1?fields[Stop]=stop_name", "fields[Stop]", ["stop_name", "stop_id"]),
     ("/routes/AB?fields[Trip]=trip_id,trip_id", "fields[Trip]", ["twice", "trip_id"]),
     ("/routes/AB?fields[Trip]=", "fields[Trip]", ["at least one field", "trip_id"]),
     ("/routes/AB?fields[Trip]=trips.trip_id", "fields[Trip]", ["not paths", "trip_id"]),

@@ -51,6 +51,11 @@ def test_stop_detail(api: Api, stop_id: str) -> None:
 
 
 @pytest.mark.parametrize("trip_id", SAMPLE_TRIPS)
+def test_trip_detail(api: Api, trip_id: str) -> None:
+    assert ok(api, f"/trips/{trip_id}") == SAMPLE.trip_detail(trip_id)
+
+
+@pytest.mark.parametrize("trip_id", SAMPLE_TRIPS)
 def test_trip_stop_times(api: Api, trip_id: str) -> None:
     assert ok(api, f"/trips/{trip_id}/stop_times") == SAMPLE.stop_time_with_stop(trip_id)
 
@@ -85,9 +90,12 @@ URLS = [
     *(f"/routes/{r}" for r in SAMPLE_ROUTES),
     *(f"/stops/{s}" for s in SAMPLE_STOPS),
     *(f"/trips/{t}/stop_times" for t in SAMPLE_TRIPS),
+    *(f"/trips/{t}" for t in SAMPLE_TRIPS),
     "/routes/AB?include=trips&fields[Trip]=trip_id",
     "/stops/BULLFROG?include=trips.route&fields[Route]=route_short_name&fields[Trip]=trip_id",
     "/trips/AB1/stop_times?fields[StopTime]=stop_sequence&fields[Stop]=stop_name",
+    "/trips/CITY1?include=stops,route&fields[Trip]=trip_id&fields[Route]=route_short_name",
+    "/trips/STBA?include=stop_times",
 ]
 
 
@@ -121,6 +129,20 @@ def test_include_keeps_prefixes(api: Api) -> None:
     assert calls and all(set(st["stop"]) == {"stop_name"} for st in calls)
 
 
+def test_trip_narrowing(api: Api) -> None:
+    """``include`` keeps the stops' ids, the count or neither; ``fields[Trip]`` the trip's."""
+    full = SAMPLE.trip_detail("CITY1")
+    body = ok(api, "/trips/CITY1?include=stops&fields[Trip]=trip_id")
+    assert body == {"trip_id": "CITY1", "stops": full["stops"]}
+    body = ok(api, "/trips/CITY1?include=stop_times&fields[Trip]=trip_id,direction_id")
+    assert body == {"trip_id": "CITY1", "direction_id": 0, "stop_times_count": 5}
+    assert full["stop_times_count"] == len(full["stops"]) == 5
+    body = ok(api, "/trips/CITY1?include=")
+    assert body == {
+        k: v for k, v in full.items() if k not in {"route", "stops", "stop_times_count"}
+    }
+
+
 def test_fields_apply_to_every_occurrence(api: Api) -> None:
     """fields[Stop] narrows the stop and its parent station alike (JSON:API sparse fields)."""
     body = ok(api, "/stops?fields[Stop]=stop_id,stop_name&limit=2")
@@ -136,6 +158,8 @@ def test_fields_apply_to_every_occurrence(api: Api) -> None:
         ("/routes/NOPE", "route"),
         ("/stops/NOPE", "stop"),
         ("/trips/NOPE/stop_times", "trip"),
+        ("/trips/NOPE", "trip"),
+        ("/trips/NOPE?include=stops&fields[Trip]=trip_id", "trip"),
         ("/routes/NOPE?include=trips", "route"),
     ],
 )
@@ -170,6 +194,12 @@ STATEMENTS = [
     ("/routes/NOPE", 1),
     ("/stops/NOPE", 1),
     ("/trips/NOPE/stop_times", 2),  # no stop_times, then: is there such a trip?
+    ("/trips/AB1", 3),  # trip (with its stop_times_count), route, stops' ids
+    ("/trips/AB1?include=stops", 2),  # the ids: one statement through stop_times
+    ("/trips/AB1?include=stop_times", 1),  # a count only: a column of the trip's statement
+    ("/trips/AB1?include=", 1),
+    ("/trips/NOPE", 1),
+    ("/trips/AB1?include=stops.stop", 0),  # ids have no sub-tree: a 400
     ("/routes/AB?include=nope", 0),  # a 400 costs no query
     ("/routes?limit=0", 0),
 ]
@@ -208,6 +238,27 @@ def test_cairns_lists_and_stop(cairns_apis: dict[str, Api]) -> None:
         answer = api.get(f"/stops/{stop_id}?include=&fields[Stop]={','.join(STOP_BRIEF)}")
         assert answer.json() == cairns.stop_brief(stop_id)
         assert answer.statements == 1
+
+
+def test_cairns_trips_with_repeated_stops(cairns_apis: dict[str, Api]) -> None:
+    """Loops of a real feed: a trip's ``stops`` has the stop of every call, in stop_sequence
+    order, so a stop called at twice is there twice (a membership test, or a DISTINCT, would
+    list it once); 3 statements, the same bytes from each app, each way."""
+    cairns = FeedBodies(CAIRNS_FEED)
+    loops = cairns.trips_with_repeated_stops()
+    assert len(loops) == 39
+    repeats = sum(len(b["stops"]) - len(set(b["stops"])) for b in map(cairns.trip_detail, loops))
+    assert repeats == 74
+    for trip_id in loops:
+        expected = cairns.trip_detail(trip_id)
+        bodies = set()
+        for api in cairns_apis.values():
+            answer = api.get(f"/trips/{trip_id}")
+            assert answer.status == 200, (api, trip_id)
+            assert answer.statements == 3, (api, trip_id, answer.statements)
+            assert answer.json() == expected, (api, trip_id)
+            bodies.add(answer.body)
+        assert len(bodies) == 1, trip_id
 
 
 # -- the same answers on SQLite and PostgreSQL ---------------------------------------------------
@@ -258,6 +309,7 @@ def test_cairns_same_answers_on_both_databases(
         "/routes/110-423?sort[trips]=-service_id,trip_headsign&page[trips]=7",
         f"/stops/{stop_id}",
         f"/stops/{stop_id}?sort[stop_times]=-departure_time&page[stop_times][offset]=5",
+        *(f"/trips/{trip_id}" for trip_id in cairns.trips_with_repeated_stops()[::10]),
     ]:
         body = _same_on_both(sqlite_cairns_apis, postgresql_cairns_apis, url)
         assert body.startswith((b"[{", b"{")), url

@@ -23,6 +23,7 @@ ENDPOINTS: list[tuple[str, ts.Shape]] = [
     ("/routes/CITY", shapes.route_detail),
     ("/stops/BULLFROG", shapes.stop_detail),
     ("/trips/AB1/stop_times", shapes.trip_stop_times),
+    ("/trips/CITY1", shapes.trip_detail),
 ]
 
 Fields = dict[str, list[str]]
@@ -61,7 +62,7 @@ def project(value: Any, node: ShapeNode, kept: set[str], fields: Fields, prefix:
         path = f"{prefix}.{rel.name}" if prefix else rel.name
         if path in kept:
             for key in rel.outputs:  # the relationship and/or its count
-                if key == rel.name:
+                if key == rel.name and not rel.options.ids:  # ids: a list of keys, as is
                     result[key] = project(value[key], rel.child, kept, fields, path)
                 else:
                     result[key] = value[key]

@@ -44,6 +44,7 @@ ENDPOINTS: list[tuple[str, ts.Shape]] = [
     ("/routes/AB", shapes.route_detail),
     ("/stops/BULLFROG", shapes.stop_detail),
     ("/trips/AB1/stop_times", shapes.trip_stop_times),
+    ("/trips/AB1", shapes.trip_detail),
 ]
 MODELS = [models.Agency, models.Route, models.Trip, models.StopTime, models.Stop, models.Calendar]
 # Every name a client could try: models, columns (the private one included), relationships.
@@ -149,7 +150,10 @@ def assert_within(value: Any, node: ShapeNode, path: str) -> None:
     assert set(value) <= allowed, (path, set(value) - allowed)
     assert not {f.name for f in node.info.columns.values() if f.private} & set(value), path
     for rel in node.relations:
-        if rel.name in value:
+        if rel.name in value and rel.options.ids:  # keys, never objects
+            ids = value[rel.name] if rel.many else [value[rel.name]]
+            assert all(isinstance(key, str | int | None) for key in ids), (path, rel.name)
+        elif rel.name in value:
             assert_within(value[rel.name], rel.child, f"{path}.{rel.name}")
 
 

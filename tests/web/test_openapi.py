@@ -13,13 +13,14 @@ from .conftest import Api
 
 SHAPES = {
     "AgencyBrief", "RouteBrief", "RouteDetail", "RouteListItem", "StopBrief", "StopDetail",
-    "StopListItem", "StopTimeWithStop", "TripTimetable", "TripWithRoute",
+    "StopListItem", "StopTimeWithStop", "TripDetail", "TripTimetable", "TripWithRoute",
 }  # fmt: skip
 ENDPOINTS = {
     "/routes": ("RouteListItem", True),
     "/stops": ("StopListItem", True),
     "/routes/{route_id}": ("RouteDetail", False),
     "/stops/{stop_id}": ("StopDetail", False),
+    "/trips/{trip_id}": ("TripDetail", False),
     "/trips/{trip_id}/stop_times": ("StopTimeWithStop", True),
 }
 # (component, property) -> the component it holds
@@ -33,6 +34,7 @@ NESTING = {
     ("TripWithRoute", "route"): "RouteBrief",
     ("RouteListItem", "agency"): "AgencyBrief",
     ("StopListItem", "parent"): "StopBrief",
+    ("TripDetail", "route"): "RouteBrief",
 }
 
 
@@ -118,3 +120,23 @@ def test_same_components_in_both(sample_apis: dict[str, Api]) -> None:
     fast = sample_apis["fastapi"].get("/openapi.json").json()["components"]["schemas"]
     for name in SHAPES:
         assert list(flask[name]["properties"]) == list(fast[name]["properties"]), name
+
+
+def test_trip_detail_has_ids_and_a_count(document: dict[str, Any]) -> None:
+    """``TripDetail.stops`` is a list of stop ids (strings, the key's type), not of objects;
+    ``stop_times_count`` an integer; the trip's own fields come first, as in the body."""
+    trip = document["components"]["schemas"]["TripDetail"]
+    properties = trip["properties"]
+    assert list(properties) == [
+        "trip_id", "route_id", "service_id", "trip_headsign", "direction_id",
+        "route", "stop_times_count", "stops",
+    ]  # fmt: skip
+    stops = properties["stops"]
+    assert stops["type"] == "array"
+    assert stops["items"]["type"] == "string"
+    assert "$ref" not in stops["items"] and "properties" not in stops["items"]
+    assert properties["stop_times_count"]["type"] == "integer"
+    params = document["paths"]["/trips/{trip_id}"]["get"]["parameters"]
+    include = next(p for p in params if p["name"] == "include")
+    assert "route, stop_times, stops" in include["description"]
+    assert not any(p["name"].startswith(("page[", "sort[")) for p in params)

@@ -54,6 +54,7 @@ ENDPOINTS: dict[str, tuple[EndpointShape, bool]] = {
     "/stops": (endpoints.STOPS, True),
     "/routes/{route_id}": (endpoints.ROUTE, False),
     "/stops/{stop_id}": (endpoints.STOP, False),
+    "/trips/{trip_id}": (endpoints.TRIP, False),
     "/trips/{trip_id}/stop_times": (endpoints.TRIP_STOP_TIMES, True),
 }
 OPERATIONS = list(ENDPOINTS)

@@ -7,6 +7,8 @@ FastAPI OpenAPI document shows ``RouteWithTrips``, not ``__main____Stop__1``.
 from __future__ import annotations
 
 import decimal
+import keyword
+import re
 from collections.abc import Callable
 from operator import itemgetter
 from typing import Annotated, Any, ClassVar, Optional, Self
@@ -43,7 +45,9 @@ class ShapeModel(BaseModel):
     ~15% slower than a hand-written one.
     """
 
-    model_config = ConfigDict(from_attributes=True)
+    # ``serialize_by_alias``: a field renamed for Pydantic (see `_attribute_names`) dumps under
+    # its own key; no other field has an alias.
+    model_config = ConfigDict(from_attributes=True, serialize_by_alias=True, validate_by_name=True)
 
     __treeshape_state_keys__: ClassVar[frozenset[str]] = frozenset()
     __treeshape_node__: ClassVar[ShapeNode | None] = None
@@ -225,7 +229,7 @@ def _key_annotation(rel: RelationNode) -> Any:
     return tuple[tuple(annotations)]  # type: ignore[misc]
 
 
-def _ids_definition(rel: RelationNode) -> tuple[Any, Any]:
+def _ids_definition(rel: RelationNode) -> tuple[Any, dict[str, Any]]:
     """A relationship rendered as ids: the key type, or a list of it; read from loaded state."""
     key: Any = _key_annotation(rel)
     names = [f.name for f in rel.child.fields]
@@ -240,19 +244,19 @@ def _ids_definition(rel: RelationNode) -> tuple[Any, Any]:
                 return [x.__dict__[names[0]] for x in value]
             return [tuple(x.__dict__[n] for n in names) for x in value]
 
-        return Annotated[list[key], BeforeValidator(keys_of)], Field(...)
+        return Annotated[list[key], BeforeValidator(keys_of)], {}
     locals_ = ids_locals(rel)
     annotation: Any = Optional[key] if rel.info.nullable else key  # noqa: UP045
     if len(locals_) == 1:
-        return annotation, Field(..., validation_alias=AliasChoices(locals_[0], rel.name))
+        return annotation, {"validation_alias": AliasChoices(locals_[0], rel.name)}
     # A composite foreign key: read the columns together, from the parent's state.
-    return annotation, Field(..., validation_alias=AliasChoices(rel.name))
+    return annotation, {"validation_alias": AliasChoices(rel.name)}
 
 
 @memoize
 def model_class(node: ShapeNode) -> type[ShapeModel]:
     """The Pydantic model class for ``node``."""
-    definitions: dict[str, Any] = {}
+    definitions: dict[str, tuple[Any, dict[str, Any]]] = {}
     for info in node.fields:
         extra: dict[str, Any] = {}
         if info.doc:
@@ -261,7 +265,7 @@ def model_class(node: ShapeNode) -> type[ShapeModel]:
             # PostgreSQL's numeric holds NaN and +-Infinity, and the other backends dump them
             # ("NaN", "Infinity"); Pydantic would refuse them by default.
             extra["allow_inf_nan"] = True
-        definitions[info.name] = (_annotation(info), Field(..., **extra))
+        definitions[info.name] = (_annotation(info), extra)
     state_keys = {f.name for f in node.fields if f.loaded_from_state}
     for rel in node.relations:
         if rel.options.embed and rel.options.ids:
@@ -277,22 +281,68 @@ def model_class(node: ShapeNode) -> type[ShapeModel]:
                 annotation = Optional[child]  # noqa: UP045
             else:
                 annotation = child
-            definitions[rel.name] = (annotation, Field(...))
+            definitions[rel.name] = (annotation, {})
         if rel.options.count is not None:
             attribute = count_attribute(rel)
             definitions[rel.options.count] = (
                 int,
-                Field(..., validation_alias=AliasChoices(attribute, rel.options.count)),
+                {"validation_alias": AliasChoices(attribute, rel.options.count)},
             )
             state_keys.add(attribute)
+    fields: dict[str, Any] = {}
+    for key, attribute_name in _attribute_names(list(definitions)).items():
+        annotation, kwargs = definitions[key]
+        if attribute_name != key:
+            # The output key is not a name Pydantic allows for a field (``_private``,
+            # ``model_config``, ``schema``, ``json``, ...): the field gets another attribute
+            # name and keeps the key as its alias, for input and output alike.
+            kwargs = {"validation_alias": AliasChoices(key), **kwargs}
+            kwargs["serialization_alias"] = key
+        fields[attribute_name] = (annotation, Field(..., **kwargs))
     name = class_name(node)
     model: type[ShapeModel] = create_model(
         name,
         __base__=ShapeModel,
         __module__="treeshape.generated",
         __doc__=f"Pydantic model of the treeshape shape {node.info.name}{node.describe()}.",
-        **definitions,
+        **fields,
     )
     model.__treeshape_state_keys__ = frozenset(state_keys)
     model.__treeshape_node__ = node
     return model
+
+
+def _attribute_names(keys: list[str]) -> dict[str, str]:
+    """Each output key's attribute name on the model: the key itself where Pydantic allows it,
+    else a name like it (``_note`` -> ``note``, ``schema`` -> ``schema_``, ``model_config`` ->
+    ``field_model_config``), unique among the model's keys."""
+    taken = set(keys)
+    names: dict[str, str] = {}
+    for key in keys:
+        if _allowed(key):
+            names[key] = key
+            continue
+        candidate = key.lstrip("_") or "field"
+        if not candidate.isidentifier() or candidate.startswith("model_"):
+            candidate = "field_" + re.sub(r"\W", "_", candidate)
+        if candidate == key or candidate in taken or not _allowed(candidate):
+            candidate += "_"
+        while candidate in taken or not _allowed(candidate):
+            candidate += "_"
+        taken.add(candidate)
+        names[key] = candidate
+    return names
+
+
+def _allowed(name: str) -> bool:
+    return (
+        name.isidentifier()
+        and not keyword.iskeyword(name)
+        and not name.startswith(("_", "model_"))
+        and name not in _BASE_MODEL_NAMES
+    )
+
+
+# BaseModel's methods and attributes (``json``, ``copy``, ``schema``, ...) and ours: a field of
+# the same name would shadow them, or Pydantic refuses it.
+_BASE_MODEL_NAMES = frozenset(dir(ShapeModel))

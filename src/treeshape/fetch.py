@@ -43,7 +43,9 @@ collection's order (`options.collection_order`); ``where`` is one more condition
 relationship's statement (Core) or correlated subquery (JSON); ``limit``/``offset`` per parent
 are a ``row_number() OVER (PARTITION BY <parent key> ORDER BY ...)`` window in Core (in the rows
 statement and in the key subquery that drives the levels below, so both see the same rows) and a
-``LIMIT``/``OFFSET`` of the correlated subquery in JSON (which runs per parent anyway); counts are
+``LIMIT``/``OFFSET`` of the correlated subquery in JSON (which runs per parent anyway); through a
+secondary, both number the rows of the parent's join or membership test, so a target listed
+twice for a parent takes two places, as in the ORM's collection; counts are
 a correlated ``count(*)`` column of the parents' statement (`counting.count_expression`); ids of a
 many-to-one are the parent's foreign key columns (no statement), ids of a collection a level that
 selects only the targets' keys.
@@ -97,7 +99,7 @@ from .dumper import ids_locals
 from .errors import TreeshapeError
 from .inspection import FieldInfo
 from .loading import _reorder as reorder_hook
-from .options import collection_order, where_clauses
+from .options import collection_order, where_clauses, window_range
 from .secondary import aliased_secondary, correlated_from, membership, relation_join
 from .tree import RelationNode, ShapeNode, memoize
 from .values import converter_for
@@ -358,15 +360,16 @@ class _CoreLevel:
         assert parent_keys is not None
         parent_pk = [getattr(self.keys_parent, k) for k in _pk_keys(self.keys_parent)]
         keys = [getattr(self.keys_entity, k).label(f"k{i}") for i, k in enumerate(info.primary_key)]
-        stmt = select(*keys)
-        stmt = stmt.select_from(_relation_join(self.keys_parent, self.keys_entity, self.rel))
+        joined = _relation_join(self.keys_parent, self.keys_entity, self.rel)
+        stmt = select(*keys).select_from(joined)
         stmt = stmt.where(
             _in(parent_pk, parent_keys), *where_clauses(self.rel.options, self.keys_entity)
         )
         if self.rel.options.windowed:
-            inner = _numbered(stmt, self.rel, self.keys_parent, self.keys_entity).subquery()
+            numbered = _numbered(stmt, self.rel, self.keys_parent, self.keys_entity, joined)
+            inner = numbered.subquery()
             stmt = select(*[inner.c[f"k{i}"] for i in range(len(keys))]).where(
-                *_window_range(self.rel, inner.c.rn)
+                *window_range(self.rel.options, inner.c.rn)
             )
         return stmt.correlate(None)
 
@@ -389,24 +392,27 @@ class _CoreLevel:
             _in(parent_pk, parent_keys), *where_clauses(self.rel.options, self.rows_entity)
         )
         if self.rel.options.windowed:
-            inner = _numbered(stmt, self.rel, self.rows_parent, self.rows_entity).subquery()
+            numbered = _numbered(stmt, self.rel, self.rows_parent, self.rows_entity, joined)
+            inner = numbered.subquery()
             columns = [inner.c[column.name] for column in self.columns]
-            return select(*columns).where(*_window_range(self.rel, inner.c.rn)).order_by(inner.c.rn)
+            window = window_range(self.rel.options, inner.c.rn)
+            return select(*columns).where(*window).order_by(inner.c.rn)
         return stmt.order_by(*_collection_order(self.rel, self.rows_entity, joined))
 
 
-def _numbered(stmt: Select[Any], rel: RelationNode, parent: Any, entity: Any) -> Select[Any]:
-    """``stmt`` with each row's number among its parent's rows, in the collection's order."""
+def _numbered(
+    stmt: Select[Any], rel: RelationNode, parent: Any, entity: Any, from_: Any
+) -> Select[Any]:
+    """``stmt`` (selecting from ``from_``) with each row's number among its parent's rows, in
+    the collection's order.
+
+    Through a secondary the rows are the join's (a target listed twice for a parent is two
+    rows, as the ORM loads it), or the membership test's where that is the same rows.
+    """
     partition = [getattr(parent, k) for k in _pk_keys(parent)]
-    number = func.row_number().over(partition_by=partition, order_by=_collection_order(rel, entity))
+    order = _collection_order(rel, entity, from_)
+    number = func.row_number().over(partition_by=partition, order_by=order)
     return stmt.add_columns(number.label("rn"))
-
-
-def _window_range(rel: RelationNode, number: Any) -> list[Any]:
-    """The per-parent ``offset``/``limit`` as conditions on the row number."""
-    options = rel.options
-    upper = [] if options.limit is None else [number <= options.offset + options.limit]
-    return [number > options.offset, *upper]
 
 
 def _pk_keys(entity: Any) -> tuple[str, ...]:
@@ -645,18 +651,26 @@ class _JsonDialect:
         return doc
 
 
-def _ordered_rows(rel: RelationNode, parent: Any) -> tuple[Any, Any]:
+def _ordered_rows(rel: RelationNode, parent: Any, *, numbered: bool = False) -> tuple[Any, Any]:
     """A correlated derived table of one parent's (filtered, ordered, cut) target rows, and an
-    alias of the target over it: ``LIMIT``/``OFFSET`` here are per parent by construction."""
+    alias of the target over it: ``LIMIT``/``OFFSET`` here are per parent by construction.
+
+    ``numbered`` adds the rows' order as a column ``_treeshape_rn``, for an aggregate that
+    orders its items: the order may name columns of a secondary, which the table does not
+    carry.
+    """
     child: Any = aliased(rel.child.model)
     from_, where = correlated_from(parent, child, rel)
     keys = _needed_keys(rel.child) + [name for name, _ in rel.options.order_by]
     columns = [getattr(child, key) for key in dict.fromkeys(keys)]
+    order = _collection_order(rel, child, from_)
+    if numbered:
+        columns.append(func.row_number().over(order_by=order).label("_treeshape_rn"))
     stmt = (
         select(*columns)
         .select_from(from_)
         .where(where, *where_clauses(rel.options, child))
-        .order_by(*_collection_order(rel, child, from_))
+        .order_by(*order)
         .correlate(sa_inspect(parent).selectable)
     )
     if rel.options.limit is not None:
@@ -795,9 +809,9 @@ class _PostgresJson(_JsonDialect):
     def collection(self, builder: _JsonBuilder, rel: RelationNode, parent: Any) -> Any:
         empty: Any = literal_column("'[]'::json")
         if rel.options.windowed:
-            inner, rows = _ordered_rows(rel, parent)
+            inner, rows = _ordered_rows(rel, parent, numbered=True)
             doc = builder.item(rel, rows)
-            agg = func.json_agg(aggregate_order_by(doc, *_collection_order(rel, rows)))
+            agg = func.json_agg(aggregate_order_by(doc, inner.c._treeshape_rn))
             return select(func.coalesce(agg, empty)).select_from(inner).scalar_subquery()
         child: Any = aliased(rel.child.model)
         from_, where = correlated_from(parent, child, rel)

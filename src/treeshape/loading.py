@@ -18,6 +18,10 @@ Relationship options (issue 7), still one statement per relationship:
   ...) FROM target WHERE <where>``, with the criteria ``rn > offset AND rn <= offset + limit``.
   The selectin ``IN`` on the foreign key is on the partition column, which SQLite and
   PostgreSQL push down into the subquery, so only the parents' rows are numbered.
+  Through a secondary, the subquery numbers the secondary's rows joined to their targets
+  (a target listed twice for a parent is two rows, as selectin loading gives), partitioned by
+  the secondary's columns that hold the parent's key, and the load's statement is replaced by
+  one that selects from it alone (`_SecondaryWindow`).
 * ``order_by`` (and a window's order): selectin orders by the relationship's own ``order_by``
   and offers no option to change it, so a ``do_orm_execute`` listener on `Session` (registered
   once, on import) replaces the ORDER BY of the relationship loads that a treeshape plan marks
@@ -32,10 +36,13 @@ Relationship options (issue 7), still one statement per relationship:
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import bindparam, event, func, select, tuple_
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import (
+    Bundle,
     ORMExecuteState,
     Session,
     aliased,
@@ -44,16 +51,20 @@ from sqlalchemy.orm import (
     selectinload,
     with_expression,
 )
+from sqlalchemy.orm import join as orm_join
 from sqlalchemy.orm.interfaces import LoaderOption, UserDefinedOption
 from sqlalchemy.sql.cache_key import HasCacheKey
-from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.sql.elements import ColumnClause
+from sqlalchemy.sql.util import ClauseAdapter
+from sqlalchemy.sql.visitors import InternalTraversal, iterate
 
 from .counting import count_attribute, count_expression
 from .inspection import ModelInfo
-from .options import collection_order, where_clauses
-from .tree import RelationNode, ShapeNode, memoize
+from .options import collection_order, where_clauses, window_range
+from .secondary import aliased_secondary, parent_key_columns, relation_join
+from .tree import RelationNode, RelationOptions, ShapeNode, memoize
 
-RowOrders = dict[tuple[str, ...], list[Any]]
+RowOrders = dict[tuple[str, ...], "list[Any] | _SecondaryWindow"]
 
 
 def _column_keys(info: ModelInfo, columns: Any) -> set[str]:
@@ -82,6 +93,8 @@ def _needed_keys(node: ShapeNode, incoming_remote: set[str]) -> set[str] | None:
 
 def _windowed(rel: RelationNode) -> tuple[Any, Any]:
     """An alias of the target over its rows numbered per parent, and the number column."""
+    if rel.info.secondary:
+        return _windowed_through_secondary(rel)
     target = rel.child.model
     info = rel.child.info
     partition = [getattr(target, key) for key in sorted(_remote_keys(rel), key=info.position)]
@@ -92,6 +105,65 @@ def _windowed(rel: RelationNode) -> tuple[Any, Any]:
         .subquery()
     )
     return aliased(target, inner), inner.c._treeshape_rn
+
+
+def _windowed_through_secondary(rel: RelationNode) -> tuple[Any, Any]:
+    """`_windowed` for a relationship through a secondary: one row per row of the secondary.
+
+    A target listed twice for one parent is two rows, numbered apart, as selectin loading
+    without a window gives. The partition is the secondary's columns that hold the parent's key
+    (`parent_key_columns`), or the parent's key through a join of the parent where the primary
+    join has other conditions; it is selected as ``_treeshape_p<i>``, since the load then
+    selects from this subquery alone (`_SecondaryWindow`).
+    """
+    target = rel.child.model
+    prop: Any = rel.info.prop
+    columns = parent_key_columns(rel)
+    secondary = None
+    if columns is not None:
+        source = orm_join(prop.secondary, target, prop.secondaryjoin)
+    else:
+        parent: Any = aliased(rel.info.model)
+        source = relation_join(parent, target, rel)
+        columns = [getattr(parent, key) for key in _parent_keys(rel)]
+        secondary = aliased_secondary(rel, source)
+    order = collection_order(rel, target, secondary)
+    number = func.row_number().over(partition_by=columns, order_by=order)
+    extra = [column.label(f"_treeshape_p{i}") for i, column in enumerate(columns)]
+    orders = _secondary_orders(rel, secondary)
+    extra += [column.label(f"_treeshape_o{i}") for i, column in enumerate(orders)]
+    inner = (
+        select(*extra, target, number.label("_treeshape_rn"))
+        .select_from(source)
+        .where(*where_clauses(rel.options, target))
+        .subquery()
+    )
+    return aliased(target, inner), inner.c._treeshape_rn
+
+
+def _secondary_orders(rel: RelationNode, secondary: Any) -> list[Any]:
+    """The secondary's columns in the relationship's own ``order_by`` (on ``secondary``, its
+    alias, if given).
+
+    Selected by the windowed subquery only so that selectin loading, which adapts that
+    ``order_by`` to the alias when it builds the statement `_SecondaryWindow` replaces, finds
+    them there (it warns about a column it cannot find).
+    """
+    own = set(rel.child.info.mapper.tables)
+    found: dict[Any, None] = {}
+    for expression in rel.info.order_by:
+        for element in iterate(expression):
+            if isinstance(element, ColumnClause) and element.table not in own:
+                found[element] = None
+    if secondary is None:
+        return list(found)
+    return [ClauseAdapter(secondary).traverse(column) for column in found]
+
+
+def _parent_keys(rel: RelationNode) -> list[str]:
+    """The parent's primary key attributes, in the mapper's order (selectin's ``IN`` order)."""
+    mapper = rel.info.prop.parent
+    return [mapper.get_property_by_column(column).key for column in mapper.primary_key]
 
 
 def _remote_keys(rel: RelationNode) -> set[str]:
@@ -123,10 +195,13 @@ def _options_for(
         attribute = getattr(entity, rel.name)
         child: Any = rel.child.model
         here = (*path, rel.name)
-        if opts.windowed:
+        if opts.windowed and rel.info.secondary:
+            child, _ = _windowed(rel)
+            attribute = attribute.of_type(child)
+            orders[here] = _SecondaryWindow(opts, len(_parent_keys(rel)))
+        elif opts.windowed:
             child, number = _windowed(rel)
-            upper = [] if opts.limit is None else [number <= opts.offset + opts.limit]
-            attribute = attribute.of_type(child).and_(number > opts.offset, *upper)
+            attribute = attribute.of_type(child).and_(*window_range(opts, number))
             orders[here] = _BY_NUMBER
         else:
             if opts.where:
@@ -158,6 +233,49 @@ def _row_numbers(statement: Any) -> list[Any]:
     raise RuntimeError("treeshape: a windowed relationship load without its row number")
 
 
+@dataclass(frozen=True)
+class _SecondaryWindow:
+    """A windowed load through a secondary: its statement is replaced (`statement`).
+
+    Selectin loading joins the secondary to the target; joined to the numbered rows of
+    `_windowed_through_secondary` (which hold the secondary's rows already) that would repeat
+    each row once per copy of its pair, and the parents' ``IN`` would not reach the window's
+    partition, so every parent's rows would be numbered. The replacement selects from the
+    numbered rows alone, ``IN`` on the partition columns (pushed down into the window by SQLite
+    and PostgreSQL, as for one-to-many), cut to the window and ordered by the number.
+    """
+
+    options: RelationOptions
+    parents: int
+    """The number of parent key columns (``_treeshape_p<i>``), selected first as selectin's."""
+
+    def statement(self, original: Any) -> Any:
+        """``original``'s replacement, with its loader options, path and execution options.
+
+        The entity is taken from ``original``: it may be the equal alias of a cached statement,
+        the one its options' paths name.
+        """
+        entity = original.column_descriptions[-1]["entity"]
+        inner: Any = sa_inspect(entity).selectable
+        parents = [inner.c[f"_treeshape_p{i}"] for i in range(self.parents)]
+        key = parents[0] if len(parents) == 1 else tuple_(*parents)
+        number = inner.c._treeshape_rn
+        # The parent key in the form selectin loading reads: SQLAlchemy 2.0 selects it as a
+        # Bundle, 2.1 as plain columns.
+        first = original.column_descriptions[0]["expr"]
+        keys = [Bundle("pk", *parents)] if isinstance(first, Bundle) else parents
+        statement: Any = (
+            select(*keys, entity)
+            .where(key.in_(bindparam("primary_keys")), *window_range(self.options, number))
+            .order_by(number)
+            .options(*original._with_options)
+            .execution_options(**original.get_execution_options())
+        )
+        # The load's path (`_current_path`), which nested loader options are matched against.
+        statement._compile_options = original._compile_options
+        return statement
+
+
 class _Orders(HasCacheKey, UserDefinedOption):
     """Marks a treeshape plan's statements: ``payload`` maps relationship paths to ORDER BYs.
 
@@ -185,8 +303,10 @@ def _reorder(state: ORMExecuteState) -> None:
                 return
             key = tuple(getattr(prop, "key", "") for prop in strategy_path.path[1::2])
             orders = (option.payload or {}).get(key)
-            if orders is not None:
-                statement: Any = state.statement
+            statement: Any = state.statement
+            if isinstance(orders, _SecondaryWindow):
+                state.statement = orders.statement(statement)
+            elif orders is not None:
                 if orders is _BY_NUMBER:
                     orders = _row_numbers(statement)
                 state.statement = statement.order_by(None).order_by(*orders)

@@ -275,11 +275,6 @@ def resolve(
     ids = _flag(given.get("ids", False), "ids", where_text)
     embed = _flag(given.get("embed", True), "embed", where_text)
     count = _count_name(rel, given.get("count", False), where_text)
-    if (limit is not None or offset) and rel.secondary:
-        raise SpecError(
-            f"{where_text}: limit/offset per parent is not supported on a relationship through "
-            f"a secondary table; limit the association object's relationship instead."
-        )
     if ids:
         if has_subtree:
             raise SpecError(
@@ -427,6 +422,12 @@ def order_clauses(options: RelationOptions, info: ModelInfo, entity: Any) -> lis
         orders.append(column.desc().nulls_first() if descending else column.asc().nulls_last())
     orders += [getattr(entity, key) for key in info.primary_key]
     return orders
+
+
+def window_range(options: RelationOptions, number: Any) -> list[Any]:
+    """The per-parent ``offset``/``limit`` as conditions on a row number (1 for the first row)."""
+    upper = [] if options.limit is None else [number <= options.offset + options.limit]
+    return [number > options.offset, *upper]
 
 
 def collection_order(rel: Any, entity: Any, secondary: Any = None) -> list[Any]:

@@ -86,6 +86,27 @@ def correlated_from(parent: Any, child: Any, rel: RelationNode) -> tuple[Any, An
     return joined.right, joined.onclause
 
 
+def parent_key_columns(rel: RelationNode) -> list[Any] | None:
+    """The secondary's columns that hold the parent's primary key, in the key's order, when the
+    relationship's primary join is exactly those equalities; else ``None`` (the join has
+    another condition, which only the parent's own row can decide)."""
+    prop = rel.info.prop
+    mapper = prop.parent
+    pairs = _equalities(prop.primaryjoin, mapper.local_table, prop.secondary)
+    if pairs is None:
+        return None
+    keys = list(mapper.primary_key)
+    if not all(any(key.shares_lineage(own) for key in keys) for own, _ in pairs):
+        return None
+    columns: list[Any] = []
+    for key in keys:
+        found = [column for own, column in pairs if key.shares_lineage(own)]
+        if not found:
+            return None
+        columns.append(found[0])
+    return columns
+
+
 def aliased_secondary(rel: RelationNode, from_: Any) -> Any | None:
     """``rel``'s secondary as it stands in ``from_`` (a join from `relation_join` or
     `correlated_from`), or ``None`` when ``from_`` holds no alias of it.

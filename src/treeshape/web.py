@@ -181,14 +181,9 @@ def _declare_paging(
         if rel.options.limit is not None and rel.many and rel.options.embed:
             pages[path] = rel.options.limit
     for path, most in max_page.items():
-        rel = collection(path, "max_page")
+        collection(path, "max_page")
         if isinstance(most, bool) or not isinstance(most, int) or most < 0:
             raise SpecError(f"max_page[{path!r}] must be a non-negative integer, got {most!r}.")
-        if rel.info.secondary:
-            raise SpecError(
-                f"max_page: {path!r} goes through a secondary table, which cannot be limited "
-                "per parent; page the association object's relationship instead."
-            )
         pages[path] = most
     sorts: dict[str, tuple[str, ...]] = {}
     for path, names in sortable.items():

@@ -45,8 +45,6 @@ def test_option_errors(spec: str, message: str) -> None:
 
 
 def test_option_errors_in_include() -> None:
-    with pytest.raises(ts.SpecError, match="secondary"):
-        ts.shape(Place, {"journeys": ts.include(limit=2)})
     with pytest.raises(ts.SpecError, match="Journey has no column 'x'"):
         ts.shape(Line, {"journeys": ts.include(where={"x": 1})})
     with pytest.raises(ts.SpecError, match="two different sets of options"):

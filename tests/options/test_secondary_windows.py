@@ -14,7 +14,7 @@ adds none.
 The secondaries cover every form `treeshape.secondary` and the loader distinguish: a table
 without a key (pairs repeat), the same ordered by one of its columns, a DISTINCT selectable, a
 table with a key and an expression order, a primary join with an extra condition (joined through
-the parent), and a self-referential many-to-many.
+the parent), a self-referential many-to-many, and composite keys on both sides.
 """
 
 from __future__ import annotations
@@ -30,7 +30,17 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, and_, insert, select
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    Table,
+    and_,
+    insert,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.pool import NullPool, StaticPool
@@ -143,6 +153,50 @@ class Memo(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id"))
     body: Mapped[str] = mapped_column(String(20))
+
+
+# Composite keys on both sides: the parents' ``IN`` is a row value.
+pair_link = Table(
+    "pair_link",
+    Base.metadata,
+    Column("parent_a", Integer, nullable=False),
+    Column("parent_b", Integer, nullable=False),
+    Column("target_a", Integer, nullable=False),
+    Column("target_b", Integer, nullable=False),
+    Column("position", Integer, nullable=False),
+    ForeignKeyConstraint(["parent_a", "parent_b"], ["pair.a", "pair.b"]),
+    ForeignKeyConstraint(["target_a", "target_b"], ["pair_target.a", "pair_target.b"]),
+)
+
+
+class Pair(Base):
+    __tablename__ = "pair"
+    a: Mapped[int] = mapped_column(Integer, primary_key=True)
+    b: Mapped[int] = mapped_column(Integer, primary_key=True)
+    targets: Mapped[list[PairTarget]] = relationship(
+        secondary=pair_link, order_by=pair_link.c.position, viewonly=True
+    )
+    # Joined through the parent (an extra condition).
+    odd_targets: Mapped[list[PairTarget]] = relationship(
+        secondary=pair_link,
+        primaryjoin=lambda: and_(
+            Pair.a == pair_link.c.parent_a,
+            Pair.b == pair_link.c.parent_b,
+            pair_link.c.position % 2 == 1,
+        ),
+        secondaryjoin=lambda: and_(
+            PairTarget.a == pair_link.c.target_a, PairTarget.b == pair_link.c.target_b
+        ),
+        order_by=pair_link.c.position,
+        viewonly=True,
+    )
+
+
+class PairTarget(Base):
+    __tablename__ = "pair_target"
+    a: Mapped[int] = mapped_column(Integer, primary_key=True)
+    b: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(10))
 
 
 MODELS: dict[str, type] = {"Writer": Writer, "Volume": Volume, "Topic": Topic, "Memo": Memo}
@@ -682,3 +736,39 @@ def test_under_asyncio(db_url: str) -> None:
 
     for documents in asyncio.run(main()):
         assert documents == expected
+
+
+@pytest.mark.parametrize("rel", ["targets", "odd_targets"])
+def test_composite_keys(db: Db, rel: str) -> None:
+    """Composite keys on the parent and the target: each window is the unlimited
+    relationship's rows sliced, in every backend (a pair listed twice included)."""
+    db.clean()
+    links = [
+        {"parent_a": a, "parent_b": b, "target_a": 1 + (n + i) % 3, "target_b": 1 + n % 2}
+        for i, (a, b) in enumerate([(1, 1), (1, 2), (2, 1)])
+        for n in range(6)
+    ]
+    links += [{"parent_a": 1, "parent_b": 1, "target_a": 2, "target_b": 2}] * 2
+    with db.engine.begin() as conn:
+        conn.execute(insert(Pair), [{"a": a, "b": b} for a in (1, 2) for b in (1, 2)])
+        targets = [{"a": a, "b": b, "name": f"t{a}{b}"} for a in (1, 2, 3) for b in (1, 2)]
+        conn.execute(insert(PairTarget), targets)
+        conn.execute(insert(pair_link), [{**link, "position": n} for n, link in enumerate(links)])
+    order = (Pair.a, Pair.b)
+    full = ts.shape(Pair, {rel: ts.include(ids=True)})
+    with Session(db.engine) as session:
+        stmt = select(Pair).options(*full.loader_options()).order_by(*order)
+        unlimited = full.dump(session.scalars(stmt).all(), many=True)
+    assert any(len(doc[rel]) > len({tuple(k) for k in doc[rel]}) for doc in unlimited)
+    shape = ts.shape(Pair, {rel: ts.include(ids=True, offset=1, limit=3, count=True)})
+    expected = [
+        {"a": doc["a"], "b": doc["b"], rel: doc[rel][1:4], f"{rel}_count": len(doc[rel])}
+        for doc in unlimited
+    ]
+    with Session(db.engine) as session, StatementCounter(db.engine) as counter:
+        pairs = session.scalars(select(Pair).options(*shape.loader_options()).order_by(*order))
+        assert shape.dump(pairs.all(), many=True) == expected
+        assert counter.count == 2
+        for strategy in ("core", "json"):
+            assert shape.fetch(session, strategy=strategy) == expected
+            assert orjson.loads(shape.fetch_json(session, strategy=strategy)) == expected

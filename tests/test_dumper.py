@@ -25,24 +25,8 @@ from tests.conftest import memory_engine
 from tests.factories import NetworkSpec, build_network
 from tests.models import GADGET_COLUMNS, Call, Gadget, Journey, Line, LineKind, Place
 from tests.statements import StatementCounter
+from tests.strategies import COLUMNS, Spec, networks, specs
 from treeshape.dumper import compiled_dumper, reference_dumper
-
-PATHS = [
-    "operator",
-    "journeys",
-    "journeys.line",
-    "journeys.calls",
-    "journeys.calls.journey",
-    "journeys.calls.place",
-    "journeys.calls.place.parent",
-    "journeys.calls.place.children",
-    "journeys.calls.place.journeys",
-]
-COLUMNS = {
-    model.__name__: [c.key for c in inspect(model).column_attrs]
-    for model in (Line, Journey, Call, Place)
-}
-COLUMNS["Operator"] = ["operator_id", "name"]
 
 
 def reference(obj: Any, tree: dict[str, Any], fields: dict[str, list[str]]) -> dict[str, Any]:
@@ -60,60 +44,25 @@ def reference(obj: Any, tree: dict[str, Any], fields: dict[str, list[str]]) -> d
     return out
 
 
-def as_tree(paths: list[str]) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
-    for path in paths:
-        node = tree
-        for name in path.split("."):
-            node = node.setdefault(name, {})
-    return tree
-
-
-field_subsets = st.fixed_dictionaries(
-    {},
-    optional={
-        name: st.lists(st.sampled_from(columns), unique=True, min_size=1)
-        for name, columns in COLUMNS.items()
-    },
-)
-networks = st.builds(
-    NetworkSpec,
-    operators=st.integers(0, 2),
-    lines=st.integers(1, 3),
-    journeys_per_line=st.integers(0, 3),
-    calls_per_journey=st.integers(0, 5),
-    places=st.integers(1, 6),
-    seed=st.integers(0, 20),
-)
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    paths=st.lists(st.sampled_from(PATHS), unique=True, max_size=4),
-    fields=field_subsets,
-    spec=networks,
-)
-def test_every_backend_equals_the_reference(
-    paths: list[str], fields: dict[str, list[str]], spec: NetworkSpec
-) -> None:
-    present = {node.info.name for _, node in ts.shape(Line, *paths).node.walk()}
-    fields = {name: names for name, names in fields.items() if name in present}
-    shape = ts.shape(Line, *paths, fields=fields)
+@given(spec=specs(), network=networks)
+def test_every_backend_equals_the_reference(spec: Spec, network: NetworkSpec) -> None:
+    shape = ts.shape(spec.root, *spec.paths, fields=spec.fields)
     engine = memory_engine()
     try:
         with Session(engine) as session:
-            build_network(session, spec)
+            build_network(session, network)
             session.expunge_all()
-            lines = session.scalars(select(Line).options(*shape.loader_options())).all()
-            expected = [reference(line, as_tree(paths), fields) for line in lines]
-            assert shape.dump(lines, many=True) == expected
-            assert [shape.dump(line) for line in lines] == expected
-            assert [reference_dumper(shape.node)(line) for line in lines] == expected
-            assert orjson.loads(shape.dump_json(lines, many=True)) == expected
-            assert shape.dump_json(lines, many=True) == orjson.dumps(expected)
-            assert shape.marshmallow_schema(many=True).dump(lines) == expected
+            objs = session.scalars(select(spec.root).options(*shape.loader_options())).all()
+            expected = [reference(obj, spec.tree, spec.fields) for obj in objs]
+            assert shape.dump(objs, many=True) == expected
+            assert [shape.dump(obj) for obj in objs] == expected
+            assert [reference_dumper(shape.node)(obj) for obj in objs] == expected
+            assert orjson.loads(shape.dump_json(objs, many=True)) == expected
+            assert shape.dump_json(objs, many=True) == orjson.dumps(expected)
+            assert shape.marshmallow_schema(many=True).dump(objs) == expected
             model = shape.pydantic_model
-            assert [model.model_validate(x).model_dump(mode="json") for x in lines] == expected
+            assert [model.model_validate(x).model_dump(mode="json") for x in objs] == expected
     finally:
         engine.dispose()
 

@@ -1,11 +1,12 @@
 """Property tests: for random specs and random data, every backend gives the same output.
 
-For each example: build a random network, pick a root model, a random include tree (up to
-depth 4, self-reference included) and random field subsets, then check that ``dump``,
-``dump_json``, the marshmallow schema and the Pydantic model all equal an independent reference
-walk, that loading issues exactly the planned number of statements, and that serializing issues
-none. Each example runs on SQLite and on PostgreSQL (``core_db``), with the same assertions: the
-planned statement count depends on the data only, so it is the same number on both.
+For each example (drawn by `tests.strategies`): build a random network, pick a root model, a
+random include tree (up to depth 4, self-reference included) and random field subsets, then
+check that ``dump``, ``dump_json``, the marshmallow schema and the Pydantic model all equal an
+independent reference walk, that loading issues exactly the planned number of statements, and
+that serializing issues none. Each example runs on SQLite and on PostgreSQL (``core_db``), with
+the same assertions: the planned statement count depends on the data only, so it is the same
+number on both.
 """
 
 from __future__ import annotations
@@ -20,85 +21,27 @@ from sqlalchemy.orm import Session
 
 import treeshape as ts
 from tests.core.conftest import CoreDb
-from tests.core.reference import Tree, planned_statements, reference_dump
+from tests.core.reference import planned_statements, reference_dump
 from tests.factories import NetworkSpec, build_network
-from tests.models import Journey, Line, Place
 from tests.statements import StatementCounter
-
-MODELS = {m.class_.__name__: m.class_ for m in Line.registry.mappers}
-COLUMNS = {
-    name: [p.key for p in inspect(model).column_attrs if p.key != "secret"]
-    for name, model in MODELS.items()
-}
+from tests.strategies import COLUMNS, Spec, networks, specs, tree_paths
 
 
-@st.composite
-def include_trees(draw: st.DrawFn, model: type, depth: int = 0) -> Tree:
-    if depth >= 4:
-        return {}
-    rels = sorted(inspect(model).relationships.keys())
-    chosen = draw(st.lists(st.sampled_from(rels), unique=True, max_size=2 if depth else 3))
-    return {
-        name: draw(include_trees(inspect(model).relationships[name].mapper.class_, depth + 1))
-        for name in chosen
-    }
-
-
-def tree_paths(tree: Tree, prefix: str = "") -> list[str]:
-    paths = []
-    for name, sub in tree.items():
-        path = f"{prefix}.{name}" if prefix else name
-        paths.append(path)
-        paths.extend(tree_paths(sub, path))
-    return paths
-
-
-def models_in(model: type, tree: Tree) -> set[str]:
-    found = {model.__name__}
-    for name, sub in tree.items():
-        found |= models_in(inspect(model).relationships[name].mapper.class_, sub)
-    return found
-
-
-@st.composite
-def cases(draw: st.DrawFn) -> tuple[type, Tree, dict[str, list[str]], NetworkSpec]:
-    root = draw(st.sampled_from([Line, Place, Journey]))
-    tree = draw(include_trees(root))
-    fields: dict[str, list[str]] = {}
-    for name in sorted(models_in(root, tree)):
-        if draw(st.booleans()):
-            fields[name] = draw(st.lists(st.sampled_from(COLUMNS[name]), unique=True))
-    network = draw(
-        st.builds(
-            NetworkSpec,
-            operators=st.integers(0, 2),
-            lines=st.integers(0, 3),
-            journeys_per_line=st.integers(0, 3),
-            calls_per_journey=st.integers(0, 4),
-            places=st.integers(0, 5),
-            seed=st.integers(0, 50),
-        )
-    )
-    return root, tree, fields, network
-
-
-def spec_forms(root: type, tree: Tree, draw: st.DrawFn) -> list[Any]:
-    """The same include tree written as a string, a mapping and a list of paths."""
-    paths = tree_paths(tree)
-    leaves = [p for p in paths if not any(q.startswith(p + ".") for q in paths)]
-    forms: list[Any] = [tree, leaves]
-    if leaves:
-        forms.append(",".join(draw(st.permutations(leaves))))
+def spec_forms(spec: Spec, draw: st.DrawFn) -> list[Any]:
+    """The same include tree written as a mapping, lists of paths and a string."""
+    forms: list[Any] = [spec.tree, spec.paths, tree_paths(spec.tree)]
+    if spec.paths:
+        forms.append(",".join(draw(st.permutations(spec.paths))))
     return forms
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case=cases(), data=st.data())
+@given(spec=specs(), network=networks, data=st.data())
 def test_every_backend_equals_the_reference(
-    core_db: CoreDb, case: tuple[type, Tree, dict[str, list[str]], NetworkSpec], data: st.DataObject
+    core_db: CoreDb, spec: Spec, network: NetworkSpec, data: st.DataObject
 ) -> None:
-    root, tree, fields, network = case
-    shapes = [ts.shape(root, form, fields=fields) for form in spec_forms(root, tree, data.draw)]
+    root, tree, fields = spec
+    shapes = [ts.shape(root, form, fields=fields) for form in spec_forms(spec, data.draw)]
     shape = shapes[0]
     # Equal specs written differently are the same shape, with the same generated classes.
     assert all(other == shape for other in shapes)

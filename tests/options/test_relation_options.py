@@ -23,6 +23,7 @@ from tests.core.conftest import CoreDb, core_db  # noqa: F401
 from tests.factories import NetworkSpec, build_network
 from tests.models import Call, Journey, Line
 from tests.statements import StatementCounter
+from tests.strategies import networks
 
 JOURNEY_ORDER = ["headsign", "departs", "service_date", "journey_id"]
 CALL_ORDER = ["arrives", "dwell", "place_id", "sequence"]
@@ -140,24 +141,19 @@ def make_shape(j_opts: dict[str, Any], c_opts: dict[str, Any], place_ids: bool) 
     j_opts=relation_options(JOURNEY_ORDER, JOURNEY_WHERE),
     c_opts=relation_options(CALL_ORDER, CALL_WHERE),
     place_ids=st.booleans(),
-    seed=st.integers(0, 30),
-    journeys=st.integers(0, 5),
+    network=networks,
 )
 def test_options_match_reference(
     core_db: CoreDb,  # noqa: F811
     j_opts: dict[str, Any],
     c_opts: dict[str, Any],
     place_ids: bool,
-    seed: int,
-    journeys: int,
+    network: NetworkSpec,
 ) -> None:
     core_db.clean()
     engine = core_db.engine
     with Session(engine) as session:
-        build_network(
-            session,
-            NetworkSpec(lines=3, journeys_per_line=journeys, calls_per_journey=5, seed=seed),
-        )
+        build_network(session, network)
     shape = make_shape(j_opts, c_opts, place_ids)
     with Session(engine) as session:
         full = select(Line).options(

@@ -30,12 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from sqlalchemy.orm import Session, selectinload
 
 import treeshape as ts
-from tests.core.reference import Tree, planned_statements, reference_dump
-from tests.core.test_properties import COLUMNS, cases, spec_forms
+from tests.core.reference import planned_statements, reference_dump
+from tests.core.test_properties import spec_forms
 from tests.factories import NetworkSpec, build_network
 from tests.models import Base, Journey, Line, Place
 from tests.pg_fixtures import async_url
 from tests.statements import StatementCounter
+from tests.strategies import COLUMNS, Spec, networks, specs
 from treeshape.asyncio import afetch, afetch_json
 from treeshape.fastapi import ShapeResponse, narrowed
 from treeshape.web import EndpointShape
@@ -132,14 +133,12 @@ def sync_fetch(db: AsyncDb, shape: ts.Shape, **kwargs: Any) -> tuple[list[Any], 
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case=cases(), data=st.data())
+@given(spec=specs(), network=networks, data=st.data())
 def test_async_session_every_backend_and_afetch(
-    async_db: AsyncDb,
-    case: tuple[type, Tree, dict[str, list[str]], NetworkSpec],
-    data: st.DataObject,
+    async_db: AsyncDb, spec: Spec, network: NetworkSpec, data: st.DataObject
 ) -> None:
-    root, tree, fields, network = case
-    shape = ts.shape(root, spec_forms(root, tree, data.draw)[0], fields=fields)
+    root, tree, fields = spec
+    shape = ts.shape(root, spec_forms(spec, data.draw)[0], fields=fields)
     async_db.fill(network)
     _, _, sync_fetch_count, sync_json_count = sync_fetch(async_db, shape)
 

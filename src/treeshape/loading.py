@@ -22,7 +22,8 @@ Relationship options (issue 7), still one statement per relationship:
   (a target listed twice for a parent is two rows, as selectin loading gives), partitioned by
   the secondary's columns that hold the parent's key, and the load's statement is replaced by
   one that selects from it alone (`_SecondaryWindow`).
-* ``order_by`` (and a window's order): selectin orders by the relationship's own ``order_by``
+* ``order_by`` (and a window's order, and the primary key after a relationship's own
+  ``order_by``, which may have ties): selectin orders by the relationship's own ``order_by``
   and offers no option to change it, so a ``do_orm_execute`` listener on `Session` (registered
   once, on import) replaces the ORDER BY of the relationship loads that a treeshape plan marks
   (`_Orders`, a propagating user option carrying the orders per relationship path). Other
@@ -61,7 +62,7 @@ from sqlalchemy.sql.visitors import InternalTraversal, iterate
 from .counting import count_attribute, count_expression
 from .inspection import ModelInfo
 from .options import collection_order, where_clauses, window_range
-from .secondary import aliased_secondary, parent_key_columns, relation_join
+from .secondary import aliased_secondary, orders_by_target_only, parent_key_columns, relation_join
 from .tree import RelationNode, RelationOptions, ShapeNode, memoize
 
 RowOrders = dict[tuple[str, ...], "list[Any] | _SecondaryWindow"]
@@ -207,6 +208,12 @@ def _options_for(
             if opts.where:
                 attribute = attribute.and_(*where_clauses(opts, child))
             if opts.order_by:
+                orders[here] = collection_order(rel, child)
+            elif rel.many and orders_by_target_only(rel):
+                # The relationship's own order, then the primary key: an order with ties
+                # (``order_by=Trip.direction_id``) or none would leave rows in whatever order
+                # the database returns them, and `fetch` breaks ties by primary key. (An order
+                # by a secondary's column stays selectin's: it adapts it to its own aliases.)
                 orders[here] = collection_order(rel, child)
         loader = selectinload(attribute)
         options.append(loader.options(*_options_for(rel.child, child, remote, here, orders)))

@@ -45,7 +45,7 @@ def membership(parent: Any, child: Any, rel: RelationNode) -> Any | None:
     """``child``'s columns ``IN`` the secondary's matching rows for ``parent``, correlated to
     ``parent`` (a mapped class or an alias of one), or ``None`` where the join must stay (see the
     module doc). Every column of the condition is ``child``'s, ``parent``'s or the secondary's."""
-    if not rel.info.secondary or not _orders_by_target_only(rel):
+    if not rel.info.secondary or not orders_by_target_only(rel):
         return None
     joined = relation_join(parent, child, rel)
     secondary = joined.left.right
@@ -125,7 +125,7 @@ def aliased_secondary(rel: RelationNode, from_: Any) -> Any | None:
     return None
 
 
-def _orders_by_target_only(rel: RelationNode) -> bool:
+def orders_by_target_only(rel: RelationNode) -> bool:
     """Whether the collection's order needs no secondary column (it is not in the FROM)."""
     if rel.options.order_by:
         return True

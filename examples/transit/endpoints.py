@@ -40,7 +40,7 @@ STOP = EndpointShape(
 
 #: ``GET /trips/{trip_id}``: a trip, its route and its stops' ids. Nothing to page or sort: a
 #: trip has a few dozen calls, and call order is the only order of its stops that means
-#: anything (nor can a collection read through a secondary table take a per-parent limit).
+#: anything.
 TRIP = EndpointShape(shapes.trip_detail)
 
 #: ``GET /trips/{trip_id}/stop_times``: a trip's calls with their stops.

@@ -191,9 +191,21 @@ def _http_get(base: str) -> tuple[httpx.Client, Callable[[str], tuple[int, bytes
 
 def _serve_flask(app: Any) -> Iterator[str]:
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
+    closing = threading.Event()
+
+    def run() -> None:
+        # waitress has no stop call: closing its socket from this thread makes the loop's
+        # select() fail with EBADF, which is the expected end here and only here.
+        try:
+            server.run()
+        except (OSError, ValueError):
+            if not closing.is_set():
+                raise
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
+    closing.set()
     server.close()
     thread.join(TIMEOUT)
 

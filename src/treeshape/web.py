@@ -320,7 +320,7 @@ class EndpointShape:
                 what = f"The parameter name is {len(name)} characters long"
                 problems.append(self._limit_problem(name, "", (), "max_length", what))
                 continue
-            parameter = self._check_name(name, problems)
+            parameter = self._check_name(name, value, problems)
             if parameter is None:
                 continue
             if parameter in seen:
@@ -371,7 +371,7 @@ class EndpointShape:
         folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
         return _LOOKS_OURS.match(folded) is not None
 
-    def _check_name(self, name: str, problems: list[Problem]) -> str | None:
+    def _check_name(self, name: str, value: str, problems: list[Problem]) -> str | None:
         """The canonical parameter name, or ``None`` after recording why it is not one."""
         if name == INCLUDE or name in self._page_parameters:
             return name
@@ -382,7 +382,7 @@ class EndpointShape:
                 if allowed
                 else "This endpoint declares no collection that requests may page or sort."
             )
-            problems.append(Problem(_shown(name), "", detail, allowed))
+            problems.append(Problem(_shown(name), _shown(value), detail, allowed))
             return None
         match = _FIELDS.match(name)
         if match is not None and match["model"] in self.models:
@@ -401,7 +401,7 @@ class EndpointShape:
                 f"Unknown parameter {_shown(name)!r}.{did_you_mean(name, allowed)} This endpoint "
                 f"narrows its response with: {name_list(allowed)}."
             )
-        problems.append(Problem(_shown(name), "", detail, allowed))
+        problems.append(Problem(_shown(name), _shown(value), detail, allowed))
         return None
 
     def _check_value(

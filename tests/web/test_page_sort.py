@@ -141,7 +141,7 @@ BAD = [
     ("/routes/AB?page[agency]=1", "page[agency]", ["Unknown parameter"]),
     ("/routes/AB?page[trips][limit]=1", "page[trips][limit]", ["page[trips][offset]"]),
     ("/routes?page[trips]=1", "page[trips]", ["no collection"]),
-    ("/trips/AB1?page[stops]=5", "page[stops]", ["no collection"]),  # through a secondary
+    ("/trips/AB1?page[stops]=5", "page[stops]", ["no collection"]),  # none declared
     ("/trips/AB1?sort[stops]=stop_id", "sort[stops]", ["no collection"]),
     ("/stops/BULLFROG?page[trips]=1", "page[trips]", ["page[stop_times]"]),
     ("/routes/AB?sort[trips]=route_id", "sort[trips]", ["route_id", "trip_headsign"]),
@@ -172,6 +172,16 @@ def test_bad_page_or_sort_is_400(api: Api, url: str, parameter: str, words: list
     message = " ".join(detail for p, detail in problems if p == parameter)
     for word in words:
         assert word in message, (word, message)
+
+
+def test_an_unknown_parameter_is_echoed_with_its_value(api: Api) -> None:
+    body = api.get("/stops/BULLFROG?page[trips]=7").json()
+    if api.framework == "flask":
+        [error] = body["errors"]
+        assert (error["parameter"], error["value"]) == ("page[trips]", "7")
+    else:
+        [error] = body["detail"]
+        assert (error["loc"], error["input"]) == (["query", "page[trips]"], "7")
 
 
 def test_bare_page_and_sort_are_the_applications(api: Api) -> None:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from examples.transit.importer import import_feed
+
+from tests.pgserver import PgServer
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "examples" / "transit" / "data"
@@ -64,3 +68,44 @@ def engine(tmp_path: Path) -> Iterator[sa.Engine]:
     engine = sqlite_engine(tmp_path / "transit.sqlite")
     yield engine
     engine.dispose()
+
+
+def cairns_calls() -> dict[str, list[str]]:
+    """The Cairns feed's trip_id -> the stop_id of each of its calls, in stop_sequence order
+    (a loop's repeated stop twice), from the CSV."""
+    rows: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for row in read_csv(CAIRNS_FEED, "stop_times.txt"):
+        rows[row["trip_id"]].append((int(row["stop_sequence"]), row["stop_id"]))
+    return {trip_id: [stop for _, stop in sorted(calls)] for trip_id, calls in rows.items()}
+
+
+def _import_cairns(url: str) -> None:
+    assert import_feed(CAIRNS_FEED, url, progress=False).ok
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def cairns(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[sa.Engine]:
+    """The Cairns feed on SQLite, then on PostgreSQL (a copy of the feed's template database,
+    the one the web tests use, dropped afterwards)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('cairns') / 'transit.sqlite'}"
+        _import_cairns(url)
+        engine = sa.create_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    pg_server: PgServer = request.getfixturevalue("pg_server")
+    template = pg_server.template(f"transit:{CAIRNS_FEED.name}", _import_cairns)
+    db = pg_server.create_database(template=template)
+    engine = sa.create_engine(db.url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        pg_server.drop_database(db.name)

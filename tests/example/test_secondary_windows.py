@@ -11,42 +11,37 @@ an `EndpointShape`, through a Flask app, give the same.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
 import sqlalchemy as sa
 from examples.transit import shapes
-from examples.transit.importer import import_feed
 from examples.transit.models import Stop, Trip
 from flask import Flask
 from sqlalchemy.orm import Session
 
 import treeshape as ts
-from tests.pgserver import PgServer
+from tests.statements import StatementCounter
 from treeshape import flask as ts_flask
 from treeshape.web import EndpointShape
 
-from .conftest import CAIRNS_FEED, read_csv
+from .conftest import CAIRNS_FEED, cairns_calls, read_csv
 
 # -- the expectation, from the CSV ---------------------------------------------------------------
 
 
-def _read() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """trip_id -> its calls' stop_ids in stop_sequence order; stop_id -> its trip_ids, sorted."""
-    calls: dict[str, list[tuple[int, str]]] = defaultdict(list)
+def _trips_at(calls: dict[str, list[str]]) -> dict[str, list[str]]:
+    """stop_id -> the trip_ids that call at it, sorted."""
     trips: dict[str, set[str]] = defaultdict(set)
-    for row in read_csv(CAIRNS_FEED, "stop_times.txt"):
-        calls[row["trip_id"]].append((int(row["stop_sequence"]), row["stop_id"]))
-        trips[row["stop_id"]].add(row["trip_id"])
-    return (
-        {trip: [stop for _, stop in sorted(rows)] for trip, rows in calls.items()},
-        {stop: sorted(ids) for stop, ids in trips.items()},
-    )
+    for trip, stops in calls.items():
+        for stop in stops:
+            trips[stop].add(trip)
+    return {stop: sorted(ids) for stop, ids in trips.items()}
 
 
-CALLS, TRIPS_AT = _read()
+CALLS = cairns_calls()
+TRIPS_AT = _trips_at(CALLS)
 LOOPS = sorted(t for t, stops in CALLS.items() if len(set(stops)) < len(stops))
 BY_TRIPS = sorted(TRIPS_AT, key=lambda s: (-len(TRIPS_AT[s]), s))
 STOPS = [*BY_TRIPS[:3], *BY_TRIPS[-2:]]  # the busiest and the quietest
@@ -68,55 +63,7 @@ def test_the_data_proves_something() -> None:
     assert repeats == {(0, 3): 0, (2, 16): 39, (14, 3): 4, (18, 100): 0, (0, 100): 39}
 
 
-# -- the databases -------------------------------------------------------------------------------
-
-
-def _imported(url: str) -> None:
-    assert import_feed(CAIRNS_FEED, url, progress=False).ok
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
-def cairns(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[sa.Engine]:
-    """The Cairns feed on SQLite, then on a copy of the PostgreSQL template the other tests of
-    the example use."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('windows') / 'transit.sqlite'}"
-        _imported(url)
-        engine = sa.create_engine(url)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
-        return
-    pg_server: PgServer = request.getfixturevalue("pg_server")
-    template = pg_server.template(f"transit:{CAIRNS_FEED.name}", _imported)
-    db = pg_server.create_database(template=template)
-    engine = sa.create_engine(db.url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        pg_server.drop_database(db.name)
-
-
-class Statements:
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-        self.count = 0
-
-    def __enter__(self) -> Statements:
-        sa.event.listen(self.engine, "before_cursor_execute", self.seen)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        sa.event.remove(self.engine, "before_cursor_execute", self.seen)
-
-    def seen(self, *_: Any) -> None:
-        self.count += 1
+# -- every backend -------------------------------------------------------------------------------
 
 
 def every_backend(
@@ -125,7 +72,7 @@ def every_backend(
     """Each backend's documents for the roots ``keys`` (in key order), and the number of
     statements the loader plan ran."""
     key = sa.inspect(model).primary_key[0]
-    with Session(engine) as session, Statements(engine) as statements:
+    with Session(engine) as session, StatementCounter(engine) as statements:
         stmt = sa.select(model).where(key.in_(keys)).order_by(key)
         objs = session.scalars(stmt.options(*shape.loader_options())).all()
         loaded = statements.count
@@ -148,7 +95,7 @@ def every_backend(
 
 def _statements(engine: sa.Engine, shape: ts.Shape, model: Any, keys: list[str]) -> int:
     key = sa.inspect(model).primary_key[0]
-    with Session(engine) as session, Statements(engine) as statements:
+    with Session(engine) as session, StatementCounter(engine) as statements:
         stmt = sa.select(model).where(key.in_(keys)).options(*shape.loader_options())
         session.scalars(stmt).all()
         return statements.count

@@ -18,7 +18,7 @@ each checked the same way.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,27 +26,18 @@ import orjson
 import pytest
 import sqlalchemy as sa
 from examples.transit import shapes
-from examples.transit.importer import import_feed
 from examples.transit.models import Route, Trip
 from sqlalchemy.orm import Session, joinedload, selectinload, subqueryload
 
 import treeshape as ts
-from tests.pgserver import PgServer
+from tests.statements import StatementCounter
 
-from .conftest import CAIRNS_FEED, read_csv
+from .conftest import CAIRNS_FEED, cairns_calls, read_csv
 
 # -- the expectation, from the CSV ---------------------------------------------------------------
 
 
-def _calls() -> dict[str, list[str]]:
-    """trip_id -> the stop_id of each of its calls, in stop_sequence order."""
-    rows: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for st in read_csv(CAIRNS_FEED, "stop_times.txt"):
-        rows[st["trip_id"]].append((int(st["stop_sequence"]), st["stop_id"]))
-    return {trip_id: [stop for _, stop in sorted(calls)] for trip_id, calls in rows.items()}
-
-
-CALLS = _calls()
+CALLS = cairns_calls()
 ROUTE_OF = {t["trip_id"]: t["route_id"] for t in read_csv(CAIRNS_FEED, "trips.txt")}
 LOOPS = sorted(t for t, stops in CALLS.items() if len(set(stops)) < len(stops))
 LOOP_ROUTES = sorted({ROUTE_OF[t] for t in LOOPS})
@@ -92,57 +83,10 @@ def _check_route(route: dict[str, Any]) -> None:
         _check_trip(trip)
 
 
-# -- the databases -------------------------------------------------------------------------------
-
-
-def _imported(url: str) -> None:
-    assert import_feed(CAIRNS_FEED, url, progress=False).ok
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
-def cairns(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[sa.Engine]:
-    """The Cairns feed on SQLite, then on PostgreSQL (a copy of the feed's template database,
-    the one the web tests use, dropped afterwards)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('trip-stops') / 'transit.sqlite'}"
-        _imported(url)
-        engine = sa.create_engine(url)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
-        return
-    pg_server: PgServer = request.getfixturevalue("pg_server")
-    template = pg_server.template(f"transit:{CAIRNS_FEED.name}", _imported)
-    db = pg_server.create_database(template=template)
-    engine = sa.create_engine(db.url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        pg_server.drop_database(db.name)
-
-
-class Statements:
-    """Counts the statements ``engine`` runs."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def seen(self, *_: Any) -> None:
-        self.count += 1
-
-
 @pytest.fixture
-def statements(cairns: sa.Engine) -> Iterator[Statements]:
-    counter = Statements()
-    sa.event.listen(cairns, "before_cursor_execute", counter.seen)
-    yield counter
-    sa.event.remove(cairns, "before_cursor_execute", counter.seen)
+def statements(cairns: sa.Engine) -> Iterator[StatementCounter]:
+    with StatementCounter(cairns) as counter:
+        yield counter
 
 
 # -- every backend -------------------------------------------------------------------------------
@@ -157,13 +101,13 @@ CASES = [
 
 
 def _documents(
-    session: Session, shape: ts.Shape, model: Any, keys: list[str], statements: Statements
+    session: Session, shape: ts.Shape, model: Any, keys: list[str], statements: StatementCounter
 ) -> tuple[dict[str, list[Any]], int]:
     """Each backend's documents for the roots ``keys`` (in key order), and the loader plan's
     statement count."""
     key = sa.inspect(model).primary_key[0]
     session.expunge_all()
-    statements.count = 0
+    statements.reset()
     stmt = sa.select(model).where(key.in_(keys)).order_by(key)
     objs = session.scalars(stmt.options(*shape.loader_options())).all()
     loaded = statements.count
@@ -190,7 +134,7 @@ def _documents(
 )
 def test_every_backend_keeps_the_repeats(
     cairns: sa.Engine,
-    statements: Statements,
+    statements: StatementCounter,
     shape: ts.Shape,
     model: Any,
     keys: list[str],
@@ -220,13 +164,13 @@ def test_embedded_stops_are_the_stops(cairns: sa.Engine) -> None:
         assert stop["stop_lat"] == float(row["stop_lat"])
 
 
-def test_fetch_statements(cairns: sa.Engine, statements: Statements) -> None:
+def test_fetch_statements(cairns: sa.Engine, statements: StatementCounter) -> None:
     """``fetch``: one statement for the trips (their counts are a column of it) and one for
     their stops, however many (core), or one in all (json)."""
     with Session(cairns) as session:
         STOP_IDS.fetch(session, Trip.trip_id.in_(LOOPS), strategy="core")
         assert statements.count == 2
-        statements.count = 0
+        statements.reset()
         STOP_IDS.fetch(session, Trip.trip_id.in_(LOOPS), strategy="json")
         assert statements.count == 1
 

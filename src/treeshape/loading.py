@@ -207,13 +207,11 @@ def _options_for(
         else:
             if opts.where:
                 attribute = attribute.and_(*where_clauses(opts, child))
-            if opts.order_by:
-                orders[here] = collection_order(rel, child)
-            elif rel.many and orders_by_target_only(rel):
-                # The relationship's own order, then the primary key: an order with ties
-                # (``order_by=Trip.direction_id``) or none would leave rows in whatever order
-                # the database returns them, and `fetch` breaks ties by primary key. (An order
-                # by a secondary's column stays selectin's: it adapts it to its own aliases.)
+            if rel.many and orders_by_target_only(rel):
+                # The options' order or the relationship's own, then the primary key: an order
+                # with ties (``order_by=Trip.direction_id``) or none would leave rows in whatever
+                # order the database returns them, and `fetch` breaks ties by primary key. (An
+                # order by a secondary's column stays selectin's: it adapts it to its aliases.)
                 orders[here] = collection_order(rel, child)
         loader = selectinload(attribute)
         options.append(loader.options(*_options_for(rel.child, child, remote, here, orders)))

@@ -152,12 +152,10 @@ def _emit_check(
             inner = [f"{child_state} = {item}.__dict__"]
         if rel.many:
             lines.append(f"{pad}for {item} in {state}[{rel.name!r}]:")
-            body_pad = pad + "    "
         else:
             lines.append(f"{pad}{item} = {state}[{rel.name!r}]")
             lines.append(f"{pad}if {item} is not None:")
-            body_pad = pad + "    "
-        lines += [body_pad + line for line in inner]
+        lines += [f"{pad}    {line}" for line in inner]
         if depth + 1 < _INLINE_DEPTH:
             _emit_check(rel.child, child_state, indent + 1, depth + 1, lines, ns)
 
@@ -325,8 +323,6 @@ def _attribute_names(keys: list[str]) -> dict[str, str]:
         candidate = key.lstrip("_") or "field"
         if not candidate.isidentifier() or candidate.startswith("model_"):
             candidate = "field_" + re.sub(r"\W", "_", candidate)
-        if candidate == key or candidate in taken or not _allowed(candidate):
-            candidate += "_"
         while candidate in taken or not _allowed(candidate):
             candidate += "_"
         taken.add(candidate)

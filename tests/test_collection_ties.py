@@ -10,9 +10,9 @@ import orjson
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
-from sqlalchemy.pool import StaticPool
 
 import treeshape as ts
+from tests.databases import BOTH, database
 from tests.statements import StatementCounter
 
 
@@ -40,30 +40,17 @@ class Player(Base):
     rank: Mapped[int]
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=BOTH)
 def engine(request: pytest.FixtureRequest) -> Iterator[sa.Engine]:
-    if request.param == "sqlite":
-        yield from _filled(sa.create_engine("sqlite://", poolclass=StaticPool))
-        return
-    with request.getfixturevalue("pg_server").database() as pg:
-        yield from _filled(sa.create_engine(pg.url))
-
-
-def _filled(engine: sa.Engine) -> Iterator[sa.Engine]:
-    Base.metadata.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(sa.insert(Team), [{"team_id": "t1"}, {"team_id": "t2"}])
-        players = [
-            {"player_id": f"p{n:02d}", "team_id": f"t{1 + n % 2}", "rank": n % 3}
-            for n in reversed(range(12))
-        ]
-        conn.execute(sa.insert(Player), players)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
+    with database(request, Base.metadata) as db:
+        with db.engine.begin() as conn:
+            conn.execute(sa.insert(Team), [{"team_id": "t1"}, {"team_id": "t2"}])
+            players = [
+                {"player_id": f"p{n:02d}", "team_id": f"t{1 + n % 2}", "rank": n % 3}
+                for n in reversed(range(12))
+            ]
+            conn.execute(sa.insert(Player), players)
+        yield db.engine
 
 
 def expected(engine: sa.Engine, rel: str) -> list[dict[str, object]]:

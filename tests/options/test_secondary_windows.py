@@ -43,9 +43,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
-from sqlalchemy.pool import NullPool, StaticPool
+from sqlalchemy.pool import NullPool
 
 import treeshape as ts
+from tests.databases import BOTH, Db, database
 from tests.pg_fixtures import async_url
 from tests.statements import StatementCounter
 from treeshape.asyncio import afetch
@@ -484,38 +485,11 @@ def check_every_backend(
             assert counter.count == 2 * per_call, strategy
 
 
-@dataclass(frozen=True)
-class Db:
-    kind: str
-    engine: sa.Engine
-
-    def clean(self) -> None:
-        with self.engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=BOTH)
 def db(request: pytest.FixtureRequest) -> Iterator[Db]:
     """This module's tables on in-memory SQLite, then on a throwaway PostgreSQL database."""
-    if request.param == "sqlite":
-        engine = sa.create_engine("sqlite://", poolclass=StaticPool)
-        Base.metadata.create_all(engine)
-        try:
-            yield Db("sqlite", engine)
-        finally:
-            engine.dispose()
-        return
-    server = request.getfixturevalue("pg_server")
-    with server.database() as pg:
-        engine = sa.create_engine(pg.url)
-        try:
-            Base.metadata.create_all(engine)
-            yield Db("postgresql", engine)
-        finally:
-            engine.dispose()
+    with database(request, Base.metadata) as db:
+        yield db
 
 
 @settings(

@@ -160,16 +160,12 @@ _cache: weakref.WeakKeyDictionary[type, ModelInfo] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
-def model_info(model: Any) -> ModelInfo:
-    """The `ModelInfo` of a mapped class (cached); `SpecError` if it is not mapped."""
+def mapper_of(model: Any) -> Mapper[Any]:
+    """The mapper of a mapped class, without configuring it; `SpecError` if it is not mapped."""
     if not isinstance(model, type):
         raise SpecError(
             f"shape() needs a mapped class, got {type(model).__name__} {safe_repr(model)}."
         )
-    try:
-        return _cache[model]
-    except KeyError:
-        pass
     try:
         mapper: Any = sa_inspect(model)
     except NoInspectionAvailable:
@@ -179,14 +175,45 @@ def model_info(model: Any) -> ModelInfo:
             f"{model.__name__} is not a mapped SQLAlchemy class; shape() needs a declarative, "
             f"imperatively mapped or SQLModel table model."
         )
+    return mapper
+
+
+def is_configured(model: type) -> bool:
+    """Whether the model's mappers are configured already (reading them forces nothing)."""
+    return bool(mapper_of(model).configured)
+
+
+def model_info(model: Any) -> ModelInfo:
+    """The `ModelInfo` of a mapped class (cached); `SpecError` if it is not mapped.
+
+    Reading the relationships needs the model's registry configured: this configures it (as the
+    first query would), and reports a configuration that fails as a `SpecError`.
+    """
+    try:
+        return _cache[model]
+    except (KeyError, TypeError):
+        pass
+    mapper = mapper_of(model)
     with _lock:
         if model not in _cache:
+            _configure(model, mapper)
             _cache[model] = _read_mapper(model, mapper)
         return _cache[model]
 
 
+def _configure(model: type, mapper: Mapper[Any]) -> None:
+    if mapper.configured:
+        return
+    try:
+        mapper.registry.configure(cascade=True)
+    except Exception as error:
+        raise SpecError(
+            f"The mappers of {model.__name__} cannot be configured: {error} treeshape binds a "
+            f"shape when it is first used; every class its relationships name must exist by then."
+        ) from error
+
+
 def _read_mapper(model: type, mapper: Mapper[Any]) -> ModelInfo:
-    mapper._check_configure()  # resolve string-based relationship arguments
     columns: dict[str, FieldInfo] = {}
     expressions: dict[str, FieldInfo] = {}
     relationships: dict[str, RelationInfo] = {}

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .backends.dumper import dump_json_many, dump_json_one, dump_many, dump_one
+from .inspection import is_configured, mapper_of
 from .naming import claim_names
 from .spec.bind import FieldsArg, bind
 from .spec.narrow import narrow_node
+from .spec.parse import parse
 from .sql.loading import loader_options
 from .tree import ShapeNode
 
@@ -29,11 +32,27 @@ def shape(model: type, *specs: Any, fields: FieldsArg = None, name: str | None =
     from model class or model name to field names; models not named output every column.
     ``name`` names the generated classes (``RouteDetail``) instead of a derived name.
 
-    Raises `SpecError` for anything that does not fit the models.
+    Raises `SpecError` for anything that does not fit the models. The shape is bound to the
+    mappers now if they are configured (any query configures them), else at its first use,
+    so that defining a shape never configures the application's mappers early: a shape may be
+    defined before a class its relationships name exists. Errors of the spec's text are raised
+    now in both cases.
     """
+    mapper_of(model)
+    if is_configured(model):
+        return Shape(_bound(model, specs, fields, name))
+    # Errors of dotted paths now, whatever the mappers' state (composed shapes bind later).
+    parse(model.__name__, tuple(spec for spec in specs if isinstance(spec, str)))
+    return Shape(None, lambda: _bound(model, specs, fields, name))
+
+
+def _bound(model: type, specs: tuple[Any, ...], fields: FieldsArg, name: str | None) -> ShapeNode:
     node = bind(model, specs, fields, name)
     claim_names(node)
-    return Shape(node)
+    return node
+
+
+_bind_lock = threading.RLock()  # binding a composed shape binds its parts first
 
 
 class Shape:
@@ -43,10 +62,23 @@ class Shape:
     model class, loader options, dumper) is computed once per distinct tree.
     """
 
-    __slots__ = ("_node",)
+    __slots__ = ("_bind", "_bound_node")
 
-    def __init__(self, node: ShapeNode) -> None:
-        self._node = node
+    def __init__(self, node: ShapeNode | None, bind: Callable[[], ShapeNode] | None = None) -> None:
+        self._bound_node = node
+        self._bind = bind
+
+    @property
+    def _node(self) -> ShapeNode:
+        node = self._bound_node
+        if node is None:
+            with _bind_lock:
+                if self._bound_node is None:
+                    assert self._bind is not None
+                    self._bound_node = self._bind()
+                    self._bind = None
+                node = self._bound_node
+        return node
 
     # -- identity ---------------------------------------------------------------------------
 

@@ -20,14 +20,14 @@ Relationship options (issue 7), still one statement per relationship:
   PostgreSQL push down into the subquery, so only the parents' rows are numbered.
   Through a secondary, the subquery numbers the secondary's rows joined to their targets
   (a target listed twice for a parent is two rows, as selectin loading gives), partitioned by
-  the secondary's columns that hold the parent's key, and the load's statement is replaced by
-  one that selects from it alone (`_SecondaryWindow`).
+  the secondary's columns that hold the parent's key, and the load's statement joins the
+  parent to it on those columns instead of through the secondary (`_SecondaryWindow`).
 * ``order_by`` (and a window's order, and the primary key after a relationship's own
   ``order_by``, which may have ties): selectin orders by the relationship's own ``order_by``
-  and offers no option to change it, so a ``do_orm_execute`` listener on `Session` (registered
-  once, on import) replaces the ORDER BY of the relationship loads that a treeshape plan marks
-  (`_Orders`, a propagating user option carrying the orders per relationship path). Other
-  statements pay one ``isinstance`` scan of their user options.
+  and offers no option to change it, so the plan carries one more option (`_Orders`) that
+  propagates to the plan's relationship loads and rewrites their ORDER BY when they compile
+  (once per cached statement). No event listener is registered: statements that are not
+  the plan's are never touched.
 * counts: ``with_expression`` of a correlated count on a hidden ``query_expression`` attribute
   (`treeshape.counting`): a column of the parents' statement, no statement of its own.
 * ids: a many-to-one loads nothing (the parent's foreign key is its id); a collection loads
@@ -37,13 +37,13 @@ Relationship options (issue 7), still one statement per relationship:
 from __future__ import annotations
 
 import itertools
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, event, func, select, tuple_
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import (
-    Bundle,
     ORMExecuteState,
     Session,
     aliased,
@@ -59,6 +59,11 @@ from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.util import ClauseAdapter
 from sqlalchemy.sql.visitors import InternalTraversal, iterate
 
+from ..compat import (
+    CompileStateOption,
+    relationship_path,
+    with_compile_options_of,
+)
 from ..inspection import ModelInfo
 from ..tree import RelationNode, RelationOptions, ShapeNode, memoize
 from .clauses import collection_order, where_clauses, window_range
@@ -66,6 +71,7 @@ from .counting import count_attribute, count_expression
 from .secondary import aliased_secondary, orders_by_target_only, parent_key_columns, relation_join
 
 RowOrders = dict[tuple[str, ...], "list[Any] | _SecondaryWindow"]
+"""Relationship path -> its ORDER BY, or the window that replaces its load."""
 
 
 def _column_keys(info: ModelInfo, columns: Any) -> set[str]:
@@ -199,7 +205,7 @@ def _options_for(
         if opts.windowed and rel.info.secondary:
             child, _ = _windowed(rel)
             attribute = attribute.of_type(child)
-            orders[here] = _SecondaryWindow(opts, len(_parent_keys(rel)))
+            orders[here] = _SecondaryWindow(opts, len(rel.info.parent_primary_key))
         elif opts.windowed:
             child, number = _windowed(rel)
             attribute = attribute.of_type(child).and_(*window_range(opts, number))
@@ -224,18 +230,18 @@ _BY_NUMBER: list[Any] = []
 
 
 def _row_numbers(statement: Any) -> list[Any]:
-    """The row-number column of the windowed subquery the statement selects from.
+    """The row-number column of the windowed alias the relationship load selects.
 
     Looked up in the statement itself, not kept from `_windowed`: SQLAlchemy caches relationship
-    load statements by structure, so the subquery object in the statement may be the equal one
-    of another shape's plan.
+    load statements by structure, so the alias in the statement may be the equal one of another
+    shape's plan. (Read from the column descriptions: resolving the FROM would compile the
+    statement, and so call this option again.)
     """
-    for from_ in statement.get_final_froms():
-        for candidate in [from_, *getattr(from_, "froms", ())]:
-            column = getattr(candidate, "c", {}).get("_treeshape_rn")
-            if column is not None:
-                return [column]
-    raise RuntimeError("treeshape: a windowed relationship load without its row number")
+    entity = statement.column_descriptions[-1]["entity"]
+    column = getattr(sa_inspect(entity).selectable, "c", {}).get("_treeshape_rn")
+    if column is None:
+        raise RuntimeError("treeshape: a windowed relationship load without its row number")
+    return [column]
 
 
 @dataclass(frozen=True)
@@ -265,60 +271,91 @@ class _SecondaryWindow:
         parents = [inner.c[f"_treeshape_p{i}"] for i in range(self.parents)]
         key = parents[0] if len(parents) == 1 else tuple_(*parents)
         number = inner.c._treeshape_rn
-        # The parent key in the form selectin loading reads: SQLAlchemy 2.0 selects it as a
-        # Bundle, 2.1 as plain columns.
-        first = original.column_descriptions[0]["expr"]
-        keys = [Bundle("pk", *parents)] if isinstance(first, Bundle) else parents
         statement: Any = (
-            select(*keys, entity)
+            select(*parents, entity)
             .where(key.in_(bindparam("primary_keys")), *window_range(self.options, number))
             .order_by(number)
             .options(*original._with_options)
             .execution_options(**original.get_execution_options())
         )
-        # The load's path (`_current_path`), which nested loader options are matched against.
-        statement._compile_options = original._compile_options
-        return statement
+        return with_compile_options_of(statement, original)
 
 
-class _Orders(HasCacheKey, UserDefinedOption):
-    """Marks a treeshape plan's statements: ``payload`` maps relationship paths to ORDER BYs.
+class _Orders(CompileStateOption):
+    """A plan's ORDER BYs per relationship path, applied when a relationship load compiles.
 
-    Part of the statement's cache key (``key``: unique per plan): SQLAlchemy caches a
-    compiled statement with the options it propagates to relationship loads, so without a key
-    two plans that differ only in a collection's order would share the first one's orders.
+    Selectin loading orders by the relationship's own ``order_by`` and offers no option to
+    change it; this option, part of the plan's options and propagated to every relationship
+    load they cause, rewrites the load's statement at compilation (`process_compile_state`),
+    so no event listener is registered anywhere. Part of the statement's cache key (``key``:
+    unique per plan): SQLAlchemy caches compiled relationship loads, and two plans that differ
+    only in a collection's order must not share them.
     """
 
     propagate_to_loaders = True
     _cache_key_traversal = [("key", InternalTraversal.dp_plain_obj)]
 
-    def __init__(self, payload: RowOrders, key: str) -> None:
+    def __init__(self, payload: dict[tuple[str, ...], list[Any]], key: str) -> None:
+        self.payload = payload
+        self.key = key
+
+    def process_compile_state(self, compile_state: Any) -> None:
+        path = relationship_path(compile_state)
+        if not path:
+            return
+        orders = self.payload.get(path)
+        if orders is None:
+            return
+        statement: Any = compile_state.select_statement
+        if orders is _BY_NUMBER:
+            orders = _row_numbers(statement)
+        compile_state.select_statement = statement.order_by(None).order_by(*orders)
+
+
+class _SecondaryWindows(HasCacheKey, UserDefinedOption):
+    """Marks a plan's statements whose windows through a secondary replace their relationship
+    loads (``payload``: relationship path -> `_SecondaryWindow`); keyed like `_Orders`."""
+
+    propagate_to_loaders = True
+    _cache_key_traversal = [("key", InternalTraversal.dp_plain_obj)]
+
+    def __init__(self, payload: dict[tuple[str, ...], _SecondaryWindow], key: str) -> None:
         super().__init__(payload)
         self.key = key
 
 
-def _reorder(state: ORMExecuteState) -> None:
-    """Give a marked relationship load the ORDER BY its shape asks for."""
+def replace_secondary_windows(state: ORMExecuteState) -> None:
+    """Replace a marked relationship load by its window through a secondary (`_SecondaryWindow`).
+
+    The one thing a compile-time option cannot do (the load's columns are fixed before any
+    option runs), so this is a ``do_orm_execute`` listener on `Session`, registered by the
+    first loader plan that windows a many-to-many collection, never on import; it returns at
+    once for statements that are not such a plan's relationship loads.
+    """
     if not state.is_relationship_load:
         return
     for option in state.user_defined_options:
-        if isinstance(option, _Orders):
+        if isinstance(option, _SecondaryWindows):
             strategy_path = state.loader_strategy_path
             if strategy_path is None:
                 return
             key = tuple(getattr(prop, "key", "") for prop in strategy_path.path[1::2])
-            orders = (option.payload or {}).get(key)
-            statement: Any = state.statement
-            if isinstance(orders, _SecondaryWindow):
-                state.statement = orders.statement(statement)
-            elif orders is not None:
-                if orders is _BY_NUMBER:
-                    orders = _row_numbers(statement)
-                state.statement = statement.order_by(None).order_by(*orders)
+            window = (option.payload or {}).get(key)
+            if window is not None:
+                state.statement = window.statement(state.statement)
             return
 
 
-event.listen(Session, "do_orm_execute", _reorder)
+_listening = False
+_listening_lock = threading.Lock()
+
+
+def _listen_for_secondary_windows() -> None:
+    global _listening
+    with _listening_lock:
+        if not _listening:
+            event.listen(Session, "do_orm_execute", replace_secondary_windows)
+            _listening = True
 
 
 @memoize
@@ -326,8 +363,14 @@ def loader_options(node: ShapeNode) -> tuple[LoaderOption, ...]:
     """Options for ``select(Model).options(*options)`` that load ``node``'s tree."""
     orders: RowOrders = {}
     options = _options_for(node, node.model, set(), (), orders)
-    if orders:
-        options.insert(0, _Orders(orders, f"plan-{next(_plan_numbers)}"))
+    key = f"plan-{next(_plan_numbers)}"
+    windows = {path: o for path, o in orders.items() if isinstance(o, _SecondaryWindow)}
+    if windows:
+        _listen_for_secondary_windows()
+        options.insert(0, _SecondaryWindows(windows, key))
+    plain = {path: o for path, o in orders.items() if not isinstance(o, _SecondaryWindow)}
+    if plain:
+        options.insert(0, _Orders(plain, key))
     return tuple(options)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.sql.selectable import Select
 from ...errors import TreeshapeError
 from ...inspection import FieldInfo
 from ...tree import ShapeNode, memoize
-from ..loading import _reorder as reorder_hook
+from ..loading import replace_secondary_windows
 
 __all__ = [
     "Document",
@@ -112,13 +112,13 @@ def execute(node: ShapeNode, request: FetchRequest, stmt: Select[Any]) -> Any:
     """Run ``stmt`` on the request's session or connection.
 
     A Session without ``do_orm_execute`` hooks (other than treeshape's own, which only touches
-    relationship loads) runs it on its connection as Core (what the ORM would do, without its
-    per-call overhead), after an autoflush as the ORM would; a user's hook may rewrite
-    statements, so with one the ORM runs it.
+    relationship loads) runs it on its connection as Core (what the ORM
+    would do, without its per-call overhead), after an autoflush as the ORM would; a user's
+    hook may rewrite statements, so with one the ORM runs it.
     """
     session = request.session
     if isinstance(session, Session):
-        if any(hook is not reorder_hook for hook in session.dispatch.do_orm_execute):
+        if any(hook is not replace_secondary_windows for hook in session.dispatch.do_orm_execute):
             return session.execute(stmt)
         if session.autoflush:
             session.flush()

@@ -3,11 +3,16 @@
 How it is built, and why
 ------------------------
 Each shape tree is compiled once (memoized on the tree) into Python source with one function
-per node, then ``exec``-ed. A node function is a single dict display::
+per node, named after its model and path, then ``exec``-ed. A node function is a single dict
+display::
 
-    def n1(o):
+    def dump_Trip_trips_1(o):
         d = o.__dict__
-        return {"trip_id": d["trip_id"], ..., "stop_times": [n2(x) for x in d["stop_times"]]}
+        return {"trip_id": d["trip_id"], ..., "stop_times": [dump_StopTime_trips__stop_times_2(x)
+                                                              for x in d["stop_times"]]}
+
+The source is registered with `linecache` under a unique file name for as long as the dumper
+lives, so a traceback through generated code (a property that raises) shows its line.
 
 Code generation was measured against tuned closures (a closure per node looping over
 ``(name, converter)`` pairs, the previous implementation) on the transit route endpoint
@@ -59,8 +64,11 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+import itertools
 import keyword
+import linecache
 import uuid
+import weakref
 import zoneinfo
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -276,6 +284,7 @@ def _json_datetime(value: Any) -> Any:
 
 
 _ORJSON_TZ = (dt.timezone, zoneinfo.ZoneInfo)
+_sources = itertools.count(1)  # a unique file name per generated source
 
 
 def _enum_is_scalar(cls: type[enum.Enum]) -> bool:
@@ -288,6 +297,7 @@ class _Compiler:
     def __init__(self, *, json: bool) -> None:
         self.json = json
         self.names: dict[int, str] = {}
+        self.index: dict[str, int] = {}
         self.nodes: list[ShapeNode] = []
         self.memoized: set[str] = set()
         self.copied: set[str] = set()
@@ -311,25 +321,33 @@ class _Compiler:
             if self.names[id(node)] in self.copied:
                 body += self._copy_function(node)
         source = ["def _factory():"]
-        source += [f"    {name} = {{}}" for name in sorted(f"m{n[1:]}" for n in self.memoized)]
+        source += [f"    m{i} = {{}}" for i in sorted(self.index[n] for n in self.memoized)]
         source += ["    " + line for line in body]
         source.append(f"    return {self.names[id(root)]}")
         text = "\n".join(source) + "\n"
         namespace: dict[str, Any] = dict(self.constants)
-        filename = f"<treeshape dumper {root.info.name}{'/json' if self.json else ''}>"
+        kind = "json dumper" if self.json else "dumper"
+        filename = f"<treeshape {kind} {root.info.name}{root.describe()} #{next(_sources)}>"
         exec(compile(text, filename, "exec"), namespace)
         factory: Factory = namespace["_factory"]
         factory.__doc__ = text  # the generated source, for debugging
+        # Tracebacks through generated code show its lines; the entry goes with the dumper.
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        weakref.finalize(factory, linecache.cache.pop, filename, None)
         return factory
 
-    def _number(self, node: ShapeNode) -> None:
+    def _number(self, node: ShapeNode, path: str = "") -> None:
+        """Give each distinct node a function named after its model and (first) path."""
         if id(node) in self.names:
             return
-        self.names[id(node)] = f"n{len(self.nodes)}"
+        index = len(self.nodes)
+        where = path.replace(".", "__") if path else "root"
+        self.names[id(node)] = f"dump_{node.info.name}_{where}_{index}"
+        self.index[self.names[id(node)]] = index
         self.nodes.append(node)
         for rel in node.relations:
-            if rel.options.embed and not rel.options.ids:
-                self._number(rel.child)
+            if rel.render == "objects":
+                self._number(rel.child, f"{path}.{rel.name}" if path else rel.name)
 
     def _constant(self, value: Any, hint: str) -> str:
         for name, existing in self.constants.items():
@@ -434,7 +452,7 @@ class _Compiler:
             self.memoized.add(child)
             if not self.json:
                 self.copied.add(child)
-            index = child[1:]
+            index = self.index[child]
             hit = f"c{index}(r)" if child in self.copied else "r"
             # The hit is inline (no call); the miss calls g, which dumps and remembers.
             return (
@@ -472,13 +490,13 @@ class _Compiler:
 
     def _memo_function(self, child: str) -> list[str]:
         """The miss path of a memoized relation: dump the target and remember it."""
-        index = child[1:]
+        index = self.index[child]
         return [f"def g{index}(t):", f"    r = m{index}[id(t)] = {child}(t)", "    return r"]
 
     def _copy_function(self, node: ShapeNode) -> list[str]:
         """A structural copy of a node's output: new containers all the way down."""
         name = self.names[id(node)]
-        index = name[1:]
+        index = self.index[name]
         items: list[str] = []
         json_copy = self._constant(_json_copy, "copy")
         for f in node.fields:
@@ -490,7 +508,7 @@ class _Compiler:
             if rel.options.ids:
                 items.append(f"{rel.name!r}: {json_copy}(r[{rel.name!r}])")
                 continue
-            ci = self.names[id(rel.child)][1:]
+            ci = self.index[self.names[id(rel.child)]]
             if rel.many:
                 items.append(f"{rel.name!r}: [c{ci}(x) for x in r[{rel.name!r}]]")
             else:

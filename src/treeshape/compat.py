@@ -13,8 +13,12 @@ from sqlalchemy.orm.interfaces import CompileStateOption as _CompileStateOption
 
 __all__ = [
     "CompileStateOption",
+    "decimal_scale",
     "enum_lookup",
+    "is_plain_distinct",
+    "options_of",
     "relationship_path",
+    "validator_without_reuse",
     "with_compile_options_of",
 ]
 
@@ -55,3 +59,48 @@ def with_compile_options_of(statement: Any, original: Any) -> Any:
     (``_current_path``), which its nested loader options are matched against."""
     statement._compile_options = original._compile_options
     return statement
+
+
+def options_of(statement: Any) -> tuple[Any, ...]:
+    """The loader options of an ORM statement (``Select._with_options``), to carry them over to
+    the statement that replaces a relationship load."""
+    return tuple(statement._with_options)
+
+
+def is_plain_distinct(statement: Any) -> bool:
+    """Whether a SELECT is ``DISTINCT`` over whole rows with nothing that works on groups of
+    rows (GROUP BY, HAVING, LIMIT, OFFSET, FETCH, DISTINCT ON): SQLAlchemy exposes these clauses
+    only privately."""
+    if not statement._distinct or statement._distinct_on:
+        return False
+    if statement._group_by_clauses or statement._having_criteria:
+        return False
+    if statement._limit_clause is not None or statement._offset_clause is not None:
+        return False
+    return statement._fetch_clause is None
+
+
+def decimal_scale(sa_type: Any) -> int:
+    """The digits after the point a ``Numeric``/``Float`` with ``asdecimal`` returns
+    (``_effective_decimal_return_scale``): what SQLite's JSON strategy must print."""
+    return int(sa_type._effective_decimal_return_scale)
+
+
+def validator_without_reuse(schema: Any, classes: list[Any]) -> Any:
+    """A pydantic-core `SchemaValidator` for ``schema`` that builds its own validators for
+    ``classes`` instead of reusing theirs.
+
+    pydantic-core reuses a complete model class's validator wherever a schema names that class;
+    the classes look incomplete (``__pydantic_complete__``) only while this one is built, under
+    treeshape's generation lock. Should a pydantic-core release reuse validators otherwise,
+    the reused ones would run: slower, never wrong.
+    """
+    from pydantic_core import SchemaValidator
+
+    for cls in classes:
+        cls.__pydantic_complete__ = False
+    try:
+        return SchemaValidator(schema)
+    finally:
+        for cls in classes:
+            cls.__pydantic_complete__ = True

@@ -7,6 +7,15 @@ import reprlib
 from collections.abc import Iterable
 from typing import Any
 
+__all__ = [
+    "NotLoadedError",
+    "SpecError",
+    "TreeshapeError",
+    "did_you_mean",
+    "name_list",
+    "safe_repr",
+]
+
 
 class TreeshapeError(Exception):
     """Base class of every error treeshape raises on purpose."""

@@ -27,6 +27,22 @@ from sqlalchemy.types import Enum as SAEnum
 
 from .errors import SpecError, safe_repr
 
+__all__ = [
+    "HIDDEN_PREFIX",
+    "PRIVATE_INFO_KEY",
+    "Direction",
+    "FieldInfo",
+    "FieldKind",
+    "ModelInfo",
+    "RelationInfo",
+    "RelationJoins",
+    "is_configured",
+    "is_enum_type",
+    "mapper_of",
+    "model_info",
+    "python_type_of",
+]
+
 HIDDEN_PREFIX = "_treeshape_"
 """Mapper attributes treeshape adds itself (count expressions): never fields of a shape."""
 
@@ -64,6 +80,20 @@ class FieldInfo:
 
 
 @dataclass(frozen=True, eq=False)
+class RelationJoins:
+    """The SQL a relationship joins by, as SQLAlchemy configured it."""
+
+    parent_table: Any
+    """The parent mapper's local table."""
+    parent_key_columns: tuple[Any, ...]
+    """The parent's primary-key columns, in mapper order."""
+    primaryjoin: Any
+    secondary: Any
+    """The secondary table or selectable; ``None`` without one."""
+    secondaryjoin: Any
+
+
+@dataclass(frozen=True, eq=False)
 class RelationInfo:
     """One relationship of a model."""
 
@@ -86,6 +116,15 @@ class RelationInfo:
     column of a secondary table."""
     parent_primary_key: tuple[str, ...] = ()
     """The parent mapper's primary-key attribute keys, in mapper order (selectin's ``IN``)."""
+    local_column_keys: frozenset[str] = frozenset()
+    """The parent's attributes among the relationship's local columns (its foreign key for a
+    many-to-one): what a load of the parent must include to follow it."""
+    remote_side_keys: frozenset[str] = frozenset()
+    """The target's attributes among the relationship's remote side (the foreign key of a
+    one-to-many): what a load of the targets must include to be matched to their parents."""
+    viewonly: bool = False
+    joins: RelationJoins | None = None
+    """The relationship's join conditions and tables, for the SQL that follows it."""
 
     @property
     def foreign_key_by_target_key(self) -> dict[str, str]:
@@ -308,7 +347,22 @@ def _relation(model: type, prop: RelationshipProperty[Any]) -> RelationInfo:
         local_keys=tuple(_key_or_none(parent, local) for local, _ in prop.local_remote_pairs),
         remote_keys=tuple(_key_or_none(target, remote) for _, remote in prop.local_remote_pairs),
         parent_primary_key=tuple(parent.get_property_by_column(c).key for c in parent.primary_key),
+        local_column_keys=_keys_of(parent, prop.local_columns),
+        remote_side_keys=_keys_of(target, prop.remote_side),
+        viewonly=bool(prop.viewonly),
+        joins=RelationJoins(
+            parent_table=parent.local_table,
+            parent_key_columns=tuple(parent.primary_key),
+            primaryjoin=prop.primaryjoin,
+            secondary=prop.secondary,
+            secondaryjoin=prop.secondaryjoin,
+        ),
     )
+
+
+def _keys_of(mapper: Any, columns: Any) -> frozenset[str]:
+    keys = (_key_or_none(mapper, column) for column in columns)
+    return frozenset(key for key in keys if key is not None)
 
 
 def _key_or_none(mapper: Any, column: Any) -> str | None:

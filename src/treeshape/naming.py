@@ -15,6 +15,8 @@ import weakref
 from .errors import SpecError
 from .tree import CLASS_MEMO_KEYS, ShapeNode, _generate_lock, memoize
 
+__all__ = ["base_name", "claim_names", "class_name"]
+
 _claimed: weakref.WeakValueDictionary[str, ShapeNode] = weakref.WeakValueDictionary()
 _lock = threading.Lock()
 

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from .backends.pydantic_model import ShapeModel
     from .sql.fetch import Strategy
 
+__all__ = ["Shape", "shape"]
+
 
 def shape(model: type, *specs: Any, fields: FieldsArg = None, name: str | None = None) -> Shape:
     """Define the shape of a nested view of ``model``.

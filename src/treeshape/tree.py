@@ -18,6 +18,16 @@ from typing import Any, Literal, TypeVar
 
 from .inspection import FieldInfo, ModelInfo, RelationInfo
 
+__all__ = [
+    "CLASS_MEMO_KEYS",
+    "RelationNode",
+    "RelationOptions",
+    "Rendering",
+    "ShapeNode",
+    "memoize",
+    "memoize_class",
+]
+
 Rendering = Literal["objects", "ids", "none"]
 
 
@@ -241,6 +251,37 @@ class ShapeNode:
             parts.append(f"{text}{inner}" if inner != "()" else text)
         named = f"#{self.name}" if self.name else ""
         return f"{named}({' '.join(parts)})"
+
+    @property
+    def state_keys(self) -> frozenset[str]:
+        """The instance-dict keys this node's output reads (counts aside: `treeshape.sql.counting`
+        names their attributes): its stored fields and what each relationship renders from."""
+        keys = self.memo.get("tree.state_keys")
+        if keys is None:
+            keys = frozenset(f.name for f in self.fields if f.loaded_from_state).union(
+                *(rel.state_keys for rel in self.relations)
+            )
+            self.memo["tree.state_keys"] = keys
+        return keys
+
+    @property
+    def load_keys(self) -> frozenset[str] | None:
+        """The attributes a load of this node's rows needs: output fields, primary key and the
+        foreign keys its many-to-one relationships follow; ``None``: every column (a hybrid or
+        a property may read any of them)."""
+        if "tree.load_keys" not in self.memo:
+            keys: frozenset[str] | None = None
+            if all(f.loaded_from_state for f in self.fields):
+                keys = frozenset([*(f.name for f in self.fields), *self.info.primary_key]).union(
+                    *(
+                        rel.info.local_column_keys
+                        for rel in self.relations
+                        if rel.info.direction == "many_to_one"
+                    )
+                )
+            self.memo["tree.load_keys"] = keys
+        result: frozenset[str] | None = self.memo["tree.load_keys"]
+        return result
 
     def count_relations(self) -> int:
         return sum(1 + rel.child.count_relations() for rel in self.relations)

@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+__all__ = ["Converter", "converter_for", "to_json_value"]
+
 Converter = Callable[[Any], Any]
 
 _ZERO = dt.timedelta(0)

@@ -3,3 +3,5 @@
 Each module reads `treeshape.tree.ShapeNode` and memoizes what it builds on the node; none
 imports another backend.
 """
+
+__all__: list[str] = []

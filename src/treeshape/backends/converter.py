@@ -3,8 +3,9 @@
 `ShapeConverter` is marshmallow-sqlalchemy's `ModelConverter` with the field classes that dump
 by treeshape's JSON conventions (Pydantic's JSON mode), so load validation (required,
 allow_none, lengths, enum choices) is exactly what a hand-written ``SQLAlchemySchema`` has and
-dump output equals the other backends'. Replace it with ``Shape`` backends by subclassing and
-setting `treeshape.marshmallow_schema.converter_class`.
+dump output equals the other backends'. It is the one place the column-type-to-field mapping
+lives (`TYPE_MAPPING`); there is no process-wide switch to replace it, since a mapping that
+dumps differently from the other backends would break their equality.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from marshmallow_sqlalchemy import ModelConverter
 
 from ..inspection import FieldInfo
 from ..values import _datetime_to_json, _decimal_to_json, _time_to_json, to_json_value
+
+__all__ = ["TYPE_MAPPING", "JsonDateTime", "JsonDecimal", "JsonTime", "JsonValue", "ShapeConverter"]
 
 
 class JsonDateTime(fields.DateTime):

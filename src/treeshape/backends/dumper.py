@@ -89,6 +89,20 @@ from ..values import (
     converter_for,
 )
 
+__all__ = [
+    "JSON_OPTIONS",
+    "Factory",
+    "ObjectDumper",
+    "compiled_dumper",
+    "compiled_json_dumper",
+    "dump_json_many",
+    "dump_json_one",
+    "dump_many",
+    "dump_one",
+    "object_dumper",
+    "reference_dumper",
+]
+
 ObjectDumper = Callable[[Any], dict[str, Any]]
 Factory = Callable[[], ObjectDumper]
 
@@ -192,9 +206,9 @@ def reference_dumper(node: ShapeNode) -> ObjectDumper:
     relations = [
         (rel.name, rel.many, reference_dumper(rel.child))
         for rel in node.relations
-        if rel.options.embed and not rel.options.ids
+        if rel.render == "objects"
     ]
-    specials = [rel for rel in node.relations if rel.options.ids or rel.options.count]
+    specials = [r for r in node.relations if r.render == "ids" or r.options.count is not None]
 
     def dump(obj: Any) -> dict[str, Any]:
         state = obj.__dict__
@@ -246,7 +260,7 @@ def _reference_specials(rel: RelationNode, obj: Any, state: dict[str, Any], out:
         ]
         return converted[0] if len(converted) == 1 else converted
 
-    if rel.options.embed and rel.options.ids:
+    if rel.render == "ids":
         if rel.many:
             items = read(state, rel.name, rel.name)
             out[rel.name] = [
@@ -313,9 +327,7 @@ class _Compiler:
         for node in self.nodes:  # parents first: a copied node's children are copied too
             if self.names[id(node)] in self.copied:
                 self.copied.update(
-                    self.names[id(rel.child)]
-                    for rel in node.relations
-                    if rel.options.embed and not rel.options.ids
+                    self.names[id(rel.child)] for rel in node.relations if rel.render == "objects"
                 )
         for node in reversed(self.nodes):
             if self.names[id(node)] in self.copied:
@@ -419,8 +431,8 @@ class _Compiler:
     def _relation_items(self, rel: RelationNode) -> list[tuple[str, str]]:
         """(output key, expression) of each key ``rel`` adds: the relationship, its count."""
         items: list[tuple[str, str]] = []
-        if rel.options.embed:
-            items.append((rel.name, self._ids(rel) if rel.options.ids else self._relation(rel)))
+        if rel.render != "none":
+            items.append((rel.name, self._ids(rel) if rel.render == "ids" else self._relation(rel)))
         if rel.options.count is not None:
             items.append((rel.options.count, f"d[{count_attribute(rel)!r}]"))
         return items
@@ -503,9 +515,9 @@ class _Compiler:
             if _may_hold_container(f.python_type):
                 items.append(f"{f.name!r}: {json_copy}(r[{f.name!r}])")
         for rel in node.relations:
-            if rel.options.count is not None and not rel.options.embed:
+            if rel.render == "none":
                 continue
-            if rel.options.ids:
+            if rel.render == "ids":
                 items.append(f"{rel.name!r}: {json_copy}(r[{rel.name!r}])")
                 continue
             ci = self.index[self.names[id(rel.child)]]

@@ -18,8 +18,7 @@ from ..sql.counting import count_attribute
 from ..tree import RelationNode, ShapeNode, memoize_class
 from .converter import TYPE_MAPPING, ShapeConverter
 
-converter_class: type[ShapeConverter] = ShapeConverter
-"""The converter used for new schema classes; set to a subclass to change field mapping."""
+__all__ = ["KeyList", "KeyTuple", "ShapeSchema", "schema_class"]
 
 
 class ShapeSchema(ma.Schema):
@@ -109,23 +108,21 @@ def _ids_field(converter: ShapeConverter, rel: RelationNode) -> ma.fields.Field[
 @memoize_class
 def schema_class(node: ShapeNode) -> type[ShapeSchema]:
     """The marshmallow ``Schema`` subclass for ``node``."""
-    converter = converter_class(schema_cls=ShapeSchema)
+    converter = ShapeConverter(schema_cls=ShapeSchema)
     attrs: dict[str, Any] = {}
     for info in node.fields:
         attrs[info.name] = converter.field_for_shape_field(info)
-    state_keys = {f.name for f in node.fields if f.loaded_from_state}
+    state_keys = set(node.state_keys)
     for rel in node.relations:
-        if rel.options.embed and rel.options.ids:
+        if rel.render == "ids":
             attrs[rel.name] = _ids_field(converter, rel)
-            state_keys |= {rel.name} if rel.many else set(list(rel.id_locals))
-        elif rel.options.embed:
+        elif rel.render == "objects":
             attrs[rel.name] = ma.fields.Nested(
                 schema_class(rel.child),
                 many=rel.many,
                 allow_none=rel.info.nullable,
-                dump_only=rel.info.prop.viewonly,
+                dump_only=rel.info.viewonly,
             )
-            state_keys.add(rel.name)
         if rel.options.count is not None:
             attribute = count_attribute(rel)
             attrs[rel.options.count] = ma.fields.Integer(dump_only=True, attribute=attribute)

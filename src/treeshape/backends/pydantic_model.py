@@ -25,11 +25,14 @@ from pydantic import (
 from pydantic.config import ExtraValues
 from pydantic_core import SchemaValidator
 
+from ..compat import validator_without_reuse
 from ..errors import NotLoadedError
 from ..inspection import FieldInfo
 from ..naming import class_name
 from ..sql.counting import count_attribute
 from ..tree import RelationNode, ShapeNode, memoize, memoize_class
+
+__all__ = ["ShapeModel", "model_class", "tree_checker", "unchecked_validator"]
 
 
 class ShapeModel(BaseModel):
@@ -140,7 +143,7 @@ def _emit_check(
         ns[getter] = itemgetter(*keys)
         lines.append(f"{pad}{getter}({state})")
     for rel in node.relations:
-        if not rel.options.embed or rel.options.ids:
+        if rel.render != "objects":
             continue
         item, child_state = f"item{depth + 1}", f"state{depth + 1}"
         if depth + 1 >= _INLINE_DEPTH:
@@ -164,19 +167,9 @@ def unchecked_validator(node: ShapeNode) -> SchemaValidator:
     """``model_class(node)``'s validator without the per-object ``_require_loaded`` calls, for
     trees that `tree_checker` has passed. It builds instances of the same classes."""
     schema = _without_checks(model_class(node).__pydantic_core_schema__)
-    # pydantic-core reuses a complete model class's own validator (checks included) wherever a
-    # schema names that class; it would rebuild this validator exactly as the checked one.
-    # The classes look incomplete only while this validator is built (under the generation
-    # lock). Should a pydantic-core release reuse validators otherwise, the checks would run
-    # again: slower, never wrong.
-    classes = _model_classes(schema)
-    for cls in classes:
-        cls.__pydantic_complete__ = False
-    try:
-        return SchemaValidator(schema)
-    finally:
-        for cls in classes:
-            cls.__pydantic_complete__ = True
+    # Reusing the classes' own validators would bring the checks back (`compat`).
+    validator: SchemaValidator = validator_without_reuse(schema, _model_classes(schema))
+    return validator
 
 
 def _model_classes(schema: Any) -> list[type[BaseModel]]:
@@ -263,13 +256,11 @@ def model_class(node: ShapeNode) -> type[ShapeModel]:
             # ("NaN", "Infinity"); Pydantic would refuse them by default.
             extra["allow_inf_nan"] = True
         definitions[info.name] = (_annotation(info), extra)
-    state_keys = {f.name for f in node.fields if f.loaded_from_state}
+    state_keys = set(node.state_keys)
     for rel in node.relations:
-        if rel.options.embed and rel.options.ids:
+        if rel.render == "ids":
             definitions[rel.name] = _ids_definition(rel)
-            state_keys |= {rel.name} if rel.many else set(list(rel.id_locals))
-        elif rel.options.embed:
-            state_keys.add(rel.name)
+        elif rel.render == "objects":
             child: Any = model_class(rel.child)
             annotation: Any
             if rel.many:

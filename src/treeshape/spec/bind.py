@@ -15,6 +15,8 @@ from ..tree import RelationNode, RelationOptions, ShapeNode
 from .options import resolve
 from .parse import SpecEntry, parse
 
+__all__ = ["FieldsArg", "bind", "field_infos", "relation_or_error", "resolve_fields"]
+
 FieldsArg = Iterable[str] | Mapping[Any, Iterable[str]] | None
 
 

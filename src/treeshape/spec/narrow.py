@@ -16,6 +16,8 @@ from ..tree import ShapeNode
 from .bind import FieldsArg, resolve_fields
 from .parse import SpecEntry, parse
 
+__all__ = ["narrow_node", "replace_options"]
+
 
 def narrow_node(
     node: ShapeNode, include: Iterable[str] | None, fields: FieldsArg = None

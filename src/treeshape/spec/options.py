@@ -30,6 +30,20 @@ from ..errors import SpecError, did_you_mean, name_list
 from ..inspection import ModelInfo, RelationInfo
 from ..tree import RelationOptions
 
+__all__ = [
+    "OPTION_NAMES",
+    "ColumnIs",
+    "Criterion",
+    "Expression",
+    "Function",
+    "Include",
+    "RawOptions",
+    "include",
+    "merge",
+    "parse_option_text",
+    "resolve",
+]
+
 OPTION_NAMES = ("order_by", "limit", "offset", "where", "count", "ids", "embed")
 """Every option `include()` takes; the string form takes all but ``where``."""
 

@@ -29,6 +29,8 @@ from ..errors import SpecError, safe_repr
 from ..tree import ShapeNode
 from .options import Include, RawOptions, merge, parse_option_text
 
+__all__ = ["MAX_DEPTH", "MAX_NESTING", "SpecEntry", "parse", "shape_node_of"]
+
 MAX_DEPTH = 32
 """Deepest relationship nesting a spec may have; deeper is almost surely a runaway spec."""
 MAX_NESTING = 2 * MAX_DEPTH

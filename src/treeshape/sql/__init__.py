@@ -3,3 +3,5 @@
 `clauses` and `secondary` are the shared SQL pieces; `counting` the per-parent counts;
 `loading` the ORM loader options; `fetch` the documents straight from the database.
 """
+
+__all__: list[str] = []

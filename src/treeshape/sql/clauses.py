@@ -58,12 +58,11 @@ def collection_order(rel: Any, entity: Any, secondary: Any = None) -> list[Any]:
         return order_clauses(rel.options, info, entity)
     orders: list[Any] = []
     for column in rel.info.order_by:
-        try:
-            key = info.mapper.get_property_by_column(column).key
-        except Exception:  # a column of the secondary table, or an expression
+        key = info.key_of(column)
+        if key is None:  # a column of the secondary table, or an expression
             orders.append(_adapted(column, entity, secondary))
-            continue
-        orders.append(getattr(entity, key))
+        else:
+            orders.append(getattr(entity, key))
     orders += [getattr(entity, key) for key in info.primary_key]
     return orders
 

@@ -28,6 +28,8 @@ from ..tree import RelationNode
 from .clauses import where_clauses
 from .secondary import correlated_from
 
+__all__ = ["count_attribute", "count_expression"]
+
 _attributes: dict[tuple[type, str, tuple[Any, ...]], str] = {}
 _lock = threading.Lock()
 

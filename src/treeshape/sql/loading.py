@@ -61,41 +61,19 @@ from sqlalchemy.sql.visitors import InternalTraversal, iterate
 
 from ..compat import (
     CompileStateOption,
+    options_of,
     relationship_path,
     with_compile_options_of,
 )
-from ..inspection import ModelInfo
 from ..tree import RelationNode, RelationOptions, ShapeNode, memoize
 from .clauses import collection_order, where_clauses, window_range
 from .counting import count_attribute, count_expression
 from .secondary import aliased_secondary, orders_by_target_only, parent_key_columns, relation_join
 
+__all__ = ["RowOrders", "loader_options", "replace_secondary_windows"]
+
 RowOrders = dict[tuple[str, ...], "list[Any] | _SecondaryWindow"]
 """Relationship path -> its ORDER BY, or the window that replaces its load."""
-
-
-def _column_keys(info: ModelInfo, columns: Any) -> set[str]:
-    keys: set[str] = set()
-    for column in columns:
-        try:
-            keys.add(info.mapper.get_property_by_column(column).key)
-        except Exception:  # a column of a secondary table or subquery: not this model's
-            continue
-    return keys
-
-
-def _needed_keys(node: ShapeNode, incoming_remote: set[str]) -> set[str] | None:
-    """The attribute keys to load for ``node``; ``None`` means "all columns".
-
-    Hybrids and Python properties may read any column, so a node that outputs one loads all.
-    """
-    if any(not f.loaded_from_state for f in node.fields):
-        return None
-    keys = {f.name for f in node.fields} | set(node.info.primary_key) | incoming_remote
-    for rel in node.relations:
-        if rel.info.direction == "many_to_one":
-            keys |= _column_keys(node.info, rel.info.prop.local_columns)
-    return keys
 
 
 def _windowed(rel: RelationNode) -> tuple[Any, Any]:
@@ -104,7 +82,9 @@ def _windowed(rel: RelationNode) -> tuple[Any, Any]:
         return _windowed_through_secondary(rel)
     target = rel.child.model
     info = rel.child.info
-    partition = [getattr(target, key) for key in sorted(_remote_keys(rel), key=info.position)]
+    partition = [
+        getattr(target, key) for key in sorted(rel.info.remote_side_keys, key=info.position)
+    ]
     number = func.row_number().over(partition_by=partition, order_by=collection_order(rel, target))
     inner = (
         select(target, number.label("_treeshape_rn"))
@@ -124,15 +104,15 @@ def _windowed_through_secondary(rel: RelationNode) -> tuple[Any, Any]:
     selects from this subquery alone (`_SecondaryWindow`).
     """
     target = rel.child.model
-    prop: Any = rel.info.prop
+    joins: Any = rel.info.joins
     columns = parent_key_columns(rel)
     secondary = None
     if columns is not None:
-        source = orm_join(prop.secondary, target, prop.secondaryjoin)
+        source = orm_join(joins.secondary, target, joins.secondaryjoin)
     else:
         parent: Any = aliased(rel.info.model)
         source = relation_join(parent, target, rel)
-        columns = [getattr(parent, key) for key in _parent_keys(rel)]
+        columns = [getattr(parent, key) for key in rel.info.parent_primary_key]
         secondary = aliased_secondary(rel, source)
     order = collection_order(rel, target, secondary)
     number = func.row_number().over(partition_by=columns, order_by=order)
@@ -156,7 +136,7 @@ def _secondary_orders(rel: RelationNode, secondary: Any) -> list[Any]:
     ``order_by`` to the alias when it builds the statement `_SecondaryWindow` replaces, finds
     them there (it warns about a column it cannot find).
     """
-    own = set(rel.child.info.mapper.tables)
+    own = set(rel.child.info.tables)
     found: dict[Any, None] = {}
     for expression in rel.info.order_by:
         for element in iterate(expression):
@@ -167,16 +147,6 @@ def _secondary_orders(rel: RelationNode, secondary: Any) -> list[Any]:
     return [ClauseAdapter(secondary).traverse(column) for column in found]
 
 
-def _parent_keys(rel: RelationNode) -> list[str]:
-    """The parent's primary key attributes, in the mapper's order (selectin's ``IN`` order)."""
-    mapper = rel.info.prop.parent
-    return [mapper.get_property_by_column(column).key for column in mapper.primary_key]
-
-
-def _remote_keys(rel: RelationNode) -> set[str]:
-    return _column_keys(rel.child.info, rel.info.prop.remote_side)
-
-
 def _options_for(
     node: ShapeNode,
     entity: Any,
@@ -185,8 +155,9 @@ def _options_for(
     orders: RowOrders,
 ) -> list[Any]:
     options: list[Any] = []
-    keys = _needed_keys(node, incoming_remote)
+    keys = node.load_keys
     if keys is not None:
+        keys = keys | incoming_remote
         attrs = [getattr(entity, key) for key in sorted(keys, key=node.info.position)]
         options.append(load_only(*attrs, raiseload=True))
     for rel in node.relations:
@@ -194,11 +165,11 @@ def _options_for(
         if opts.count is not None:
             counted = getattr(entity, count_attribute(rel))
             options.append(with_expression(counted, count_expression(rel, entity)))
-        if not opts.embed or (opts.ids and not rel.many):
+        if not rel.loads:
             continue  # nothing to load: a count only, or ids from the foreign key
         remote: set[str] = set()
         if rel.info.direction == "one_to_many":
-            remote = _remote_keys(rel)
+            remote = set(rel.info.remote_side_keys)
         attribute = getattr(entity, rel.name)
         child: Any = rel.child.model
         here = (*path, rel.name)
@@ -275,7 +246,7 @@ class _SecondaryWindow:
             select(*parents, entity)
             .where(key.in_(bindparam("primary_keys")), *window_range(self.options, number))
             .order_by(number)
-            .options(*original._with_options)
+            .options(*options_of(original))
             .execution_options(**original.get_execution_options())
         )
         return with_compile_options_of(statement, original)

@@ -33,7 +33,17 @@ from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ColumnC
 from sqlalchemy.sql.selectable import Alias, Select, Subquery
 from sqlalchemy.sql.util import find_tables
 
+from ..compat import is_plain_distinct
 from ..tree import RelationNode
+
+__all__ = [
+    "aliased_secondary",
+    "correlated_from",
+    "membership",
+    "orders_by_target_only",
+    "parent_key_columns",
+    "relation_join",
+]
 
 
 def relation_join(parent: Any, child: Any, rel: RelationNode) -> Any:
@@ -90,12 +100,12 @@ def parent_key_columns(rel: RelationNode) -> list[Any] | None:
     """The secondary's columns that hold the parent's primary key, in the key's order, when the
     relationship's primary join is exactly those equalities; else ``None`` (the join has
     another condition, which only the parent's own row can decide)."""
-    prop = rel.info.prop
-    mapper = prop.parent
-    pairs = _equalities(prop.primaryjoin, mapper.local_table, prop.secondary)
+    joins = rel.info.joins
+    assert joins is not None
+    pairs = _equalities(joins.primaryjoin, joins.parent_table, joins.secondary)
     if pairs is None:
         return None
-    keys = list(mapper.primary_key)
+    keys = list(joins.parent_key_columns)
     if not all(any(key.shares_lineage(own) for key in keys) for own, _ in pairs):
         return None
     columns: list[Any] = []
@@ -114,7 +124,7 @@ def aliased_secondary(rel: RelationNode, from_: Any) -> Any | None:
     The ORM aliases the secondary whenever it joins from an aliased parent, so a secondary
     column in the relationship's ``order_by`` must be adapted to the alias found here.
     """
-    secondary = rel.info.prop.secondary
+    secondary = rel.info.joins.secondary if rel.info.joins is not None else None
     if secondary is None:
         return None
     base = _base(secondary)
@@ -129,13 +139,7 @@ def orders_by_target_only(rel: RelationNode) -> bool:
     """Whether the collection's order needs no secondary column (it is not in the FROM)."""
     if rel.options.order_by:
         return True
-    mapper = rel.child.info.mapper
-    for column in rel.info.order_by:
-        try:
-            mapper.get_property_by_column(column)
-        except Exception:
-            return False
-    return True
+    return all(rel.child.info.key_of(column) is not None for column in rel.info.order_by)
 
 
 def _equalities(clause: Any, own: Any, secondary: Any) -> list[tuple[Any, Any]] | None:
@@ -194,14 +198,7 @@ def _unique_over(secondary: Any, used: set[int]) -> bool:
 
 def _plain_distinct(select_: Select[Any]) -> bool:
     """A ``SELECT DISTINCT`` of plain table columns, with nothing that works on whole rows."""
-    statement: Any = select_
-    if not statement._distinct or statement._distinct_on:
-        return False
-    if statement._group_by_clauses or statement._having_criteria:
-        return False
-    if statement._limit_clause is not None or statement._offset_clause is not None:
-        return False
-    if statement._fetch_clause is not None:
+    if not is_plain_distinct(select_):
         return False
     return all(
         isinstance(column, ColumnClause) and isinstance(column.table, Table)

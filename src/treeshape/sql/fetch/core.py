@@ -174,17 +174,17 @@ def _build_level(
             (f.name, level.add(field_expression(entity, f)), converter_for(f.python_type))
         )
     level.key = level.getter([getattr(entity, k) for k in node.info.primary_key])
-    if rel is not None and rel.options.ids:
+    if rel is not None and rel.render == "ids":
         level.key_value = _key_value(node.fields, level.key)
     if level.mode == "lookup" and rel is not None:
         level.remote = level.getter([getattr(entity, k) for k in remote_keys(rel)])
     for child in node.relations:
         options = child.options
-        if options.embed and options.ids and not child.many:
-            columns = [getattr(entity, k) for k in list(child.id_locals)]
+        if child.render == "ids" and not child.many:
+            columns = [getattr(entity, k) for k in child.id_locals]
             getter = level.getter(columns)
             level.placeholders.append((child.name, "ids", _key_value(child.child.fields, getter)))
-        elif options.embed:
+        elif child.loads:
             level.placeholders.append((child.name, "many" if child.many else "one", None))
             if is_lookup(child):
                 level.locals[child.name] = level.getter(

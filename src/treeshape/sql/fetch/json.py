@@ -50,10 +50,10 @@ class JsonBuilder:
             pairs += [json_key(f.name), self.ops.value(f, field_expression(entity, f))]
         for rel in node.relations:
             options = rel.options
-            if options.embed and options.ids and not rel.many:
-                columns = [getattr(entity, k) for k in list(rel.id_locals)]
+            if rel.render == "ids" and not rel.many:
+                columns = [getattr(entity, k) for k in rel.id_locals]
                 pairs += [json_key(rel.name), self.key(rel.child.fields, columns)]
-            elif options.embed:
+            elif rel.render != "none":
                 expr = (
                     self.ops.collection(self, rel, entity)
                     if rel.many
@@ -66,7 +66,7 @@ class JsonBuilder:
 
     def item(self, rel: RelationNode, entity: Any) -> Any:
         """One element of a collection: the target's document, or its key for ids."""
-        if rel.options.ids:
+        if rel.render == "ids":
             fields = rel.child.fields
             return self.key(fields, [getattr(entity, f.name) for f in fields])
         return self.document(rel.child, entity)

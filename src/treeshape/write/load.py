@@ -217,7 +217,7 @@ class _Run:
                     f"already exists.",
                     "already_exists",
                 )
-            self._children(plan, [], [root])
+            self._children(plan, [], [root], [])
         else:
             for name in plan.key:
                 if name in root.values and root.values[name] != getattr(instance, name):
@@ -229,7 +229,7 @@ class _Run:
                         "identity_changed",
                     )
             root.match = instance
-            self._children(plan, [(instance, root)], [root])
+            self._children(plan, [(instance, root)], [root], [])
         self._references()
 
     def _rows(self, info: ModelInfo, attrs: Sequence[str], keys: Sequence[Key]) -> list[Any]:
@@ -259,20 +259,32 @@ class _Run:
                             "not_found",
                         )
 
-    def _children(self, plan: WritePlan, pairs: list[tuple[Any, Item]], items: list[Item]) -> None:
-        """Match the children of ``items`` (those of ``pairs`` exist) at every relationship."""
+    def _children(
+        self,
+        plan: WritePlan,
+        pairs: list[tuple[Any, Item]],
+        items: list[Item],
+        doomed: list[Any],
+    ) -> None:
+        """Match the children of ``items`` (those of ``pairs`` exist) at every relationship.
+
+        ``doomed`` are existing objects the body deletes: their children in the shape are read
+        too (in the same statement), so that deleting them cascades without a query per object.
+        """
         for child in plan.children:
             parents = [(obj, item) for obj, item in pairs if child.name in item.children]
             givers = [item for item in items if child.name in item.children]
-            if not givers:
+            if not givers and not doomed:
                 continue
             sub = child.plan
             child_items = [c for item in givers for c in item.child_list(child.name)]
             natural = []
             if sub.key_independent and not sub.key_generated:
                 natural = [c.key for c in child_items if c.key is not None]
-            existing, taken = self._existing(child, [obj for obj, _ in parents], natural)
+            owners = [obj for obj, _ in parents] + doomed
+            existing, taken = self._existing(child, owners, natural)
             matched: list[tuple[Any, Item]] = []
+            next_doomed = [c for obj in doomed for c in existing.get(id(obj), [])]
             matched_parents = {id(item) for _, item in parents}
             for obj, item in parents:
                 current = existing.get(id(obj), [])
@@ -280,6 +292,8 @@ class _Run:
                 used = self._match(child, item, by_key, taken, matched)
                 removed = [c for k, c in by_key.items() if k not in used]
                 item.removed[child.name] = removed
+                if child.on_missing == "delete":
+                    next_doomed += removed
                 if removed and child.on_missing == "error":
                     keys = ", ".join(_text(k) for k in by_key if k not in used)
                     self.error(
@@ -292,7 +306,7 @@ class _Run:
             for item in givers:
                 if id(item) not in matched_parents:
                     self._match(child, item, {}, taken, matched)
-            self._children(sub, matched, child_items)
+            self._children(sub, matched, child_items, next_doomed)
 
     def _match(
         self,
@@ -428,6 +442,16 @@ class _Run:
             ):
                 setattr(obj, ref.name, None)
 
+    def _delete(self, plan: WritePlan, obj: Any) -> None:
+        """Delete ``obj`` and its children in the shape that cannot outlive it (read before)."""
+        for child in plan.children:
+            if child.facts.remote_nullable:
+                continue  # the flush sets their foreign key to NULL
+            value = obj.__dict__.get(child.name)
+            for sub in (value if child.many else [value]) if value is not None else []:
+                self._delete(child.plan, sub)
+        self.session.delete(obj)
+
     def update(self, plan: WritePlan, obj: Any, item: Item) -> None:
         state = obj.__dict__
         for write in plan.fields:
@@ -463,5 +487,5 @@ class _Run:
                 result += removed
             elif child.on_missing == "delete":
                 for gone in removed:
-                    self.session.delete(gone)
+                    self._delete(child.plan, gone)
             setattr(obj, child.name, result if child.many else (result[0] if result else None))

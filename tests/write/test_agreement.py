@@ -11,12 +11,12 @@ from typing import Any
 
 import marshmallow as ma
 import pytest
+from examples.transit.models import StopTime, Trip
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import treeshape as ts
-from examples.transit.models import StopTime, Trip
 from treeshape.write import marshmallow_errors
 from treeshape.write.plan import write_plan
 

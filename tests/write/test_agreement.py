@@ -11,7 +11,8 @@ from typing import Any
 
 import marshmallow as ma
 import pytest
-from examples.transit.models import StopTime, Trip
+from examples.transit.models import Trip
+from examples.transit.writes import trip_in
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -23,16 +24,6 @@ from treeshape.write.plan import write_plan
 from .models import invoice_in
 from .strategies import bodies
 
-stop_time_in = ts.shape(
-    StopTime,
-    {"stop": ts.include(ids=True)},
-    fields=["stop_sequence", "arrival_time", "departure_time"],
-)
-trip_in = ts.shape(
-    Trip,
-    {"stop_times": ts.include(stop_time_in, on_missing="delete")},
-    fields=["trip_id", "route_id", "service_id", "trip_headsign", "direction_id"],
-)
 SHAPES = {"invoice": invoice_in, "trip": trip_in}
 MODES = ["create", "replace", "patch"]
 

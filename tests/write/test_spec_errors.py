@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from examples.transit.models import Route, Stop, StopTime, Trip
 
 import treeshape as ts
-from examples.transit.models import Route, Stop, StopTime, Trip
 
 from .models import Invoice, InvoiceLine
 

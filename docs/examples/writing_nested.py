@@ -22,16 +22,7 @@ shutil.copy(source, copy)
 engine = create_engine(f"sqlite:///{copy}")
 
 # [start shapes]
-stop_time_in = ts.shape(
-    StopTime,
-    {"stop": ts.include(ids=True)},  # a call names its stop by key
-    fields=["stop_sequence", "arrival_time", "departure_time"],
-)
-trip_in = ts.shape(
-    Trip,
-    {"stop_times": ts.include(stop_time_in, on_missing="delete")},
-    fields=["trip_id", "route_id", "service_id", "trip_headsign", "direction_id"],
-)
+from examples.transit.writes import trip_in  # noqa: E402 (the shapes above)
 
 TripCreate = trip_in.input_model("create")  # POST: Pydantic, for FastAPI
 TripReplace = trip_in.input_model("replace")  # PUT: the whole document

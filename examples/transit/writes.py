@@ -20,6 +20,7 @@ from . import queries
 from .endpoints import TRIP
 from .models import StopTime, Trip
 
+# [start shapes]
 stop_time_in = ts.shape(
     StopTime,
     {"stop": ts.include(ids=True)},
@@ -52,6 +53,7 @@ trip_in = ts.shape(
         "bikes_allowed",
     ],
 )
+# [end shapes]
 
 OPERATIONS: tuple[tuple[str, Mode, str], ...] = (
     ("post", "create", "Create a trip with its timetable"),

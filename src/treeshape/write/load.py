@@ -30,7 +30,7 @@ from ..options import collection_order
 from ..tree import ShapeNode
 from .input_model import InputModel, input_model
 from .limits import DEFAULT_LIMITS, Limits, limit_errors
-from .plan import WriteChild, WritePlan, write_plan
+from .plan import WriteChild, WritePlan, WriteRef, write_plan
 from .rules import Mode
 
 __all__ = ["load", "validate"]
@@ -146,6 +146,8 @@ class _Run:
         # (model, attributes) -> key -> locations that need a row with that key
         self.wanted: dict[tuple[type, tuple[str, ...]], dict[Key, list[Loc]]] = {}
         self.found: dict[tuple[type, tuple[str, ...]], dict[Key, Any]] = {}
+        # the groups whose rows are needed as objects (many-to-many memberships)
+        self.objects: set[tuple[type, tuple[str, ...]]] = set()
 
     def error(self, loc: Loc, msg: str, kind: str) -> None:
         self.errors.append({"loc": loc, "msg": msg, "type": kind})
@@ -172,6 +174,7 @@ class _Run:
             raw = getattr(value, attributes[ref.name])
             attrs = ref.target.primary_key
             if ref.many:
+                self.objects.add((ref.target.model, attrs))
                 keys = [k if isinstance(k, tuple) else (k,) for k in raw or ()]
                 for index, key in enumerate(keys):
                     self._want(ref.target.model, attrs, key, (*loc, ref.name, index))
@@ -232,23 +235,31 @@ class _Run:
             self._children(plan, [(instance, root)], [root], [])
         self._references()
 
-    def _rows(self, info: ModelInfo, attrs: Sequence[str], keys: Sequence[Key]) -> list[Any]:
-        """The rows of ``info`` whose ``attrs`` are one of ``keys`` (one statement)."""
+    def _rows(
+        self, info: ModelInfo, attrs: Sequence[str], keys: Sequence[Key], *, objects: bool = False
+    ) -> list[Any]:
+        """The keys (or with ``objects``, the objects) of the rows of ``info`` whose ``attrs``
+        are one of ``keys``, in one statement."""
         columns = [getattr(info.model, a) for a in attrs]
         condition = (
             columns[0].in_([k[0] for k in keys])
             if len(columns) == 1
             else tuple_(*columns).in_([tuple(k) for k in keys])
         )
-        return list(self.session.scalars(select(info.model).where(condition)).all())
+        if objects:
+            return list(self.session.scalars(select(info.model).where(condition)).all())
+        return [tuple(row) for row in self.session.execute(select(*columns).where(condition))]
 
     def _references(self) -> None:
         for (model, attrs), wanted in self.wanted.items():
             from ..inspection import model_info
 
             info = model_info(model)
-            rows = self._rows(info, attrs, list(wanted))
-            found = {tuple(getattr(row, a) for a in attrs): row for row in rows}
+            if (model, attrs) in self.objects:
+                rows = self._rows(info, attrs, list(wanted), objects=True)
+                found = {tuple(getattr(row, a) for a in attrs): row for row in rows}
+            else:
+                found = {key: key for key in self._rows(info, attrs, list(wanted))}
             self.found[(model, attrs)] = found
             for key, locs in wanted.items():
                 if key not in found:
@@ -435,12 +446,30 @@ class _Run:
                 if ref.many:
                     setattr(obj, ref.name, [self._target(plan, ref.name, k) for k in keys])
                 else:
-                    target = None if keys is None else self._target(plan, ref.name, keys)
-                    setattr(obj, ref.name, target)
+                    self._set_key(ref, obj, keys)
             elif (
                 item.mode == "replace" and not ref.many and ref.nullable and item.match is not None
             ):
-                setattr(obj, ref.name, None)
+                self._set_key(ref, obj, None)
+
+    @staticmethod
+    def _set_key(ref: WriteRef, obj: Any, key: Key | None) -> None:
+        """A many-to-one through its foreign key columns: no object to load, no backref.
+
+        A loaded value of the relationship would be stale now: it is dropped from the
+        object's state, to load again if anything reads it.
+        """
+        state = obj.__dict__
+        for local, remote in ref.pairs:
+            value = None if key is None else key[ref.target.primary_key.index(remote)]
+            if local not in state or state[local] != value:
+                setattr(obj, local, value)
+        if ref.name in state and obj.__dict__.get("_sa_instance_state") is not None:
+            from sqlalchemy import inspect as sa_inspect
+
+            insp: Any = sa_inspect(obj)
+            if insp.persistent:
+                insp.session.expire(obj, [ref.name])
 
     def _delete(self, plan: WritePlan, obj: Any) -> None:
         """Delete ``obj`` and its children in the shape that cannot outlive it (read before)."""

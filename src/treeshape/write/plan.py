@@ -51,6 +51,8 @@ class WriteRef:
     many: bool
     nullable: bool
     local_facts: tuple[ColumnFacts, ...]
+    pairs: tuple[tuple[str, str], ...] = ()
+    """(parent foreign key attribute, target attribute) of a many-to-one."""
 
     @property
     def required_on_create(self) -> bool:
@@ -171,6 +173,7 @@ def _build(node: ShapeNode, parent: RelationNode | None, path: str) -> WritePlan
                     many=rel.many,
                     nullable=rel.info.nullable,
                     local_facts=local_facts,
+                    pairs=facts.pairs if rel.info.direction == "many_to_one" else (),
                 )
             )
             continue

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
+from examples.transit.models import Agency, Base, Route, Stop, StopTime, Trip
+from examples.transit.writes import trip_in
 from marshmallow_sqlalchemy import SQLAlchemyAutoSchema
 from marshmallow_sqlalchemy.fields import Nested
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,9 +37,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Field as SQLField
 from sqlmodel import Relationship, SQLModel
-
-from examples.transit.models import Agency, Base, Route, Stop, StopTime, Trip
-from examples.transit.writes import trip_in
 
 STOPS = 60
 

@@ -430,8 +430,20 @@ class _Run:
         raise KeyError(name)  # pragma: no cover - refs come from the plan
 
     def build(self, plan: WritePlan, item: Item) -> Any:
-        obj = plan.info.model(**item.values)
-        self._set_refs(plan, obj, item)
+        values = dict(item.values)
+        for ref in plan.refs:
+            if not ref.many and ref.name in item.refs:
+                key = item.refs[ref.name]
+                for local, remote in ref.pairs:
+                    values[local] = (
+                        None if key is None else key[ref.target.primary_key.index(remote)]
+                    )
+        obj = plan.info.model(**values)
+        for ref in plan.refs:
+            if ref.many and ref.name in item.refs:
+                setattr(
+                    obj, ref.name, [self._target(plan, ref.name, k) for k in item.refs[ref.name]]
+                )
         for child in plan.children:
             if child.name not in item.children:
                 continue

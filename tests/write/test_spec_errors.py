@@ -75,3 +75,17 @@ def test_read_only_keys_are_refused_not_ignored() -> None:
     schema = shape.input_schema("create")()
     body = {"quantity": 1, "product": "A", "adjustments_count": 3, "invoice_id": 1}
     assert set(schema.validate(body)) == {"adjustments_count", "invoice_id"}
+
+
+def test_private_columns_are_never_writable() -> None:
+    from examples.transit.models import Agency
+
+    model = ts.shape(Agency).input_model("create")
+    assert "agency_internal_note" not in model.model_fields
+    with pytest.raises(ts.InputError) as info:
+        from treeshape.write import validate
+
+        validate(ts.shape(Agency).node, {"agency_internal_note": "x"}, "patch")
+    assert info.value.errors[0]["type"] == "extra_forbidden"
+    with pytest.raises(ts.SpecError, match="private"):
+        ts.shape(Agency, fields=["agency_id", "agency_internal_note"])

@@ -163,3 +163,32 @@ def test_openapi_documents_the_bodies(app: Client) -> None:
     post = document["paths"]["/trips"]["post"]["requestBody"]["content"]["application/json"]
     assert post["schema"]["$ref"].endswith("/TripCreate")
     assert schemas["TripCreate"]["properties"]["trip_id"]["maxLength"] == 64
+
+
+def test_replacing_a_40_call_timetable_reads_three_statements(
+    imported: Path, tmp_path: Path
+) -> None:
+    """The trip's calls, the stops they name, the route: whatever the number of calls."""
+    import sqlalchemy as sa
+    from examples.transit.models import StopTime, Trip
+    from examples.transit.writes import trip_in
+    from sqlalchemy.orm import Session
+
+    from tests.statements import StatementCounter
+
+    path = tmp_path / "db.sqlite"
+    shutil.copy(imported, path)
+    engine = sa.create_engine(f"sqlite:///{path}")
+    stops = ["BEATTY_AIRPORT", "BULLFROG", "STAGECOACH", "NADAV", "DADAN"]
+    calls = [{"stop_sequence": i, "stop": stops[i % 5]} for i in range(1, 41)]
+    with Session(engine) as session, StatementCounter(engine) as counter:
+        trip = session.get(Trip, "AB1")
+        counter.reset()
+        trip_in.load(
+            {**NEW_TRIP, "trip_id": "AB1", "stop_times": calls}, session=session, instance=trip
+        )
+        assert counter.count == 3
+        session.commit()
+        count = session.scalar(sa.select(sa.func.count()).where(StopTime.trip_id == "AB1"))
+    assert count == 40
+    engine.dispose()

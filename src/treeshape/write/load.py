@@ -26,7 +26,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import InputError
 from ..inspection import NO_DEFAULT, ModelInfo
-from ..options import collection_order
 from ..tree import ShapeNode
 from .input_model import InputModel, input_model
 from .limits import DEFAULT_LIMITS, Limits, limit_errors
@@ -401,9 +400,10 @@ class _Run:
                 conditions.append(columns[0].in_([k[0] for k in natural]))
             else:
                 conditions.append(tuple_(*columns).in_([tuple(k) for k in natural]))
-        stmt: Any = (
-            select(model).where(or_(*conditions)).order_by(*collection_order(child.rel, model))
-        )
+        # The relationship's own order (columns of the child's table), then the key: what a
+        # later read of the collection in this session shows.
+        order = [*child.rel.info.order_by, *(getattr(model, k) for k in sub.info.primary_key)]
+        stmt: Any = select(model).where(or_(*conditions)).order_by(*order)
         rows = self.session.scalars(stmt).all()
         taken = set()
         wanted = set(natural)

@@ -37,6 +37,8 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
+_CONTAINERS = (dict, list, tuple)
+
 
 def limit_errors(body: Any, limits: Limits) -> list[dict[str, Any]]:
     """The bounds ``body`` exceeds, in `InputError.errors` form; stops at the first one.
@@ -83,7 +85,7 @@ def limit_errors(body: Any, limits: Limits) -> list[dict[str, Any]]:
                 )
             ]
         for key, item in items:
-            if isinstance(item, dict | list | tuple):
+            if isinstance(item, _CONTAINERS):
                 stack.append((item, (*loc, key), depth + 1))
     return []
 

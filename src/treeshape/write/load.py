@@ -38,14 +38,13 @@ Loc = tuple[Any, ...]
 Key = tuple[Any, ...]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Item:
     """One object of a body, validated: what it gives, where it is, what it matches."""
 
     plan: WritePlan
     mode: Mode
     loc: Loc
-    given: set[str]
     values: dict[str, Any]
     refs: dict[str, Any]
     children: dict[str, list[Item] | Item | None]
@@ -136,6 +135,35 @@ def _text(key: Key) -> str:
     return repr(key[0]) if len(key) == 1 else repr(tuple(key))
 
 
+@dataclass(frozen=True)
+class _Reader:
+    """How to read one input model class's instances: (key, attribute) pairs per kind."""
+
+    mode: Mode
+    fields: tuple[tuple[str, str, tuple[type, str] | None], ...]
+    refs: tuple[tuple[WriteRef, str], ...]
+    children: tuple[tuple[WriteChild, str], ...]
+
+
+def _reader(model: type[InputModel], plan: WritePlan) -> _Reader:
+    """The `_Reader` of ``model``, made once per class."""
+    reader: _Reader | None = model.__dict__.get("__treeshape_reader__")
+    if reader is None:
+        names = model.__treeshape_attributes__
+        reader = _Reader(
+            mode=model.__treeshape_mode__,  # type: ignore[arg-type]
+            fields=tuple(
+                (f.name, names[f.name], f.facts.references[0] if f.facts.references else None)
+                for f in plan.fields
+                if f.name in names
+            ),
+            refs=tuple((r, names[r.name]) for r in plan.refs if r.name in names),
+            children=tuple((c, names[c.name]) for c in plan.children if c.name in names),
+        )
+        model.__treeshape_reader__ = reader  # type: ignore[attr-defined]
+    return reader
+
+
 class _Run:
     """The state of one `load`: problems found, references to check, rows read."""
 
@@ -154,23 +182,20 @@ class _Run:
     # -- the body as items ------------------------------------------------------------------
 
     def parse(self, plan: WritePlan, value: InputModel, loc: Loc) -> Item:
-        model = type(value)
-        attributes = model.__treeshape_attributes__
-        given_attrs = value.model_fields_set
-        given = {key for key, attr in attributes.items() if attr in given_attrs}
-        mode: Mode = model.__treeshape_mode__  # type: ignore[assignment]
+        reader = _reader(type(value), plan)
+        state = value.__dict__
+        given = value.model_fields_set
         values: dict[str, Any] = {}
-        for item in plan.fields:
-            if item.name in given:
-                values[item.name] = getattr(value, attributes[item.name])
-                target = item.facts.references[0] if item.facts.references else None
-                if target is not None and values[item.name] is not None:
-                    self._want(target[0], (target[1],), (values[item.name],), (*loc, item.name))
+        for name, attr, target in reader.fields:
+            if attr in given:
+                values[name] = found = state[attr]
+                if target is not None and found is not None:
+                    self._want(target[0], (target[1],), (found,), (*loc, name))
         refs: dict[str, Any] = {}
-        for ref in plan.refs:
-            if ref.name not in given:
+        for ref, attr in reader.refs:
+            if attr not in given:
                 continue
-            raw = getattr(value, attributes[ref.name])
+            raw = state[attr]
             attrs = ref.target.primary_key
             if ref.many:
                 self.objects.add((ref.target.model, attrs))
@@ -185,21 +210,21 @@ class _Run:
                 self._want(ref.target.model, attrs, key, (*loc, ref.name))
                 refs[ref.name] = key
         children: dict[str, list[Item] | Item | None] = {}
-        for child in plan.children:
-            if child.name not in given:
+        for child, attr in reader.children:
+            if attr not in given:
                 continue
-            raw = getattr(value, attributes[child.name])
-            here = (*loc, child.name)
+            raw = state[attr]
             if child.many:
                 children[child.name] = [
-                    self.parse(child.plan, sub, (*here, index))
+                    self.parse(child.plan, sub, (*loc, child.name, index))
                     for index, sub in enumerate(raw or ())
                 ]
             else:
+                here = (*loc, child.name)
                 children[child.name] = None if raw is None else self.parse(child.plan, raw, here)
-        complete = all(k in values for k in plan.key)
-        own_key = tuple(values[k] for k in plan.key) if complete else None
-        return Item(plan, mode, loc, given, values, refs, children, own_key)
+        key = plan.key
+        own_key = tuple(values[k] for k in key) if all(k in values for k in key) else None
+        return Item(plan, reader.mode, loc, values, refs, children, own_key)
 
     def _want(self, model: type, attrs: tuple[str, ...], key: Key, loc: Loc) -> None:
         self.wanted.setdefault((model, attrs), {}).setdefault(key, []).append(loc)

@@ -83,6 +83,22 @@ _BASES: tuple[tuple[type, type[ma.fields.Field[Any]]], ...] = (
 _adapted_classes: dict[type, type[ma.fields.Field[Any]]] = {}
 
 
+_adapters: dict[str, TypeAdapter[Any]] = {}
+
+
+def _adapter(annotation: Any) -> TypeAdapter[Any]:
+    """One ``TypeAdapter`` per distinct annotation (building one costs a core schema).
+
+    Keyed by the annotation's text, which names every constraint and (by address) every
+    validator function, so equal texts are equal rules.
+    """
+    key = repr(annotation)
+    adapter = _adapters.get(key)
+    if adapter is None:
+        adapter = _adapters[key] = TypeAdapter(annotation)
+    return adapter
+
+
 def adapted_field(annotation: Any, **kwargs: Any) -> ma.fields.Field[Any]:
     """A marshmallow field validating with ``TypeAdapter(annotation)``."""
     base = _field_base(annotation)
@@ -93,7 +109,7 @@ def adapted_field(annotation: Any, **kwargs: Any) -> ma.fields.Field[Any]:
     metadata = dict(kwargs.pop("metadata", {}))
     metadata.update(_documented(annotation))
     field: Any = cls(metadata=metadata, **kwargs)
-    field.adapter = TypeAdapter(annotation)
+    field.adapter = _adapter(annotation)
     return typing.cast(ma.fields.Field[Any], field)
 
 

@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 import treeshape as ts
 from treeshape.fastapi import QUERY_ERROR_RESPONSE, ShapeResponse, narrowed
 
-from . import queries
+from . import queries, writes
 from .endpoints import ROUTE, ROUTES, STOP, STOPS, TRIP, TRIP_STOP_TIMES
 
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)]
@@ -81,6 +81,7 @@ def create_app(db_url: str) -> FastAPI:
         engine = create_engine(db_url)
         app.state.engine = engine
         app.state.sessions = sessionmaker(engine)
+    writes.register_fastapi(app)
 
     @app.get(
         "/routes",

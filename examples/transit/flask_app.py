@@ -22,7 +22,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from treeshape.flask import init_app, json_response, openapi_operation, shape_from_request
 from treeshape.web import Problem, QueryError
 
-from . import queries
+from . import queries, writes
 from .endpoints import ROUTE, ROUTES, STOP, STOPS, TRIP, TRIP_STOP_TIMES
 
 
@@ -121,6 +121,7 @@ def create_app(db_url: str) -> Flask:
     init_app(app)
     app.register_error_handler(HTTPException, _http_error)
     openapi = _openapi()
+    writes.register_flask(app, sessions, openapi)
 
     def session() -> Session:
         return sessions()

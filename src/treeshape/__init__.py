@@ -7,7 +7,7 @@ stmt = select(Route).options(*route_detail.loader_options())
 route_detail.dump(session.scalars(stmt).one())
 """
 
-from .errors import NotLoadedError, SpecError, TreeshapeError
+from .errors import InputError, NotLoadedError, SpecError, TreeshapeError
 from .inspection import PRIVATE_INFO_KEY
 from .shape import Shape, shape
 from .spec.options import include
@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "PRIVATE_INFO_KEY",
+    "InputError",
     "NotLoadedError",
     "RelationOptions",
     "Shape",

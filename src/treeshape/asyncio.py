@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .shape import Shape
     from .sql.fetch import Strategy
 
-__all__ = ["afetch", "afetch_json"]
+__all__ = ["afetch", "afetch_json", "aload"]
 
 
 async def afetch(
@@ -70,6 +70,26 @@ async def afetch_json(
     def run(sync_session: Any) -> bytes:
         return shape.fetch_json(
             sync_session, *criteria, order_by=order_by, limit=limit, strategy=strategy
+        )
+
+    return await session.run_sync(run)
+
+
+async def aload(
+    shape: Shape,
+    body: Any,
+    *,
+    session: AsyncSession,
+    instance: Any = None,
+    partial: bool = False,
+    limits: Any = None,
+) -> Any:
+    """``shape.load(...)`` on an ``AsyncSession``: the same reads (on the asyncio driver), the
+    same errors, and the objects added to the session, not flushed."""
+
+    def run(sync_session: Any) -> Any:
+        return shape.load(
+            body, session=sync_session, instance=instance, partial=partial, limits=limits
         )
 
     return await session.run_sync(run)

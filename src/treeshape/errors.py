@@ -82,3 +82,23 @@ def name_list(names: Iterable[str]) -> str:
     """Names for an error message: "a, b, c" or "(none)"."""
     names = list(names)
     return ", ".join(names) if names else "(none)"
+
+
+class InputError(TreeshapeError, ValueError):
+    """A request body that cannot be written: every problem at once, each with its JSON path.
+
+    ``errors`` is a list of ``{"loc": ("stop_times", 3, "stop_sequence"), "msg": "...",
+    "type": "..."}``, in Pydantic's format, so that a web integration answers with them as
+    they are (FastAPI prefixes ``"body"``).
+    """
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        self.errors = [
+            {"loc": tuple(e["loc"]), "msg": str(e["msg"]), "type": str(e["type"])} for e in errors
+        ]
+        shown = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(body)'}: {e['msg']}"
+            for e in self.errors[:10]
+        )
+        more = f" (and {len(self.errors) - 10} more)" if len(self.errors) > 10 else ""
+        super().__init__(f"Invalid body: {shown}{more}")

@@ -438,3 +438,123 @@ def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
 
 def is_enum_type(python_type: Any) -> bool:
     return isinstance(python_type, type) and issubclass(python_type, enum.Enum)
+
+
+# -- what writing needs (treeshape.write) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnFacts:
+    """What a write needs to know about one column attribute beyond its `FieldInfo`."""
+
+    nullable: bool
+    generated: bool
+    """A primary key the database (or a default) generates: never written by a body."""
+    has_default: bool
+    """A client-side or server-side default fills it when a create leaves it out."""
+    scalar_default: Any
+    """The plain (non-callable) client-side default, or ``NO_DEFAULT``."""
+    length: int | None
+    precision: int | None
+    scale: int | None
+    enum_values: tuple[str, ...] | None
+    """The values of a string ``Enum`` without an enum class."""
+    references: tuple[tuple[type, str], ...]
+    """(model, attribute) of every mapped column this column's foreign keys point at."""
+
+
+NO_DEFAULT: Any = object()
+
+
+def column_facts(info: FieldInfo) -> ColumnFacts:
+    """The `ColumnFacts` of a column field (`FieldInfo.kind` ``"column"``)."""
+    if info.prop is None:
+        raise TypeError(f"{info.name} is not a column attribute")
+    column: Any = info.prop.columns[0]
+    default = column.default
+    scalar_default = NO_DEFAULT
+    if default is not None and getattr(default, "is_scalar", False):
+        scalar_default = default.arg
+    has_default = default is not None or column.server_default is not None
+    generated = bool(column.primary_key) and (
+        has_default
+        or column.identity is not None
+        or column is getattr(column.table, "autoincrement_column", None)
+    )
+    sa_type = column.type
+    enum_values = None
+    if isinstance(sa_type, SAEnum) and sa_type.enum_class is None:
+        enum_values = tuple(sa_type.enums)
+    return ColumnFacts(
+        nullable=bool(column.nullable),
+        generated=generated,
+        has_default=has_default,
+        scalar_default=scalar_default,
+        length=getattr(sa_type, "length", None) if not enum_values else None,
+        precision=getattr(sa_type, "precision", None) if _is_numeric(sa_type) else None,
+        scale=getattr(sa_type, "scale", None) if _is_numeric(sa_type) else None,
+        enum_values=enum_values,
+        references=_references(info.model, column),
+    )
+
+
+def _is_numeric(sa_type: Any) -> bool:
+    from sqlalchemy.types import Numeric
+
+    return isinstance(sa_type, Numeric) and bool(getattr(sa_type, "asdecimal", False))
+
+
+def _references(model: type, column: Any) -> tuple[tuple[type, str], ...]:
+    found: list[tuple[type, str]] = []
+    mapper = model_info(model).mapper
+    for fk in column.foreign_keys:
+        target = fk.column
+        for other in mapper.registry.mappers:
+            if target.table in other.tables:
+                try:
+                    key = other.get_property_by_column(target).key
+                except Exception:  # the column is not mapped on that class
+                    continue
+                found.append((other.class_, key))
+                break
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class RelationFacts:
+    """How a relationship joins, for writing through it."""
+
+    pairs: tuple[tuple[str, str], ...]
+    """(parent attribute, child attribute) of each local/remote column pair (not secondary)."""
+    viewonly: bool
+    delete_orphan: bool
+    remote_nullable: bool
+    """Every remote (child) foreign key column is nullable: the child can be unlinked."""
+
+
+def relation_facts(rel: RelationInfo) -> RelationFacts:
+    """The `RelationFacts` of a relationship."""
+    prop = rel.prop
+    pairs: list[tuple[str, str]] = []
+    nullable = True
+    if prop.secondary is None:
+        parent = prop.parent
+        child = prop.mapper
+        for local, remote in prop.local_remote_pairs or ():
+            try:
+                pairs.append(
+                    (
+                        parent.get_property_by_column(local).key,
+                        child.get_property_by_column(remote).key,
+                    )
+                )
+            except Exception:  # an unmapped column of an unusual join
+                continue
+            nullable = nullable and bool(getattr(remote, "nullable", True))
+            nullable = nullable and not bool(getattr(remote, "primary_key", False))
+    return RelationFacts(
+        pairs=tuple(pairs),
+        viewonly=bool(prop.viewonly),
+        delete_orphan=bool(prop.cascade.delete_orphan),
+        remote_nullable=nullable,
+    )

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .backends.marshmallow_schema import ShapeSchema
     from .backends.pydantic_model import ShapeModel
     from .sql.fetch import Strategy
+    from .write import InputModel, InputSchema, Limits, Mode
 
 __all__ = ["Shape", "shape"]
 
@@ -201,7 +202,7 @@ class Shape:
 
         Equal to ``dump(objs, many=True)`` of the same rows loaded with `loader_options`; at
         most one statement per relationship plus one, whatever the number of rows. See
-        `treeshape.fetch` for the strategies and ordering rules.
+        `treeshape.sql.fetch` for the strategies and ordering rules.
         """
         from .sql.fetch import fetch
 
@@ -222,6 +223,45 @@ class Shape:
 
         return fetch_json(
             self._node, session, criteria, order_by=order_by, limit=limit, strategy=strategy
+        )
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def input_model(self, mode: Mode, *, limits: Limits | None = None) -> type[InputModel]:
+        """The Pydantic model of a ``"create"``, ``"replace"`` or ``"patch"`` body."""
+        from .write import DEFAULT_LIMITS, input_model
+
+        return input_model(self._node, mode, limits=limits or DEFAULT_LIMITS)
+
+    def input_schema(self, mode: Mode, *, limits: Limits | None = None) -> type[InputSchema]:
+        """The marshmallow schema class of the same body: ``.load(data)`` gives a dict."""
+        from .write import DEFAULT_LIMITS, input_schema
+
+        return input_schema(self._node, mode, limits=limits or DEFAULT_LIMITS)
+
+    def load(
+        self,
+        body: Any,
+        *,
+        session: Any,
+        instance: Any = None,
+        partial: bool = False,
+        limits: Limits | None = None,
+    ) -> Any:
+        """Create (no ``instance``), replace, or patch (``partial=True``) objects from ``body``.
+
+        All or nothing: `InputError` with every problem of the body, the session unchanged;
+        on success the root object, added to the session, not committed.
+        """
+        from .write import DEFAULT_LIMITS, load
+
+        return load(
+            self._node,
+            body,
+            session=session,
+            instance=instance,
+            partial=partial,
+            limits=limits or DEFAULT_LIMITS,
         )
 
     # -- narrowing ---------------------------------------------------------------------------

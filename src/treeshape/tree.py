@@ -55,6 +55,8 @@ class RelationOptions:
     """Output the target's primary key (a list of them for collections) instead of objects."""
     embed: bool = True
     """Output the relationship at all; ``False`` with ``count`` outputs the count only."""
+    on_missing: str = "error"
+    """What a replace does with existing children its body leaves out (`treeshape.write`)."""
 
     @property
     def is_default(self) -> bool:
@@ -88,6 +90,8 @@ class RelationOptions:
             parts.append("ids")
         if not self.embed:
             parts.append("embed=false")
+        if self.on_missing != "error":
+            parts.append(f"on_missing={self.on_missing}")
         return ",".join(parts)
 
 

@@ -68,7 +68,8 @@ def fastapi_schema(sample_db: str) -> Any:
 
 def test_every_operation_is_fuzzed(fastapi_schema: Any) -> None:
     paths = {result.ok().path for result in fastapi_schema.get_all_operations()}
-    assert paths == set(OPERATIONS)
+    # POST /trips is fuzzed with its bodies in tests/write/test_schemathesis_writes.py.
+    assert paths == set(OPERATIONS) | {"/trips"}
 
 
 # Schemathesis's pytest plugin does not run under pytest 9 yet; its Hypothesis strategies do.

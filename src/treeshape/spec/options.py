@@ -26,7 +26,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
 
-from ..errors import SpecError, did_you_mean, name_list
+from ..errors import SpecError, did_you_mean, name_list, safe_repr
 from ..inspection import ModelInfo, RelationInfo
 from ..tree import RelationOptions
 
@@ -44,7 +44,7 @@ __all__ = [
     "resolve",
 ]
 
-OPTION_NAMES = ("order_by", "limit", "offset", "where", "count", "ids", "embed")
+OPTION_NAMES = ("order_by", "limit", "offset", "where", "count", "ids", "embed", "on_missing")
 """Every option `include()` takes; the string form takes all but ``where``."""
 
 _STRING_OPTIONS = tuple(name for name in OPTION_NAMES if name != "where")
@@ -160,6 +160,7 @@ def include(
     count: bool | str = False,
     ids: bool = False,
     embed: bool = True,
+    on_missing: str = "error",
 ) -> Include:
     """A relationship's sub-spec with options, as a value of an include mapping.
 
@@ -170,6 +171,8 @@ def include(
     aliases as well), or a list of these. ``count``: also output the number of (filtered)
     rows per parent, as ``<relationship>_count`` or the key given. ``ids``: output the
     target's primary key(s) instead of objects. ``embed=False``: output the count only.
+    ``on_missing``: what a replace (`Shape.load`) does with existing children its body leaves
+    out: ``"error"`` (the default), ``"delete"``, ``"unlink"`` or ``"keep"``.
 
     ::
 
@@ -194,6 +197,8 @@ def include(
         given.append(("ids", ids))
     if embed is not True:
         given.append(("embed", embed))
+    if on_missing != "error":
+        given.append(("on_missing", on_missing))
     return Include(spec, RawOptions(tuple(given), "include(...)"))
 
 
@@ -237,6 +242,8 @@ def parse_option_text(model_name: str, path: str, text: str) -> RawOptions:
             parsed = tuple(part.strip() for part in value.split("+"))
         elif key == "count":
             parsed = value if eq else True
+        elif key == "on_missing":
+            parsed = value
         else:  # ids, embed
             if eq and value.lower() not in ("true", "false"):
                 raise SpecError(f"{key}= in include path {path!r} must be true or false.")
@@ -275,7 +282,7 @@ def resolve(
     given = raw.as_dict()
     where_text = f"{parent.name}.{rel.name} (include path {path!r})"
     if not rel.uselist:
-        allowed = {"ids"}
+        allowed = {"ids", "on_missing"}
         bad = sorted(set(given) - allowed)
         if bad:
             raise SpecError(
@@ -289,6 +296,7 @@ def resolve(
     ids = _flag(given.get("ids", False), "ids", where_text)
     embed = _flag(given.get("embed", True), "embed", where_text)
     count = _count_name(rel, given.get("count", False), where_text)
+    on_missing = _on_missing(rel, given.get("on_missing", "error"), where_text)
     if ids:
         if has_subtree:
             raise SpecError(
@@ -318,7 +326,26 @@ def resolve(
         count=count,
         ids=ids,
         embed=embed,
+        on_missing=on_missing,
     )
+
+
+ON_MISSING = ("error", "delete", "unlink", "keep")
+"""The values of ``on_missing=``."""
+
+
+def _on_missing(rel: RelationInfo, value: Any, where_text: str) -> str:
+    if value not in ON_MISSING:
+        raise SpecError(
+            f"on_missing= of {where_text} must be one of {name_list(repr(v) for v in ON_MISSING)}"
+            f", got {safe_repr(value)}."
+        )
+    if value != "error" and (rel.direction != "one_to_many" or rel.secondary):
+        raise SpecError(
+            f"on_missing= of {where_text}: only an embedded one-to-many or one-to-one "
+            f"relationship has children a replace can leave out; this one is {rel.direction}."
+        )
+    return str(value)
 
 
 def _order_by(target: ModelInfo, value: Any, where_text: str) -> tuple[tuple[str, bool], ...]:

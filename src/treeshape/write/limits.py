@@ -1,0 +1,94 @@
+"""Bounds on a request body, checked on the raw JSON before validation or any statement.
+
+A body is untrusted input that turns into objects, statements and rows: a million stop_times,
+or a list nested a thousand deep, must cost a walk of the body and a clear 422, not a flush.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["DEFAULT_LIMITS", "Limits", "limit_errors"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How large one body may be; exceeding a bound is an `InputError` naming it.
+
+    The defaults fit any hand-written form or timetable (a trip has a few hundred calls at
+    most) and bound the work of a hostile body. ``shape.load(..., limits=Limits(...))`` and the
+    web helpers take others.
+    """
+
+    max_items: int = 1000
+    """Items in one collection."""
+    max_depth: int = 16
+    """Nesting of objects and lists (the body itself is depth 1)."""
+    max_total: int = 10_000
+    """Objects and list items in the whole body."""
+
+    def __post_init__(self) -> None:
+        for name in ("max_items", "max_depth", "max_total"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"Limits.{name} must be a positive integer, got {value!r}.")
+
+
+DEFAULT_LIMITS = Limits()
+
+_CONTAINERS = (dict, list, tuple)
+
+
+def limit_errors(body: Any, limits: Limits) -> list[dict[str, Any]]:
+    """The bounds ``body`` exceeds, in `InputError.errors` form; stops at the first one.
+
+    Iterative (no recursion limit to hit) and it stops as soon as a bound is passed, so its
+    cost is bounded by the limits, not by the body.
+    """
+    total = 0
+    stack: list[tuple[Any, tuple[Any, ...], int]] = [(body, (), 1)]
+    while stack:
+        value, loc, depth = stack.pop()
+        if isinstance(value, dict):
+            total += 1
+            items: Any = value.items()
+        elif isinstance(value, list | tuple):
+            if len(value) > limits.max_items:
+                return [
+                    _error(
+                        loc,
+                        f"A collection holds at most {limits.max_items} items "
+                        f"(Limits.max_items), got {len(value)}.",
+                        "max_items",
+                    )
+                ]
+            total += len(value)
+            items = enumerate(value)
+        else:
+            continue
+        if depth > limits.max_depth:
+            return [
+                _error(
+                    loc,
+                    f"The body nests at most {limits.max_depth} levels (Limits.max_depth).",
+                    "max_depth",
+                )
+            ]
+        if total > limits.max_total:
+            return [
+                _error(
+                    (),
+                    f"A body holds at most {limits.max_total} objects and list items "
+                    f"(Limits.max_total).",
+                    "max_total",
+                )
+            ]
+        for key, item in items:
+            if isinstance(item, _CONTAINERS):
+                stack.append((item, (*loc, key), depth + 1))
+    return []
+
+
+def _error(loc: tuple[Any, ...], msg: str, limit: str) -> dict[str, Any]:
+    return {"loc": loc, "msg": msg, "type": f"limit_{limit}"}

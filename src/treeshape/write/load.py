@@ -1,0 +1,557 @@
+"""`load`: a validated body into ORM objects, all or nothing, in a bounded number of reads.
+
+Three phases:
+
+1. **check**: the body against the limits and the input model (no statement);
+2. **read**: the existing tree (replace, patch) and the referenced rows, one statement per
+   relationship of the shape and per referenced model, plus one for the root's key on create,
+   whatever the body's size; every problem found is collected, none stops the reading;
+3. **apply**, only if there is no problem: objects created, updated, unlinked or deleted in the
+   session, which the caller's flush and commit write (inserts batched by the flush).
+
+All reads run under ``session.no_autoflush``: a read must not flush what the caller has
+pending, and on an `InputError` the session is exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import or_, select, tuple_
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ..errors import InputError
+from ..inspection import NO_DEFAULT, ModelInfo
+from ..tree import ShapeNode
+from .input_model import InputModel, input_model
+from .limits import DEFAULT_LIMITS, Limits, limit_errors
+from .plan import WriteChild, WritePlan, WriteRef, write_plan
+from .rules import Mode
+
+__all__ = ["load", "validate"]
+
+Loc = tuple[Any, ...]
+Key = tuple[Any, ...]
+
+
+@dataclass(eq=False, slots=True)
+class Item:
+    """One object of a body, validated: what it gives, where it is, what it matches."""
+
+    plan: WritePlan
+    mode: Mode
+    loc: Loc
+    values: dict[str, Any]
+    refs: dict[str, Any]
+    children: dict[str, list[Item] | Item | None]
+    key: Key | None
+    match: Any = None
+    removed: dict[str, list[Any]] = field(default_factory=dict)
+
+    def child_list(self, name: str) -> list[Item]:
+        value = self.children.get(name)
+        if value is None:
+            return []
+        return value if isinstance(value, list) else [value]
+
+
+def validate(
+    node: ShapeNode, body: Any, mode: Mode, *, limits: Limits = DEFAULT_LIMITS
+) -> InputModel:
+    """``body`` as the ``mode`` input model, or `InputError` with every problem of the body."""
+    model = input_model(node, mode, limits=limits)
+    if isinstance(body, model):
+        return body
+    if isinstance(body, InputModel):
+        raise TypeError(
+            f"This shape loads {model.__name__} bodies, got a {type(body).__name__} (another "
+            f"shape's or mode's input model)."
+        )
+    errors = limit_errors(body, limits)
+    if errors:
+        raise InputError(errors)
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise InputError(
+            [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        ) from None
+
+
+def load(
+    node: ShapeNode,
+    body: Any,
+    *,
+    session: Session,
+    instance: Any = None,
+    partial: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Any:
+    """Create (no ``instance``), replace (``instance``) or patch (``partial=True``) from ``body``.
+
+    Returns the root object, added to ``session`` and not flushed. Raises `InputError` with
+    every problem of the body (and leaves the session as it was), `SpecError` for a shape
+    that cannot be written.
+    """
+    if not isinstance(session, Session):
+        raise TypeError(
+            f"load() needs a sqlalchemy.orm.Session as session=, got {type(session).__name__}"
+            f" (for an AsyncSession use treeshape.asyncio.aload)."
+        )
+    if partial and instance is None:
+        raise TypeError("partial=True is a patch of an existing object: pass instance=...")
+    if instance is not None and not isinstance(instance, node.model):
+        raise TypeError(
+            f"This shape writes {node.info.name} objects, got instance= of type "
+            f"{type(instance).__name__}."
+        )
+    mode: Mode = "create" if instance is None else "patch" if partial else "replace"
+    plan = write_plan(node)
+    value = validate(node, body, mode, limits=limits)
+    run = _Run(session)
+    root = run.parse(plan, value, ())
+    with session.no_autoflush:
+        run.read(plan, root, instance)
+        if run.errors:
+            raise InputError(run.errors)
+        if instance is None:
+            obj = run.build(plan, root)
+            session.add(obj)
+            return obj
+        run.update(plan, instance, root)
+        session.add(instance)
+        return instance
+
+
+def _one(values: Sequence[Any]) -> Any:
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def _text(key: Key) -> str:
+    return repr(key[0]) if len(key) == 1 else repr(tuple(key))
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """How to read one input model class's instances: (key, attribute) pairs per kind."""
+
+    mode: Mode
+    fields: tuple[tuple[str, str, tuple[type, str] | None], ...]
+    refs: tuple[tuple[WriteRef, str], ...]
+    children: tuple[tuple[WriteChild, str], ...]
+
+
+def _reader(model: type[InputModel], plan: WritePlan) -> _Reader:
+    """The `_Reader` of ``model``, made once per class."""
+    reader: _Reader | None = model.__dict__.get("__treeshape_reader__")
+    if reader is None:
+        names = model.__treeshape_attributes__
+        reader = _Reader(
+            mode=model.__treeshape_mode__,  # type: ignore[arg-type]
+            fields=tuple(
+                (f.name, names[f.name], f.facts.references[0] if f.facts.references else None)
+                for f in plan.fields
+                if f.name in names
+            ),
+            refs=tuple((r, names[r.name]) for r in plan.refs if r.name in names),
+            children=tuple((c, names[c.name]) for c in plan.children if c.name in names),
+        )
+        model.__treeshape_reader__ = reader  # type: ignore[attr-defined]
+    return reader
+
+
+class _Run:
+    """The state of one `load`: problems found, references to check, rows read."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.errors: list[dict[str, Any]] = []
+        # (model, attributes) -> key -> locations that need a row with that key
+        self.wanted: dict[tuple[type, tuple[str, ...]], dict[Key, list[Loc]]] = {}
+        self.found: dict[tuple[type, tuple[str, ...]], dict[Key, Any]] = {}
+        # the groups whose rows are needed as objects (many-to-many memberships)
+        self.objects: set[tuple[type, tuple[str, ...]]] = set()
+
+    def error(self, loc: Loc, msg: str, kind: str) -> None:
+        self.errors.append({"loc": loc, "msg": msg, "type": kind})
+
+    # -- the body as items ------------------------------------------------------------------
+
+    def parse(self, plan: WritePlan, value: InputModel, loc: Loc) -> Item:
+        reader = _reader(type(value), plan)
+        state = value.__dict__
+        given = value.model_fields_set
+        values: dict[str, Any] = {}
+        for name, attr, target in reader.fields:
+            if attr in given:
+                values[name] = found = state[attr]
+                if target is not None and found is not None:
+                    self._want(target[0], (target[1],), (found,), (*loc, name))
+        refs: dict[str, Any] = {}
+        for ref, attr in reader.refs:
+            if attr not in given:
+                continue
+            raw = state[attr]
+            attrs = ref.target.primary_key
+            if ref.many:
+                self.objects.add((ref.target.model, attrs))
+                keys = [k if isinstance(k, tuple) else (k,) for k in raw or ()]
+                for index, key in enumerate(keys):
+                    self._want(ref.target.model, attrs, key, (*loc, ref.name, index))
+                refs[ref.name] = keys
+            elif raw is None:
+                refs[ref.name] = None
+            else:
+                key = raw if isinstance(raw, tuple) else (raw,)
+                self._want(ref.target.model, attrs, key, (*loc, ref.name))
+                refs[ref.name] = key
+        children: dict[str, list[Item] | Item | None] = {}
+        for child, attr in reader.children:
+            if attr not in given:
+                continue
+            raw = state[attr]
+            if child.many:
+                children[child.name] = [
+                    self.parse(child.plan, sub, (*loc, child.name, index))
+                    for index, sub in enumerate(raw or ())
+                ]
+            else:
+                here = (*loc, child.name)
+                children[child.name] = None if raw is None else self.parse(child.plan, raw, here)
+        key = plan.key
+        own_key = tuple(values[k] for k in key) if all(k in values for k in key) else None
+        return Item(plan, reader.mode, loc, values, refs, children, own_key)
+
+    def _want(self, model: type, attrs: tuple[str, ...], key: Key, loc: Loc) -> None:
+        self.wanted.setdefault((model, attrs), {}).setdefault(key, []).append(loc)
+
+    # -- reading: the existing tree and the referenced rows ---------------------------------
+
+    def read(self, plan: WritePlan, root: Item, instance: Any) -> None:
+        if instance is None:
+            if (
+                root.key is not None
+                and not plan.key_generated
+                and self._rows(plan.info, plan.key, [root.key])
+            ):
+                self.error(
+                    (*root.loc, *plan.key) if len(plan.key) == 1 else root.loc,
+                    f"A {plan.info.name} with {'/'.join(plan.key)} {_text(root.key)} "
+                    f"already exists.",
+                    "already_exists",
+                )
+            self._children(plan, [], [root], [])
+        else:
+            for name in plan.key:
+                if name in root.values and root.values[name] != getattr(instance, name):
+                    self.error(
+                        (*root.loc, name),
+                        f"{name} {root.values[name]!r} differs from the {plan.info.name} being "
+                        f"written ({getattr(instance, name)!r}): a body cannot change the "
+                        f"identity of the object it replaces.",
+                        "identity_changed",
+                    )
+            root.match = instance
+            self._children(plan, [(instance, root)], [root], [])
+        self._references()
+
+    def _rows(
+        self, info: ModelInfo, attrs: Sequence[str], keys: Sequence[Key], *, objects: bool = False
+    ) -> list[Any]:
+        """The keys (or with ``objects``, the objects) of the rows of ``info`` whose ``attrs``
+        are one of ``keys``, in one statement."""
+        columns = [getattr(info.model, a) for a in attrs]
+        condition = (
+            columns[0].in_([k[0] for k in keys])
+            if len(columns) == 1
+            else tuple_(*columns).in_([tuple(k) for k in keys])
+        )
+        if objects:
+            return list(self.session.scalars(select(info.model).where(condition)).all())
+        return [tuple(row) for row in self.session.execute(select(*columns).where(condition))]
+
+    def _references(self) -> None:
+        for (model, attrs), wanted in self.wanted.items():
+            from ..inspection import model_info
+
+            info = model_info(model)
+            if (model, attrs) in self.objects:
+                rows = self._rows(info, attrs, list(wanted), objects=True)
+                found = {tuple(getattr(row, a) for a in attrs): row for row in rows}
+            else:
+                found = {key: key for key in self._rows(info, attrs, list(wanted))}
+            self.found[(model, attrs)] = found
+            for key, locs in wanted.items():
+                if key not in found:
+                    for loc in locs:
+                        self.error(
+                            loc,
+                            f"No {info.name} with {'/'.join(attrs)} {_text(key)}.",
+                            "not_found",
+                        )
+
+    def _children(
+        self,
+        plan: WritePlan,
+        pairs: list[tuple[Any, Item]],
+        items: list[Item],
+        doomed: list[Any],
+    ) -> None:
+        """Match the children of ``items`` (those of ``pairs`` exist) at every relationship.
+
+        ``doomed`` are existing objects the body deletes: their children in the shape are read
+        too (in the same statement), so that deleting them cascades without a query per object.
+        """
+        for child in plan.children:
+            parents = [(obj, item) for obj, item in pairs if child.name in item.children]
+            givers = [item for item in items if child.name in item.children]
+            if not givers and not doomed:
+                continue
+            sub = child.plan
+            child_items = [c for item in givers for c in item.child_list(child.name)]
+            natural = []
+            if sub.key_independent and not sub.key_generated:
+                natural = [c.key for c in child_items if c.key is not None]
+            owners = [obj for obj, _ in parents] + doomed
+            existing, taken = self._existing(child, owners, natural)
+            matched: list[tuple[Any, Item]] = []
+            next_doomed = [c for obj in doomed for c in existing.get(id(obj), [])]
+            matched_parents = {id(item) for _, item in parents}
+            for obj, item in parents:
+                current = existing.get(id(obj), [])
+                by_key = {tuple(getattr(c, k) for k in sub.key): c for c in current}
+                used = self._match(child, item, by_key, taken, matched)
+                removed = [c for k, c in by_key.items() if k not in used]
+                item.removed[child.name] = removed
+                if child.on_missing == "delete":
+                    next_doomed += removed
+                if removed and child.on_missing == "error":
+                    keys = ", ".join(_text(k) for k in by_key if k not in used)
+                    self.error(
+                        (*item.loc, child.name),
+                        f"The body leaves out existing {sub.info.name} children "
+                        f"({'/'.join(sub.key) or 'key'} {keys}); send them too, or declare "
+                        f"ts.include(..., on_missing='delete'|'unlink'|'keep').",
+                        "missing_children",
+                    )
+            for item in givers:
+                if id(item) not in matched_parents:
+                    self._match(child, item, {}, taken, matched)
+            self._children(sub, matched, child_items, next_doomed)
+
+    def _match(
+        self,
+        child: WriteChild,
+        item: Item,
+        by_key: dict[Key, Any],
+        taken: set[Key],
+        matched: list[tuple[Any, Item]],
+    ) -> set[Key]:
+        sub = child.plan
+        used: set[Key] = set()
+        for c in item.child_list(child.name):
+            key: Key | None = c.key
+            if key is None and not child.many and len(by_key) == 1:
+                key = next(iter(by_key))  # a single child without its key: the existing one
+            if key is None:
+                continue
+            if key in used:
+                self.error(
+                    (*c.loc, sub.key[0]) if len(sub.key) == 1 else c.loc,
+                    f"{'/'.join(sub.key)} {_text(key)} is given twice in this collection.",
+                    "duplicate_key",
+                )
+                continue
+            used.add(key)
+            found = by_key.get(key)
+            if found is not None:
+                c.match = found
+                matched.append((found, c))
+            elif sub.key_generated:
+                self.error(
+                    (*c.loc, sub.key[0]) if len(sub.key) == 1 else c.loc,
+                    f"{sub.info.name} {_text(key)} is not one of this "
+                    f"{item.plan.info.name}'s {child.name}; leave the key out to create one.",
+                    "not_a_child",
+                )
+            elif key in taken:
+                self.error(
+                    (*c.loc, sub.key[0]) if len(sub.key) == 1 else c.loc,
+                    f"A {sub.info.name} with {'/'.join(sub.key)} {_text(key)} already exists "
+                    f"and is not one of this {item.plan.info.name}'s {child.name}.",
+                    "already_exists",
+                )
+        return used
+
+    def _existing(
+        self, child: WriteChild, parents: list[Any], natural: list[Key]
+    ) -> tuple[dict[int, list[Any]], set[Key]]:
+        """The current children of each of ``parents`` and which of ``natural`` keys exist.
+
+        One statement at most: the children of the parents whose collection is not loaded,
+        or whose key is one of ``natural``.
+        """
+        sub = child.plan
+        result: dict[int, list[Any]] = {}
+        need = []
+        for obj in parents:
+            if child.name in obj.__dict__:
+                value = obj.__dict__[child.name]
+                result[id(obj)] = list(value) if child.many else [] if value is None else [value]
+            else:
+                need.append(obj)
+        if not need and not natural:
+            return result, set()
+        model = sub.info.model
+        conditions = []
+        pairs = child.facts.pairs
+        by_parent: dict[Key, Any] = {}
+        if need:
+            for obj in need:
+                by_parent[tuple(getattr(obj, p) for p, _ in pairs)] = obj
+                result[id(obj)] = []
+            columns = [getattr(model, c) for _, c in pairs]
+            if len(columns) == 1:
+                conditions.append(columns[0].in_([k[0] for k in by_parent]))
+            else:
+                conditions.append(tuple_(*columns).in_(list(by_parent)))
+        if natural:
+            columns = [getattr(model, k) for k in sub.key]
+            if len(columns) == 1:
+                conditions.append(columns[0].in_([k[0] for k in natural]))
+            else:
+                conditions.append(tuple_(*columns).in_([tuple(k) for k in natural]))
+        # The relationship's own order (columns of the child's table), then the key: what a
+        # later read of the collection in this session shows.
+        order = [*child.rel.info.order_by, *(getattr(model, k) for k in sub.info.primary_key)]
+        stmt: Any = select(model).where(or_(*conditions)).order_by(*order)
+        rows = self.session.scalars(stmt).all()
+        taken = set()
+        wanted = set(natural)
+        for row in rows:
+            owner = by_parent.get(tuple(getattr(row, c) for _, c in pairs))
+            if owner is not None:
+                result[id(owner)].append(row)
+            key = tuple(getattr(row, k) for k in sub.key)
+            if key in wanted:
+                taken.add(key)
+        for obj in need:
+            rows_of = result[id(obj)]
+            set_committed_value(
+                obj, child.name, rows_of if child.many else (rows_of[0] if rows_of else None)
+            )
+        return result, taken
+
+    # -- applying: only when the whole body is valid ----------------------------------------
+
+    def _target(self, plan: WritePlan, name: str, key: Key) -> Any:
+        for ref in plan.refs:
+            if ref.name == name:
+                return self.found[(ref.target.model, ref.target.primary_key)][key]
+        raise KeyError(name)  # pragma: no cover - refs come from the plan
+
+    def build(self, plan: WritePlan, item: Item) -> Any:
+        values = dict(item.values)
+        for ref in plan.refs:
+            if not ref.many and ref.name in item.refs:
+                key = item.refs[ref.name]
+                for local, remote in ref.pairs:
+                    values[local] = (
+                        None if key is None else key[ref.target.primary_key.index(remote)]
+                    )
+        obj = plan.info.model(**values)
+        for ref in plan.refs:
+            if ref.many and ref.name in item.refs:
+                setattr(
+                    obj, ref.name, [self._target(plan, ref.name, k) for k in item.refs[ref.name]]
+                )
+        for child in plan.children:
+            if child.name not in item.children:
+                continue
+            built = [self.build(child.plan, c) for c in item.child_list(child.name)]
+            setattr(obj, child.name, built if child.many else (built[0] if built else None))
+        return obj
+
+    def _set_refs(self, plan: WritePlan, obj: Any, item: Item) -> None:
+        for ref in plan.refs:
+            if ref.name in item.refs:
+                keys = item.refs[ref.name]
+                if ref.many:
+                    setattr(obj, ref.name, [self._target(plan, ref.name, k) for k in keys])
+                else:
+                    self._set_key(ref, obj, keys)
+            elif (
+                item.mode == "replace" and not ref.many and ref.nullable and item.match is not None
+            ):
+                self._set_key(ref, obj, None)
+
+    @staticmethod
+    def _set_key(ref: WriteRef, obj: Any, key: Key | None) -> None:
+        """A many-to-one through its foreign key columns: no object to load, no backref.
+
+        A loaded value of the relationship would be stale now: it is dropped from the
+        object's state, to load again if anything reads it.
+        """
+        state = obj.__dict__
+        for local, remote in ref.pairs:
+            value = None if key is None else key[ref.target.primary_key.index(remote)]
+            if local not in state or state[local] != value:
+                setattr(obj, local, value)
+        if ref.name in state and obj.__dict__.get("_sa_instance_state") is not None:
+            from sqlalchemy import inspect as sa_inspect
+
+            insp: Any = sa_inspect(obj)
+            if insp.persistent:
+                insp.session.expire(obj, [ref.name])
+
+    def _delete(self, plan: WritePlan, obj: Any) -> None:
+        """Delete ``obj`` and its children in the shape that cannot outlive it (read before)."""
+        for child in plan.children:
+            if child.facts.remote_nullable:
+                continue  # the flush sets their foreign key to NULL
+            value = obj.__dict__.get(child.name)
+            for sub in (value if child.many else [value]) if value is not None else []:
+                self._delete(child.plan, sub)
+        self.session.delete(obj)
+
+    def update(self, plan: WritePlan, obj: Any, item: Item) -> None:
+        state = obj.__dict__
+        for write in plan.fields:
+            name = write.name
+            if name in plan.key:
+                continue  # the identity: matched, or checked equal
+            if name in item.values:
+                value = item.values[name]
+            elif item.mode == "replace":
+                if write.facts.scalar_default is not NO_DEFAULT:
+                    value = write.facts.scalar_default
+                elif write.facts.nullable and not write.facts.has_default:
+                    value = None
+                else:
+                    continue
+            else:
+                continue
+            if name not in state or state[name] != value:
+                setattr(obj, name, value)
+        self._set_refs(plan, obj, item)
+        for child in plan.children:
+            if child.name not in item.children:
+                continue
+            result = []
+            for c in item.child_list(child.name):
+                if c.match is not None:
+                    self.update(child.plan, c.match, c)
+                    result.append(c.match)
+                else:
+                    result.append(self.build(child.plan, c))
+            removed = item.removed.get(child.name, [])
+            if child.on_missing == "keep":
+                result += removed
+            elif child.on_missing == "delete":
+                for gone in removed:
+                    self._delete(child.plan, gone)
+            setattr(obj, child.name, result if child.many else (result[0] if result else None))

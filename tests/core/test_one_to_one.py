@@ -18,7 +18,7 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 import treeshape as ts
-from tests.agreement import assert_backends_agree, column_names
+from tests.agreement import assert_backends_agree, column_names, without_jit
 from tests.core.reference import Tree, paths_to_tree
 from tests.databases import BOTH, Db, database
 from tests.one_to_one_models import (
@@ -51,7 +51,7 @@ staffing = st.builds(
 def staff_db(request: pytest.FixtureRequest) -> Iterator[Db]:
     """The one-to-one models' tables on SQLite, then PostgreSQL."""
     with database(request, OneToOneBase.metadata) as db:
-        yield db
+        yield without_jit(db)
 
 
 def fill(db: Db, spec: StaffingSpec) -> None:

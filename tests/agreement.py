@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Column, Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
 import treeshape as ts
@@ -45,9 +45,14 @@ def without_jit(db: Db) -> Db:
 
 
 def column_names(*models: type) -> dict[str, list[str]]:
-    """Every public column attribute of each model, in mapper order: a shape's default fields."""
+    """Every public table column of each model, in mapper order: a shape's default fields
+    (not column properties that are SQL expressions, nor treeshape's hidden count attributes)."""
     return {
-        model.__name__: [p.key for p in inspect(model).column_attrs if not p.key.startswith("_")]
+        model.__name__: [
+            p.key
+            for p in inspect(model).column_attrs
+            if not p.key.startswith("_") and isinstance(p.expression, Column)
+        ]
         for model in models
     }
 

@@ -87,7 +87,7 @@ def test_which_secondaries_are_rewritten(name: str) -> None:
     assert rewritten(name) == (name in REWRITTEN)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pairs=pair_lists)
 def test_rewritten_equals_the_join(rw_db: Db, pairs: list[tuple[int, int]]) -> None:
     load(rw_db, pairs)

@@ -93,7 +93,7 @@ def fields_for(fields: dict[str, list[str]], names: set[str]) -> dict[str, list[
     return {name: columns for name, columns in fields.items() if name in names}
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=specs(max_depth=3), network=networks, data=st.data())
 def test_composed_and_inline_merge_to_the_inline_shape(
     db: CoreDb, spec: Spec, network: NetworkSpec, data: st.DataObject

@@ -83,7 +83,7 @@ def one_to_one_specs(draw: st.DrawFn) -> tuple[type, Tree, dict[str, list[str]]]
     return root, tree, fields
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=one_to_one_specs(), data=staffing)
 def test_random_one_to_one_shapes_agree(
     staff_db: Db, spec: tuple[type, Tree, dict[str, list[str]]], data: StaffingSpec

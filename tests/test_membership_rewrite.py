@@ -26,7 +26,7 @@ from tests.agreement import STRATEGIES, assert_backends_agree, column_names, wit
 from tests.databases import BOTH, Db, database
 from tests.rewrite_models import KEPT, REWRITTEN, RewriteBase, RwPost, RwTag, fill
 from tests.statements import StatementCounter
-from treeshape.secondary import membership
+from treeshape.sql.secondary import membership
 
 DEFAULTS = column_names(RwPost, RwTag)
 POSTS = 4
@@ -167,20 +167,10 @@ def test_distinct_over_the_parents_own_table(rw_db: Db) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: secondary._unique_over accepts a partial unique index (sqlite_where / "
-    "postgresql_where) as proof, so repeated pairs outside its WHERE are output once",
-)
 def test_a_partial_unique_index_proves_nothing() -> None:
     assert not rewritten("partial_tags")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: fetch rewrites RwPost.partial_tags (partial unique index) to IN and drops the "
-    "repeated inactive pairs the ORM's join lists twice",
-)
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pairs=pair_lists.filter(bool).map(lambda pairs: [*pairs, pairs[0]]))  # one repeat at least
 def test_a_partial_unique_index_keeps_repeated_rows(

@@ -30,7 +30,7 @@ from tests.core.reference import Tree, paths_to_tree
 from tests.databases import BOTH, Db, database
 from tests.statements import StatementCounter
 from tests.strategies import models_in
-from treeshape.fetch import FetchError
+from treeshape.sql.fetch import FetchError
 
 MODELS: tuple[type, ...] = (CpKeeper, CpShelf, CpBook)
 DEFAULTS = column_names(*MODELS)

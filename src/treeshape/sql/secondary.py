@@ -188,12 +188,18 @@ def _unique_over(secondary: Any, used: set[int]) -> bool:
             if isinstance(constraint, UniqueConstraint):
                 candidates.append({column.key for column in constraint.columns})
         for index in base.indexes:
-            if isinstance(index, Index) and index.unique:
+            # A partial unique index (``postgresql_where=``, ``sqlite_where=``) proves nothing
+            # about the rows outside its condition.
+            if isinstance(index, Index) and index.unique and not _is_partial(index):
                 names = {getattr(e, "key", None) for e in index.expressions}
                 if None not in names:
                     candidates.append({str(name) for name in names})
         return any(candidate and candidate <= keys for candidate in candidates)
     return False
+
+
+def _is_partial(index: Index) -> bool:
+    return any(options.get("where") is not None for options in index.dialect_options.values())
 
 
 def _plain_distinct(select_: Select[Any]) -> bool:

@@ -52,6 +52,7 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
     exc.InterfaceError,  # the driver's connection is closed
     exc.DisconnectionError,
     exc.TimeoutError,  # no pooled connection free within Settings.pool_timeout
+    OSError,  # asyncpg's own connect errors (refused, no socket) reach us unwrapped
 )
 """Errors answered with a 503: the database, not the request, is the problem."""
 

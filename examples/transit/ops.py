@@ -47,7 +47,7 @@ RETRY_AFTER = "1"
 
 UNAVAILABLE_MESSAGE = "The database is unavailable or too slow right now; retry shortly."
 
-UNAVAILABLE: tuple[type[BaseException], ...] = (
+UNAVAILABLE: tuple[type[Exception], ...] = (
     exc.OperationalError,  # refused, terminated, statement timeout, SQLite busy or interrupted
     exc.InterfaceError,  # the driver's connection is closed
     exc.DisconnectionError,

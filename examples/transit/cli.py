@@ -132,9 +132,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--threads",
         type=_positive,
-        default=4,
+        default=None,
         metavar="N",
-        help="flask: waitress threads (default 4; keep it at most the pool's connections)",
+        help="flask: waitress threads (waitress's default 4; keep it at most the pool's "
+        "connections)",
     )
     serve.add_argument(
         "--feed",
@@ -274,8 +275,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot load the {args.app} app ({module_name}): {exc}") from None
     # FastAPI serves an asyncio URL asynchronously; Flask is WSGI and needs the sync driver.
     db = args.db if args.app == "fastapi" else sync_url(args.db)
-    try:
-        settings = Settings.from_env()
+    try:  # each app reads them itself; a bad value is one line here, not a traceback there
+        Settings.from_env()
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     print(
@@ -285,9 +286,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     try:
         if args.app == "flask":
-            _serve_flask(module.create_app(db, settings=settings), args.host, args.port, args)
+            _serve_flask(module.create_app(db), args.host, args.port, args)
         else:
-            _serve_fastapi(module, db, settings, args)
+            _serve_fastapi(module, db, args)
     except OSError as exc:
         raise UsageError(
             f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
@@ -302,16 +303,17 @@ def _serve_flask(app: object, host: str, port: int, args: argparse.Namespace) ->
     from paste.translogger import TransLogger  # type: ignore[import-untyped]
 
     logged = TransLogger(app, logger_name=ACCESS_LOGGER, setup_console_handler=True)
-    waitress.serve(logged, host=host, port=port, threads=args.threads)
+    threads = {} if args.threads is None else {"threads": args.threads}
+    waitress.serve(logged, host=host, port=port, **threads)
 
 
-def _serve_fastapi(module: Any, db: str, settings: Settings, args: argparse.Namespace) -> None:
+def _serve_fastapi(module: Any, db: str, args: argparse.Namespace) -> None:
     """uvicorn, with its own access log (one line per request). Several workers need the
     app as an import string: each process builds its own from ``$TRANSIT_DB``."""
     import uvicorn
 
     if args.workers == 1:
-        uvicorn.run(module.create_app(db, settings=settings), host=args.host, port=args.port)
+        uvicorn.run(module.create_app(db), host=args.host, port=args.port)
         return
     os.environ[DB_ENV] = db  # read by every worker process's from_env()
     uvicorn.run(

@@ -93,3 +93,17 @@ def test_one_access_line_per_request(
     lines = [m for line in output.splitlines() if (m := LINE[app].search(line))]
     logged = [(m["path"], int(m["status"])) for m in lines]
     assert logged == [("/ready-check", 404), *zip(REQUESTS, STATUSES, strict=True)], output
+
+
+def test_bad_setting_is_one_error_line(
+    sample_sqlite: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from examples.transit import cli
+
+    monkeypatch.setenv("TRANSIT_STATEMENT_TIMEOUT", "soon")
+    assert cli.main(["serve", "--db", str(sample_sqlite), "--port", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (
+        "python -m examples.transit serve: error: "
+        "TRANSIT_STATEMENT_TIMEOUT must be a number of seconds, got 'soon'."
+    )

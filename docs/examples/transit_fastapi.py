@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from typing import Annotated
 
-from examples.transit.models import Route, Stop, StopTime
+from examples.transit.models import Route, Stop, StopTime, Trip
 from fastapi import Depends, FastAPI, HTTPException
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
@@ -82,7 +82,10 @@ def get_trip_stop_times(
         .order_by(StopTime.stop_sequence)
         .options(*shape.loader_options())
     )
-    return ShapeResponse(shape, db.scalars(stmt).all(), many=True)
+    stop_times = db.scalars(stmt).all()
+    if not stop_times and db.get(Trip, trip_id) is None:  # no calls, or no trip?
+        raise HTTPException(404, f"No trip {trip_id!r}")
+    return ShapeResponse(shape, stop_times, many=True)
 
 
 # [end others]

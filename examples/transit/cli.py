@@ -14,6 +14,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import make_url
@@ -22,11 +23,13 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from .feed import FeedError
 from .importer import ImportReport, engine_for, import_feed
 from .models import Route
+from .ops import Settings
 
 SHIPPED_FEED = Path(__file__).parent / "data" / "cairns_gtfs.zip"
 DEFAULT_DB = "sqlite:///transit.sqlite"
 DB_ENV = "TRANSIT_DB"
 APPS = ("flask", "fastapi")
+ACCESS_LOGGER = "waitress.access"
 
 
 class UsageError(Exception):
@@ -119,6 +122,21 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", type=database_url, default=default_db, metavar="URL", help=db_help)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
     serve.add_argument("--port", type=_port, default=8000, metavar="N", help="port (%(default)s)")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="fastapi: uvicorn worker processes (default 1)",
+    )
+    serve.add_argument(
+        "--threads",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="flask: waitress threads (waitress's default 4; keep it at most the pool's "
+        "connections)",
+    )
     serve.add_argument(
         "--feed",
         type=Path,
@@ -256,7 +274,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise UsageError(f"cannot load the {args.app} app ({module_name}): {exc}") from None
     # FastAPI serves an asyncio URL asynchronously; Flask is WSGI and needs the sync driver.
-    app = module.create_app(args.db if args.app == "fastapi" else sync_url(args.db))
+    db = args.db if args.app == "fastapi" else sync_url(args.db)
+    try:  # each app reads them itself; a bad value is one line here, not a traceback there
+        Settings.from_env()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     print(
         f"Serving {_shown(args.db)} with the {args.app} app on http://{args.host}:{args.port}/ "
         "(Ctrl+C to stop)",
@@ -264,18 +286,43 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     try:
         if args.app == "flask":
-            import waitress  # type: ignore[import-untyped, unused-ignore]
-
-            waitress.serve(app, host=args.host, port=args.port)
+            _serve_flask(module.create_app(db), args.host, args.port, args)
         else:
-            import uvicorn
-
-            uvicorn.run(app, host=args.host, port=args.port)
+            _serve_fastapi(module, db, args)
     except OSError as exc:
         raise UsageError(
             f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
         ) from None
     return 0
+
+
+def _serve_flask(app: object, host: str, port: int, args: argparse.Namespace) -> None:
+    """waitress, with one access-log line per request (Paste's TransLogger, the logger
+    waitress documents; waitress itself logs none) in the Apache combined format."""
+    import waitress  # type: ignore[import-untyped, unused-ignore]
+    from paste.translogger import TransLogger  # type: ignore[import-untyped]
+
+    logged = TransLogger(app, logger_name=ACCESS_LOGGER, setup_console_handler=True)
+    threads = {} if args.threads is None else {"threads": args.threads}
+    waitress.serve(logged, host=host, port=port, **threads)
+
+
+def _serve_fastapi(module: Any, db: str, args: argparse.Namespace) -> None:
+    """uvicorn, with its own access log (one line per request). Several workers need the
+    app as an import string: each process builds its own from ``$TRANSIT_DB``."""
+    import uvicorn
+
+    if args.workers == 1:
+        uvicorn.run(module.create_app(db), host=args.host, port=args.port)
+        return
+    os.environ[DB_ENV] = db  # read by every worker process's from_env()
+    uvicorn.run(
+        f"{__package__}.fastapi_app:from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

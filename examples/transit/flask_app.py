@@ -4,36 +4,66 @@ Same endpoints and the same response bodies as `fastapi_app`: both serve the end
 once in `endpoints` (shapes, page and sort settings). Each view narrows its declared shape from
 ``?include=`` / ``?fields[Model]=`` (a 400 before any query if they do not fit), loads with the
 narrowed shape's loader options and serializes with its dumper. The OpenAPI document, built by
-apispec from the shapes' marshmallow schemas, is at ``/openapi.json``.
+apispec from the shapes' marshmallow schemas, is at ``/openapi.json``, Swagger UI on it at
+``/docs`` (served from packaged files, see `pages`), and ``/`` links both and the endpoints.
+
+Every error is JSON in flask-smorest's format (``code``, ``status``, ``message``), with
+werkzeug's headers kept (a 405's ``Allow``); the database being away or too slow is a 503 (see
+`ops`), never a 500. The engine has the production defaults of `ops.Settings`.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, Response, jsonify, request
-from sqlalchemy import create_engine
+from flask_swagger_ui import get_swaggerui_blueprint  # type: ignore[import-untyped]
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
 from treeshape.flask import init_app, json_response, openapi_operation, shape_from_request
 from treeshape.web import Problem, QueryError
 
-from . import queries, writes
+from . import ops, pages, queries, writes
 from .endpoints import ROUTE, ROUTES, STOP, STOPS, TRIP, TRIP_STOP_TIMES
 
+__all__ = ["create_app", "from_env"]
 
-def _error(code: int, message: str) -> tuple[Response, int]:
+log = logging.getLogger(__name__)
+
+_KEEP_HEADERS = frozenset({"content-type", "content-length"})
+
+
+def _error(code: int, message: str, headers: dict[str, str] | None = None) -> tuple[Response, int]:
     """flask-smorest's error body: ``{"code", "status", "message"}``."""
     body = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Error"), "message": message}
-    return jsonify(body), code
+    response = jsonify(body)
+    response.headers.update(headers or {})
+    return response, code
 
 
 def _http_error(exc: HTTPException) -> tuple[Response, int]:
-    return _error(exc.code or 500, exc.description or "")
+    """werkzeug's errors (404, 405, 500...) as JSON, with their headers (``Allow``)."""
+    headers = {
+        name: value for name, value in exc.get_headers() if name.lower() not in _KEEP_HEADERS
+    }
+    if isinstance(exc, InternalServerError):  # never echo an exception's text to a client
+        return _error(500, "Internal server error.", headers)
+    return _error(exc.code or 500, exc.description or "", headers)
+
+
+def _unavailable(exc: Exception) -> tuple[Response, int]:
+    log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
+    return _error(503, ops.UNAVAILABLE_MESSAGE, {"Retry-After": ops.RETRY_AFTER})
+
+
+def _not_found(what: str, key: str) -> tuple[Response, int]:
+    return _error(404, f"No {what} with {what}_id {ops.quoted(key)}.")
 
 
 def _page() -> tuple[int, int]:
@@ -59,7 +89,7 @@ def _page() -> tuple[int, int]:
 def _openapi() -> dict[str, Any]:
     """The OpenAPI document: apispec turns the shapes' marshmallow schemas into components."""
     spec = APISpec(
-        title="treeshape transit example",
+        title=pages.TITLE,
         version="1.0.0",
         openapi_version="3.1.0",
         plugins=[MarshmallowPlugin()],
@@ -76,10 +106,15 @@ def _openapi() -> dict[str, Any]:
     def path_param(name: str) -> list[dict[str, Any]]:
         return [{"in": "path", "name": name, "required": True, "schema": {"type": "string"}}]
 
-    not_found = {"404": {"description": "Not found"}}
+    unavailable = {"503": {"description": "The database is unavailable or too slow"}}
+    not_found = {"404": {"description": "Not found"}, **unavailable}
     operations = {
-        "/routes": openapi_operation(ROUTES, summary="Routes", many=True, parameters=page),
-        "/stops": openapi_operation(STOPS, summary="Stops", many=True, parameters=page),
+        "/routes": openapi_operation(
+            ROUTES, summary="Routes", many=True, parameters=page, responses=unavailable
+        ),
+        "/stops": openapi_operation(
+            STOPS, summary="Stops", many=True, parameters=page, responses=unavailable
+        ),
         "/routes/{route_id}": openapi_operation(
             ROUTE,
             summary="A route with its trips' timetables",
@@ -111,22 +146,38 @@ def _openapi() -> dict[str, Any]:
     return spec.to_dict()
 
 
-def create_app(db_url: str) -> Flask:
-    """The Flask app serving the database at ``db_url``."""
-    engine = create_engine(db_url)
+def create_app(db_url: str, *, settings: ops.Settings | None = None) -> Flask:
+    """The Flask app serving the database at ``db_url`` (``settings``: `ops.Settings.from_env`
+    unless given)."""
+    engine = ops.engine(db_url, settings or ops.Settings.from_env())
     sessions = sessionmaker(engine)
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in field order
     app.extensions["transit_engine"] = engine
     init_app(app)
     app.register_error_handler(HTTPException, _http_error)
+    for error in ops.UNAVAILABLE:
+        app.register_error_handler(error, _unavailable)
+    docs = get_swaggerui_blueprint(
+        pages.DOCS_PATH,
+        pages.OPENAPI_PATH,
+        config={"app_name": f"{pages.TITLE}: API docs", **pages.SWAGGER_UI_PARAMETERS},
+    )
+    app.register_blueprint(docs)
+    # The page at /docs itself, as in the FastAPI app (the blueprint's is /docs/).
+    app.add_url_rule(pages.DOCS_PATH, "docs", app.view_functions[f"{docs.name}.show"])
     openapi = _openapi()
+    index = pages.index_page(framework="Flask")
     writes.register_flask(app, sessions, openapi)
 
     def session() -> Session:
         return sessions()
 
-    @app.get("/openapi.json")
+    @app.get("/")
+    def get_index() -> Response:
+        return Response(index, mimetype="text/html")
+
+    @app.get(pages.OPENAPI_PATH)
     def get_openapi() -> Response:
         return jsonify(openapi)
 
@@ -150,7 +201,7 @@ def create_app(db_url: str) -> Flask:
         with session() as db:
             found = queries.route(db, shape, route_id)
             if found is None:
-                return _error(404, f"No route with route_id {route_id!r}.")
+                return _not_found("route", route_id)
             return json_response(shape, found)
 
     @app.get("/stops/<stop_id>")
@@ -159,7 +210,7 @@ def create_app(db_url: str) -> Flask:
         with session() as db:
             found = queries.stop(db, shape, stop_id)
             if found is None:
-                return _error(404, f"No stop with stop_id {stop_id!r}.")
+                return _not_found("stop", stop_id)
             return json_response(shape, found)
 
     @app.get("/trips/<trip_id>")
@@ -168,7 +219,7 @@ def create_app(db_url: str) -> Flask:
         with session() as db:
             found = queries.trip(db, shape, trip_id)
             if found is None:
-                return _error(404, f"No trip with trip_id {trip_id!r}.")
+                return _not_found("trip", trip_id)
             return json_response(shape, found)
 
     @app.get("/trips/<trip_id>/stop_times")
@@ -177,7 +228,15 @@ def create_app(db_url: str) -> Flask:
         with session() as db:
             found = queries.trip_stop_times(db, shape, trip_id)
             if found is None:
-                return _error(404, f"No trip with trip_id {trip_id!r}.")
+                return _not_found("trip", trip_id)
             return json_response(shape, found, many=True)
 
     return app
+
+
+def from_env() -> Flask:
+    """The app on ``$TRANSIT_DB`` with `ops.Settings.from_env`: for a server's factory
+    option (``uvicorn --factory``, ``waitress-serve --call``), one app per worker process."""
+    from .cli import DB_ENV, DEFAULT_DB, sync_url
+
+    return create_app(sync_url(os.environ.get(DB_ENV) or DEFAULT_DB))

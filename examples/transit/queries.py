@@ -2,6 +2,10 @@
 
 Each function loads with the (possibly narrowed) shape's loader options: one statement for the
 roots plus one per included relationship, whatever the number of rows, and nothing lazily.
+
+An id with a NUL character matches no row on any database (PostgreSQL's text cannot hold one,
+and refuses to compare with one: ``psycopg.DataError``), so lookups answer ``None`` for it
+without asking: the same 404 on SQLite and PostgreSQL, and no statement.
 """
 
 from __future__ import annotations
@@ -19,6 +23,24 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 MAX_OFFSET = 10**9
 
+__all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_LIMIT",
+    "MAX_OFFSET",
+    "matches_nothing",
+    "route",
+    "route_page",
+    "stop",
+    "stop_page",
+    "trip",
+    "trip_stop_times",
+]
+
+
+def matches_nothing(key: str) -> bool:
+    """True for a key no row can have: one with a NUL character."""
+    return "\x00" in key
+
 
 def route_page(session: Session, shape: ts.Shape, limit: int, offset: int) -> Sequence[Route]:
     stmt = select(Route).order_by(Route.route_id).limit(limit).offset(offset)
@@ -31,16 +53,22 @@ def stop_page(session: Session, shape: ts.Shape, limit: int, offset: int) -> Seq
 
 
 def route(session: Session, shape: ts.Shape, route_id: str) -> Route | None:
+    if matches_nothing(route_id):
+        return None
     stmt = select(Route).where(Route.route_id == route_id)
     return session.scalars(stmt.options(*shape.loader_options())).one_or_none()
 
 
 def stop(session: Session, shape: ts.Shape, stop_id: str) -> Stop | None:
+    if matches_nothing(stop_id):
+        return None
     stmt = select(Stop).where(Stop.stop_id == stop_id)
     return session.scalars(stmt.options(*shape.loader_options())).one_or_none()
 
 
 def trip(session: Session, shape: ts.Shape, trip_id: str) -> Trip | None:
+    if matches_nothing(trip_id):
+        return None
     stmt = select(Trip).where(Trip.trip_id == trip_id)
     return session.scalars(stmt.options(*shape.loader_options())).one_or_none()
 
@@ -51,6 +79,8 @@ def trip_stop_times(session: Session, shape: ts.Shape, trip_id: str) -> Sequence
     The trip itself is looked up only when it has no stop_times, so the usual request costs
     no extra statement.
     """
+    if matches_nothing(trip_id):
+        return None
     stmt = select(StopTime).where(StopTime.trip_id == trip_id).order_by(StopTime.stop_sequence)
     rows = session.scalars(stmt.options(*shape.loader_options())).all()
     if not rows and session.get(Trip, trip_id) is None:

@@ -285,15 +285,6 @@ def test_composite_ids_agree_but_pydantic(composite_db: Db) -> None:
 def test_composite_ids_not_loaded(
     composite_db: Db, backend: str, request: pytest.FixtureRequest
 ) -> None:
-    if backend == "marshmallow":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                raises=KeyError,
-                reason="bug: marshmallow_schema.KeyTuple.get_value reads the composite foreign key "
-                "from the state directly: a bare KeyError('pair_b') instead of NotLoadedError",
-            )
-        )
     with Session(composite_db.engine) as session:
         ref = first(session, select(NlRef).options(load_only(NlRef.ref_id, NlRef.pair_a)))
         with (

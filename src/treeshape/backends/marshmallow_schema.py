@@ -80,7 +80,10 @@ class KeyTuple(ma.fields.Tuple):
         self, obj: Any, attr: Any, accessor: Any = None, default: Any = ma.missing
     ) -> Any:
         state = obj.__dict__
-        values = tuple(state[k] for k in self.locals_)
+        try:
+            values = tuple(state[k] for k in self.locals_)
+        except KeyError as missing:
+            raise NotLoadedError(type(obj).__name__, str(missing.args[0])) from None
         return None if None in values else values
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:

@@ -9,12 +9,14 @@ so a call costs SQLAlchemy only the key of its criteria, order and limit.
 from __future__ import annotations
 
 import itertools
+import math
+import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import case, null, or_, select
+from sqlalchemy import JSON, case, null, or_, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
@@ -27,11 +29,18 @@ from ...tree import RelationNode, ShapeNode, memoize
 from ..counting import count_expression
 from .core import run_core
 from .dialects import json_dialect
-from .dialects.base import JsonDialect, Unsupported, json_key
+from .dialects.base import FLOAT_MARKER, JsonDialect, Unsupported, json_key
 from .relations import field_expression
 from .request import FetchRequest, execute
 
-__all__ = ["DocumentExpression", "JsonBuilder", "JsonPlans", "json_plans", "run_json"]
+__all__ = [
+    "DocumentExpression",
+    "JsonBuilder",
+    "JsonPlans",
+    "json_plans",
+    "restore",
+    "run_json",
+]
 
 
 class JsonBuilder:
@@ -105,9 +114,11 @@ class JsonPlans:
             return ops
         try:
             root = JsonBuilder(ops).document(self.node, self.node.model)
-            return DocumentExpression(ops.root(root), self.node)
         except Unsupported as error:
             return str(error)
+        doc = DocumentExpression(ops.root(root), self.node)
+        doc.reencode, doc.marks = ops.reencode, ops.marks or ops.reencode
+        return doc
 
 
 @memoize
@@ -141,6 +152,10 @@ class DocumentExpression(ColumnElement[Any]):
         self.key_order = [
             getattr(node.model, k).__clause_element__() for k in node.info.primary_key
         ]
+        self.reencode = False
+        """Every row goes through `restore` (a column whose exact text only Python writes)."""
+        self.marks = False
+        """Rows may hold a float marker (`restore` those that do)."""
 
 
 _document_tokens = itertools.count()
@@ -161,13 +176,75 @@ def run_json(node: ShapeNode, request: FetchRequest) -> bytes:
         texts = execute(node, request, stmt).scalars().all()
     except DBAPIError as error:
         if request.dialect.name == "sqlite" and "malformed JSON" in str(error.orig):
-            # A REAL SQLite cannot print exactly (see _sqlite_real), or a stored JSON text
-            # that is not JSON (then Core raises as the ORM would).
+            # A stored JSON text that is not JSON: Core raises as the ORM would.
             return orjson.dumps(run_core(node, request))
         raise
+    if doc.marks:
+        texts = [restore(node, text) if doc.reencode or _MARKER in text else text for text in texts]
     # One copy into a str, one into bytes (not "[" + ... + "]", which copies twice more).
     parts = ["["]
     for text in texts:
         parts += (text, ",")
     parts[-1] = "]"
     return "".join(parts).encode() if texts else b"[]"
+
+
+# -- what only Python writes exactly -------------------------------------------------------------
+
+_MARKER = '{"' + FLOAT_MARKER + '":'
+
+
+def restore(node: ShapeNode, text: str) -> str:
+    """One root's JSON text with every float marker replaced by its float, encoded by orjson.
+
+    A dialect marks the values its SQL cannot print as ``dump_json`` does (`float_marker`), and
+    columns whose stored text orjson would write differently (JSON columns) make it re-encode
+    every row. Markers are read only where the tree has a non-JSON column, so a stored JSON
+    value that happens to look like one is left as it is.
+    """
+    doc = orjson.loads(text)
+    _restorer(node)(doc)
+    return orjson.dumps(doc).decode()
+
+
+@memoize
+def _restorer(node: ShapeNode) -> Callable[[Any], None]:
+    """A function that replaces the markers in one document of ``node``, in place."""
+    scalars = [f.name for f in node.fields if not isinstance(f.sa_type, JSON)]
+    children: list[tuple[str, bool, Callable[[Any], None] | None]] = []
+    for rel in node.relations:
+        options = rel.options
+        if not options.embed:
+            continue
+        if options.ids:
+            children.append((rel.name, rel.many, None))
+        else:
+            children.append((rel.name, rel.many, _restorer(rel.child)))
+
+    def fix(doc: Any) -> None:
+        for name in scalars:
+            doc[name] = _value(doc[name])
+        for name, many, child in children:
+            value = doc[name]
+            if child is None:
+                doc[name] = [_value(v) for v in value] if many else _value(value)
+            elif many:
+                for item in value:
+                    child(item)
+            elif value is not None:
+                child(value)
+
+    return fix
+
+
+def _value(value: Any) -> Any:
+    """A marker's float, each part of a composite key, or the value itself."""
+    if isinstance(value, dict):
+        payload = value[FLOAT_MARKER]
+        if isinstance(payload, str):  # the double's eight bytes, big-endian, in hex
+            return struct.unpack(">d", bytes.fromhex(payload))[0]
+        m, q = payload
+        return math.ldexp(m, q)
+    if isinstance(value, list):
+        return [_value(v) for v in value]
+    return value

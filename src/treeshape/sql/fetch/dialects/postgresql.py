@@ -126,8 +126,12 @@ class PostgresJson(JsonDialect):
             return _json_text(stmt.scalar_subquery())
         child: Any = aliased(rel.child.model)
         from_, where = correlated_from(parent, child, rel)
+        order = collection_order_in(rel, child, from_)
+        if not rel.options.ids:
+            # Each row's many-to-one targets by one hash join, not one subquery per row.
+            from_ = builder.join_lookups(rel.child, child, from_)
         doc = builder.item(rel, child)
-        stmt = select(self._agg(doc, collection_order_in(rel, child, from_))).select_from(from_)
+        stmt = select(self._agg(doc, order)).select_from(from_)
         stmt = stmt.where(where, *where_clauses(rel.options, child))
         return _json_text(stmt.scalar_subquery())
 

@@ -172,11 +172,15 @@ def table(title: str, medians: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-def postgres_copy(source: Engine) -> tuple[Engine, Any]:
-    """A throwaway PostgreSQL database with ``source``'s transit tables."""
+def postgres_copy(source: Engine, server: Any = None) -> tuple[Engine, Any]:
+    """A database with ``source``'s transit tables on ``server`` (a `tests.pgserver.PgServer`),
+    or on a throwaway cluster started here; returns the engine and the server to close (the
+    one started here, else ``None``)."""
     from tests import pgserver
 
-    server = pgserver.open_server()
+    started = None
+    if server is None:
+        server = started = pgserver.open_server()
     db = server.create_database()
     engine = create_engine(db.url)
     Base.metadata.create_all(engine)
@@ -187,7 +191,7 @@ def postgres_copy(source: Engine) -> tuple[Engine, Any]:
                 dst.execute(t.insert(), rows[i : i + 5000])
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
-    return engine, server
+    return engine, started
 
 
 def main(argv: Sequence[str] | None = None) -> None:

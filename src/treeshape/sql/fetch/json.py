@@ -9,29 +9,41 @@ so a call costs SQLAlchemy only the key of its criteria, order and limit.
 from __future__ import annotations
 
 import itertools
+import math
+import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import case, null, or_, select
+from sqlalchemy import JSON, and_, case, null, or_, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm import outerjoin as orm_outerjoin
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Select
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from ...inspection import FieldInfo
 from ...tree import RelationNode, ShapeNode, memoize
+from ..clauses import where_clauses
 from ..counting import count_expression
 from .core import run_core
 from .dialects import json_dialect
-from .dialects.base import JsonDialect, Unsupported, json_key
-from .relations import field_expression
+from .dialects.base import FLOAT_MARKER, JsonDialect, Unsupported, json_key
+from .relations import field_expression, joinable_lookup, local_keys, remote_keys
 from .request import FetchRequest, execute
 
-__all__ = ["DocumentExpression", "JsonBuilder", "JsonPlans", "json_plans", "run_json"]
+__all__ = [
+    "DocumentExpression",
+    "JsonBuilder",
+    "JsonPlans",
+    "json_plans",
+    "restore",
+    "run_json",
+]
 
 
 class JsonBuilder:
@@ -39,6 +51,40 @@ class JsonBuilder:
 
     def __init__(self, ops: JsonDialect) -> None:
         self.ops = ops
+        self.joined: dict[tuple[int, str], tuple[Any, Any]] = {}
+        """(id of an entity, relationship name) -> (the entity, the alias of its many-to-one
+        target that a dialect joined into the entity's FROM) (`join_lookups`)."""
+
+    def join_lookups(self, node: ShapeNode, entity: Any, from_: Any) -> Any:
+        """``from_`` with ``node``'s plain many-to-one targets LEFT JOINed on their primary key,
+        so that their documents come from the same rows instead of a subquery per row.
+
+        Sound where the join finds at most one row per row of ``from_`` (the relationship's
+        remote columns are the target's primary key) and needs no LIMIT or window.
+        """
+        for rel in node.relations:
+            if not (rel.options.embed and not rel.options.ids and joinable_lookup(rel)):
+                continue
+            target: Any = aliased(rel.child.model)
+            condition = and_(
+                *(
+                    getattr(entity, local) == getattr(target, remote)
+                    for local, remote in zip(local_keys(rel), remote_keys(rel), strict=True)
+                ),
+                *where_clauses(rel.options, target),
+            )
+            from_ = orm_outerjoin(from_, target, condition)
+            self.joined[(id(entity), rel.name)] = (entity, target)
+        return from_
+
+    def lookup(self, rel: RelationNode, entity: Any) -> Any:
+        """The document of ``rel`` on ``entity``: from its joined alias, or a subquery."""
+        found = self.joined.get((id(entity), rel.name))
+        if found is None:
+            return self.ops.scalar(self, rel, entity)
+        target = found[1]
+        missing = [getattr(target, k).is_(None) for k in rel.child.info.primary_key]
+        return case((and_(*missing), null()), else_=self.document(rel.child, target))
 
     def document(self, node: ShapeNode, entity: Any) -> Any:
         if len(node.fields) + sum(len(r.outputs) for r in node.relations) > self.ops.max_keys:
@@ -55,9 +101,7 @@ class JsonBuilder:
                 pairs += [json_key(rel.name), self.key(rel.child.fields, columns)]
             elif rel.render != "none":
                 expr = (
-                    self.ops.collection(self, rel, entity)
-                    if rel.many
-                    else self.ops.scalar(self, rel, entity)
+                    self.ops.collection(self, rel, entity) if rel.many else self.lookup(rel, entity)
                 )
                 pairs += [json_key(rel.name), expr]
             if options.count is not None:
@@ -105,9 +149,11 @@ class JsonPlans:
             return ops
         try:
             root = JsonBuilder(ops).document(self.node, self.node.model)
-            return DocumentExpression(ops.root(root), self.node)
         except Unsupported as error:
             return str(error)
+        doc = DocumentExpression(ops.root(root), self.node)
+        doc.reencode, doc.marks = ops.reencode, ops.marks or ops.reencode
+        return doc
 
 
 @memoize
@@ -141,6 +187,10 @@ class DocumentExpression(ColumnElement[Any]):
         self.key_order = [
             getattr(node.model, k).__clause_element__() for k in node.info.primary_key
         ]
+        self.reencode = False
+        """Every row goes through `restore` (a column whose exact text only Python writes)."""
+        self.marks = False
+        """Rows may hold a float marker (`restore` those that do)."""
 
 
 _document_tokens = itertools.count()
@@ -161,13 +211,75 @@ def run_json(node: ShapeNode, request: FetchRequest) -> bytes:
         texts = execute(node, request, stmt).scalars().all()
     except DBAPIError as error:
         if request.dialect.name == "sqlite" and "malformed JSON" in str(error.orig):
-            # A REAL SQLite cannot print exactly (see _sqlite_real), or a stored JSON text
-            # that is not JSON (then Core raises as the ORM would).
+            # A stored JSON text that is not JSON: Core raises as the ORM would.
             return orjson.dumps(run_core(node, request))
         raise
+    if doc.marks:
+        texts = [restore(node, text) if doc.reencode or _MARKER in text else text for text in texts]
     # One copy into a str, one into bytes (not "[" + ... + "]", which copies twice more).
     parts = ["["]
     for text in texts:
         parts += (text, ",")
     parts[-1] = "]"
     return "".join(parts).encode() if texts else b"[]"
+
+
+# -- what only Python writes exactly -------------------------------------------------------------
+
+_MARKER = '{"' + FLOAT_MARKER + '":'
+
+
+def restore(node: ShapeNode, text: str) -> str:
+    """One root's JSON text with every float marker replaced by its float, encoded by orjson.
+
+    A dialect marks the values its SQL cannot print as ``dump_json`` does (`float_marker`), and
+    columns whose stored text orjson would write differently (JSON columns) make it re-encode
+    every row. Markers are read only where the tree has a non-JSON column, so a stored JSON
+    value that happens to look like one is left as it is.
+    """
+    doc = orjson.loads(text)
+    _restorer(node)(doc)
+    return orjson.dumps(doc).decode()
+
+
+@memoize
+def _restorer(node: ShapeNode) -> Callable[[Any], None]:
+    """A function that replaces the markers in one document of ``node``, in place."""
+    scalars = [f.name for f in node.fields if not isinstance(f.sa_type, JSON)]
+    children: list[tuple[str, bool, Callable[[Any], None] | None]] = []
+    for rel in node.relations:
+        options = rel.options
+        if not options.embed:
+            continue
+        if options.ids:
+            children.append((rel.name, rel.many, None))
+        else:
+            children.append((rel.name, rel.many, _restorer(rel.child)))
+
+    def fix(doc: Any) -> None:
+        for name in scalars:
+            doc[name] = _value(doc[name])
+        for name, many, child in children:
+            value = doc[name]
+            if child is None:
+                doc[name] = [_value(v) for v in value] if many else _value(value)
+            elif many:
+                for item in value:
+                    child(item)
+            elif value is not None:
+                child(value)
+
+    return fix
+
+
+def _value(value: Any) -> Any:
+    """A marker's float, each part of a composite key, or the value itself."""
+    if isinstance(value, dict):
+        payload = value[FLOAT_MARKER]
+        if isinstance(payload, str):  # the double's eight bytes, big-endian, in hex
+            return struct.unpack(">d", bytes.fromhex(payload))[0]
+        m, q = payload
+        return math.ldexp(m, q)
+    if isinstance(value, list):
+        return [_value(v) for v in value]
+    return value

@@ -20,6 +20,7 @@ __all__ = [
     "in_keys",
     "is_lookup",
     "join_for",
+    "joinable_lookup",
     "local_keys",
     "remote_keys",
 ]
@@ -75,3 +76,11 @@ def remote_keys(rel: RelationNode) -> list[str]:
 def is_lookup(rel: RelationNode) -> bool:
     """A plain many-to-one: fetch each distinct target once and look it up by foreign key."""
     return rel.info.direction == "many_to_one" and not rel.info.secondary and not rel.many
+
+
+def joinable_lookup(rel: RelationNode) -> bool:
+    """A plain many-to-one on the target's primary key, without a window: joining it finds at
+    most one target row per parent row, so it may be a LEFT JOIN instead of a subquery."""
+    if not is_lookup(rel) or rel.options.windowed:
+        return False
+    return set(remote_keys(rel)) == set(rel.child.info.primary_key)

@@ -30,9 +30,11 @@ if TYPE_CHECKING:
     from ..json import JsonBuilder
 
 __all__ = [
+    "FLOAT_MARKER",
     "JsonDialect",
     "Unsupported",
     "enum_case",
+    "float_marker",
     "json_key",
     "null_safe",
     "ordered_rows",
@@ -43,6 +45,17 @@ __all__ = [
 
 class Unsupported(Exception):
     """A column whose exact JSON form this dialect cannot produce in SQL (the reason)."""
+
+
+FLOAT_MARKER = "treeshape:float"
+"""The key of a `float_marker` object: a float whose exact text only Python writes."""
+
+
+def float_marker(json_object: Any, payload: Any) -> Any:
+    """``{"treeshape:float": [m, q]}`` for the float ``m * 2**q``: `restore` (in
+    `treeshape.sql.fetch.json`) replaces it by orjson's text of that float after the statement.
+    A dialect emits it for values its SQL cannot print as ``dump_json`` does."""
+    return json_object(json_key(FLOAT_MARKER), payload)
 
 
 def json_key(name: str) -> Any:
@@ -97,6 +110,11 @@ class JsonDialect:
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
+        self.reencode = False
+        """Set by `value` for a column whose exact text only Python writes (stored JSON): every
+        row of the document is then parsed and encoded again with orjson."""
+        self.marks = False
+        """Set by `value` where it may emit a `float_marker`: rows are then searched for one."""
 
     def object(self, pairs: list[Any]) -> Any:
         """A JSON object from alternating key literals (`json_key`) and value expressions."""

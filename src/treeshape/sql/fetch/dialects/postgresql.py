@@ -1,9 +1,10 @@
-"""PostgreSQL's JSON strategy: ``json_build_object`` / ``json_agg(... ORDER BY ...)``."""
+"""PostgreSQL's JSON strategy: documents written as text (``concat`` / ``string_agg``)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -23,63 +24,136 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
+    type_coerce,
 )
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, aggregate_order_by
 from sqlalchemy.orm import aliased
+from sqlalchemy.types import TypeDecorator
 
 from ....inspection import FieldInfo
 from ....tree import RelationNode
 from ...clauses import where_clauses
 from ...secondary import correlated_from
 from ..relations import collection_order_in
-from .base import JsonDialect, Unsupported, enum_case, ordered_rows, plain_type
+from .base import (
+    FLOAT_MARKER,
+    JsonDialect,
+    Unsupported,
+    enum_case,
+    ordered_rows,
+    plain_type,
+)
 
 if TYPE_CHECKING:
     from ..json import JsonBuilder
 
-__all__ = ["PostgresJson"]
+__all__ = ["JsonText", "PostgresJson"]
+
+
+class JsonText(TypeDecorator[str]):
+    """SQL text that already is JSON (a document, an array, a number's text): `object` puts it
+    in as it is, where any other value goes through ``to_json``."""
+
+    impl = Text
+    cache_ok = True
+
+
+def _is_json_text(expr: Any) -> bool:
+    return isinstance(getattr(expr, "type", None), JsonText)
+
+
+def _json_text(expr: Any) -> Any:
+    return type_coerce(expr, JsonText())
+
+
+def _concat(parts: list[Any]) -> Any:
+    """``concat(...)`` of any number of text parts (PostgreSQL takes 100 arguments at most)."""
+    while len(parts) > 100:
+        parts = [func.concat(*parts[i : i + 100]) for i in range(0, len(parts), 100)]
+    return func.concat(*parts)
+
+
+def _as_text(value: Any) -> Any:
+    """A value's JSON text, ``null`` for NULL."""
+    text = value if _is_json_text(value) else cast(func.to_json(value), Text)
+    return func.coalesce(text, literal_column("'null'"))
 
 
 class PostgresJson(JsonDialect):
-    """PostgreSQL: ``json_build_object`` / ``json_agg(... ORDER BY ...)``.
+    """PostgreSQL: each object and array written as text with ``concat`` / ``string_agg``.
 
-    PostgreSQL's JSON already gives ISO dates, true/false, hyphenated UUIDs and shortest-repr
-    doubles; it trims trailing zeros of fractional seconds (Python prints six digits) and prints
-    numerics as numbers, which are rewritten here.
+    PostgreSQL's JSON builders print ``" : "`` and ``", "`` (``json_build_object``,
+    ``json_agg``), which ``dump_json`` does not; the text is assembled here instead, each value
+    through ``to_json`` (PostgreSQL escapes strings as orjson does, and gives ISO dates,
+    true/false and hyphenated UUIDs). Fractional seconds keep six digits as Python prints them,
+    numerics are strings, and doubles get orjson's layout around PostgreSQL's shortest digits
+    (`_double_text`).
     """
 
     name = "postgresql"
-    max_keys = 50  # json_build_object takes at most 100 arguments
+    max_keys = 400
 
     def object(self, pairs: list[Any]) -> Any:
-        return func.json_build_object(*pairs)
+        parts: list[Any] = []
+        for i in range(0, len(pairs), 2):
+            name = pairs[i].name[1:-1].replace("''", "'")  # a json_key literal: 'name'
+            key = ("{" if i == 0 else ",") + orjson.dumps(name).decode() + ":"
+            parts.append(literal_column("'" + key.replace("'", "''") + "'"))
+            parts.append(_as_text(pairs[i + 1]))
+        parts.append(literal_column("'}'") if pairs else literal_column("'{}'"))
+        return _json_text(_concat(parts))
+
+    def nested(self, subquery: Any) -> Any:
+        return _json_text(subquery)
 
     def root(self, doc: Any) -> Any:
-        return cast(doc, Text)
+        return doc
 
     def array(self, items: list[Any]) -> Any:
-        return func.json_build_array(*items)
+        parts: list[Any] = [literal_column("'['")]
+        for i, item in enumerate(items):
+            if i:
+                parts.append(literal_column("','"))
+            parts.append(_as_text(item))
+        parts.append(literal_column("']'"))
+        return _json_text(_concat(parts))
 
     def collection(self, builder: JsonBuilder, rel: RelationNode, parent: Any) -> Any:
-        empty: Any = literal_column("'[]'::json")
         if rel.options.windowed:
             inner, rows = ordered_rows(rel, parent, numbered=True)
             doc = builder.item(rel, rows)
-            agg = func.json_agg(aggregate_order_by(doc, inner.c._treeshape_rn))
-            return select(func.coalesce(agg, empty)).select_from(inner).scalar_subquery()
+            stmt = select(self._agg(doc, [inner.c._treeshape_rn])).select_from(inner)
+            return _json_text(stmt.scalar_subquery())
         child: Any = aliased(rel.child.model)
         from_, where = correlated_from(parent, child, rel)
+        order = collection_order_in(rel, child, from_)
+        if not rel.options.ids:
+            # Each row's many-to-one targets by one hash join, not one subquery per row.
+            from_ = builder.join_lookups(rel.child, child, from_)
         doc = builder.item(rel, child)
-        agg = func.json_agg(aggregate_order_by(doc, *collection_order_in(rel, child, from_)))
-        stmt = select(func.coalesce(agg, empty)).select_from(from_)
-        return stmt.where(where, *where_clauses(rel.options, child)).scalar_subquery()
+        stmt = select(self._agg(doc, order)).select_from(from_)
+        stmt = stmt.where(where, *where_clauses(rel.options, child))
+        return _json_text(stmt.scalar_subquery())
+
+    @staticmethod
+    def _agg(doc: Any, order: list[Any]) -> Any:
+        # string_agg(doc, ',' ORDER BY ...): the ORDER BY follows the last argument.
+        items = func.string_agg(_as_text(doc), aggregate_order_by(literal_column("','"), *order))
+        return func.coalesce(
+            literal_column("'['").op("||")(items).op("||")(literal_column("']'")),
+            literal_column("'[]'"),
+        )
 
     def value(self, f: FieldInfo, expr: Any) -> Any:
         sa_type = plain_type(f)
         where = f"{f.model.__name__}.{f.name}"
         if isinstance(sa_type, Enum) and sa_type.enum_class is not None:
             return enum_case(expr, sa_type, f)
-        if isinstance(sa_type, JSON | Boolean | Integer | Date):
+        if isinstance(sa_type, JSON):
+            # Stored JSON keeps its own spacing (json) or PostgreSQL's (jsonb): re-encoded.
+            self.reencode = True
+            return expr
+        if isinstance(sa_type, Boolean | Integer | Date):
             return expr
         if isinstance(sa_type, Uuid):
             if not (sa_type.as_uuid and sa_type.native_uuid):
@@ -92,13 +166,8 @@ class PostgresJson(JsonDialect):
             return func.replace(func.to_char(expr, pattern), ".000000", "")
         if isinstance(sa_type, Numeric | Float):
             if not sa_type.asdecimal:
-                double = cast(expr, DOUBLE_PRECISION)
-                # JSON has no NaN or infinities: dump_json writes null (Pydantic's JSON mode),
-                # PostgreSQL's JSON would write the strings "NaN" and "Infinity".
-                special: list[Any] = [
-                    literal_column(f"'{v}'::float8") for v in ("NaN", "Infinity", "-Infinity")
-                ]
-                return case((double.in_(special), null()), else_=double)
+                self.marks = True
+                return _json_text(_double_text(cast(expr, DOUBLE_PRECISION)))
             if sa_type.scale is None or sa_type.scale > 6:
                 # str(Decimal) turns values below 1e-6 into exponent notation; text does not.
                 raise Unsupported(f"{where}: Numeric without a scale of at most 6")
@@ -106,3 +175,42 @@ class PostgresJson(JsonDialect):
         if isinstance(sa_type, String):
             return expr
         raise Unsupported(f"{where}: {sa_type!r} has no exact JSON form in PostgreSQL")
+
+
+def _marker(payload: Any) -> Any:
+    """`float_marker` as text: ``{"treeshape:float":"<payload>"}``."""
+    prefix = orjson.dumps({FLOAT_MARKER: ""}).decode()[:-2]  # up to the value's opening quote
+    return literal_column(f"'{prefix}'").op("||")(payload).op("||")(literal_column("'\"}'"))
+
+
+def _double_text(x: Any) -> Any:
+    """A double as the JSON number text ``orjson.dumps`` writes, or NULL.
+
+    PostgreSQL prints the shortest digits that read back as the same double (``float8out``
+    with ``extra_float_digits`` above 0, the default), in fixed notation for [1e-4, 1e15),
+    where orjson writes the same text, with ``.0`` added to whole numbers. Elsewhere the
+    layouts differ (``1e-05``/``0.00001``, ``1e+15``/``1000000000000000.0``) and, from 2**53
+    up, PostgreSQL leaves out a decimal exactly halfway between two doubles that orjson writes:
+    those values, and text that does not read back as ``x`` (a session with
+    ``extra_float_digits`` of 0 or less), become a `float_marker` of the double's bytes, which
+    Python writes. NaN and infinities are null, as in ``dump_json``. The expression stays
+    small: its size is planning time on every call.
+    """
+    text = cast(x, Text)
+    a = func.abs(x)
+    special: list[Any] = [
+        literal_column(f"'{v}'::float8") for v in ("NaN", "Infinity", "-Infinity")
+    ]
+    fixed = (a >= literal_column("1e-4")) & (a < literal_column("1e15"))
+    return case(
+        (x.in_(special), null()),
+        (
+            fixed & (cast(text, DOUBLE_PRECISION) == x),
+            case((x == func.trunc(x), text.op("||")(_POINT_ZERO)), else_=text),
+        ),
+        (x == literal_column("0"), text.op("||")(_POINT_ZERO)),
+        else_=_marker(func.encode(func.float8send(x), literal_column("'hex'"))),
+    )
+
+
+_POINT_ZERO: Any = literal_column("'.0'")

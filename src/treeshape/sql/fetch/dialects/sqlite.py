@@ -18,6 +18,7 @@ from sqlalchemy import (
     Time,
     Uuid,
     case,
+    cast,
     func,
     null,
     select,
@@ -27,7 +28,15 @@ from sqlalchemy.types import NullType, TypeEngine
 
 from ....inspection import FieldInfo
 from ....tree import RelationNode
-from .base import JsonDialect, Unsupported, enum_case, null_safe, ordered_rows, plain_type
+from .base import (
+    JsonDialect,
+    Unsupported,
+    enum_case,
+    float_marker,
+    null_safe,
+    ordered_rows,
+    plain_type,
+)
 
 if TYPE_CHECKING:
     from ..json import JsonBuilder
@@ -46,7 +55,9 @@ class SqliteJson(JsonDialect):
 
     SQLite before 3.44 has no ORDER BY inside an aggregate; aggregating over an ordered derived
     table keeps its order. SQLite stores dates, times and UUIDs as text and booleans as 0/1, and
-    its JSON prints REAL with 15 digits: each is rewritten here into what the dump gives.
+    its JSON prints REAL with 15 digits: each is rewritten here into what the dump gives
+    (`_sqlite_real`). Floats need SQLite's math functions (3.35+, built with them): without
+    them a float column is `Unsupported`.
     """
 
     name = "sqlite"
@@ -76,6 +87,8 @@ class SqliteJson(JsonDialect):
         if isinstance(sa_type, Enum) and sa_type.enum_class is not None:
             return enum_case(expr, sa_type, f)
         if isinstance(sa_type, JSON):
+            # Stored JSON text keeps its own number and escape forms: re-encoded in Python.
+            self.reencode = True
             return func.json(expr)
         if isinstance(sa_type, Boolean):
             return func.json(case((expr.is_(None), null()), (expr, "true"), else_="false"))
@@ -96,15 +109,21 @@ class SqliteJson(JsonDialect):
             if sa_type.asdecimal:
                 scale = sa_type._effective_decimal_return_scale
                 return null_safe(expr, func.printf(f"%.{scale}f", expr))
-            return func.json(null_safe(expr, _sqlite_real(expr)))
+            return self._real(expr, where)
         if isinstance(sa_type, Integer | String):
             return expr
         if isinstance(sa_type, NullType):
             # An untyped expression: the ORM hands back SQLite's own value, JSON-native
             # except for REAL, which SQLite's JSON would print with 15 digits only.
-            real = func.json(_sqlite_real(expr))
+            real = self._real(expr, where)
             return case((func.typeof(expr) == "real", real), else_=expr)
         raise Unsupported(f"{where}: {sa_type!r} has no exact JSON form in SQLite")
+
+    def _real(self, expr: Any, where: str) -> Any:
+        if not _sqlite_probe_value("math", _MATH_PROBE, 13.0):
+            raise Unsupported(f"{where}: floats need SQLite's math functions")
+        self.marks = True
+        return _sqlite_real(expr)
 
     def _check_format(self, sa_type: TypeEngine[Any], expected: str, where: str) -> None:
         impl = sa_type.dialect_impl(self.dialect)
@@ -112,19 +131,36 @@ class SqliteJson(JsonDialect):
             raise Unsupported(f"{where}: a custom SQLite storage format")
 
 
-_REAL_LIMIT = 1e100
-_REAL_SENTINEL = "treeshape: a REAL beyond 1e100"
-
-
 def _sqlite_real(expr: Any) -> Any:
-    """A REAL as JSON number text that parses back to the same double.
+    """A REAL as the JSON number ``orjson.dumps`` writes for it (the shortest round-trip text).
 
-    SQLite's JSON prints 15 significant digits; ``%!.17g`` is enough to round-trip, and
-    SQLite 3.40's printf gets all 17 right below 1e100 (measured over random doubles) but not
-    always above. There the text is invalid JSON on purpose: ``json()`` fails the statement and
-    `run_json` answers through Core instead, so such values cost a retry, never a wrong digit.
+    SQLite's JSON prints a REAL with ``%!.15g``, which is orjson's text exactly where the value
+    has a decimal form of at most 15 significant digits and lies in [1e-4, 1e15) (fixed
+    notation in both). Whether it has one is checked exactly in IEEE arithmetic, no printf:
+    ``N = round(|x| * 10**k)`` for the 15-digit scale ``k``, and ``N / 10**k = |x|`` holds only
+    if ``x`` is the double nearest to the decimal ``N * 10**-k`` (``10**k`` is exact for the
+    ``k`` of that range and division is correctly rounded). Every other finite value (16 or 17
+    digits, other magnitudes) becomes a `float_marker` of its exact binary form, which
+    `restore` turns into orjson's text in Python; infinities are null, as in ``dump_json``.
     """
-    return case((func.abs(expr) < _REAL_LIMIT, func.printf("%!.17g", expr)), else_=_REAL_SENTINEL)
+    a = func.abs(expr)
+    scale = func.power(10, 14 - func.floor(func.log10(a)))
+    exact = (a >= 1e-4) & (a < 1e15) & (func.round(a * scale) / scale == a)
+    # A negative zero (from an expression: stored REALs lose the sign) prints as 0.0.
+    zero = case((func.atan2(expr, -1.0) < 0, func.json("-0.0")), else_=expr)
+    # x = m * 2**q with m an integer below 2**55 (one bit of slack for log2's rounding).
+    q = func.max(func.floor(func.log2(a)) - 53, -1074)
+    m = cast(expr / func.power(2, q), Integer)
+    return case(
+        (expr.is_(None), null()),
+        (exact, expr),
+        (expr == 0, zero),
+        (a > _DOUBLE_MAX, null()),
+        else_=float_marker(func.json_object, func.json_array(m, q)),
+    )
+
+
+_DOUBLE_MAX = 1.7976931348623157e308
 
 
 def _hyphenated(expr: Any) -> Any:
@@ -140,6 +176,7 @@ def _hyphenated(expr: Any) -> Any:
 
 
 _sqlite_probe: dict[str, bool] = {}
+_MATH_PROBE = "SELECT log10(100.0) + log2(8.0) + power(2, 3) + floor(atan2(0.0, -1.0) * 0)"
 
 
 def _sqlite_probe_value(name: str, sql: str, expected: Any) -> bool:

@@ -1,0 +1,224 @@
+"""`fetch_json` against the fastest hand-written SQL, on SQLite and PostgreSQL (issue 15).
+
+```
+python -m benchmarks.fetch_limits                      # Cairns, SQLite and PostgreSQL, 15 runs
+python -m benchmarks.fetch_limits --feed nyc --repeat 9
+python -m benchmarks.fetch_limits --database sqlite
+```
+
+The baselines are what a user who measured would write, on a bare connection (no Session):
+
+- **core stitch**: one SELECT per table of only the needed columns, stitched into dicts in
+  Python and encoded with orjson (`benchmarks.handwritten_sql.CORE`);
+- **sqlite json**: one SQLite statement of ``json_object`` / ``json_group_array`` with the stop
+  joined into the stop_times' derived table (`benchmarks.handwritten_sql`);
+- **pg json (joined)**: one PostgreSQL statement of ``row_to_json`` / ``json_agg`` with the stop
+  joined inside the stop_times subquery (`PG_JOINED`);
+- **pg hasura**: the shape of statement Hasura generates: ``LEFT JOIN LATERAL`` per level and
+  ``row_to_json`` (`PG_HASURA`).
+
+Every case's document is checked to parse to the same value as ``fetch_json``'s before it is
+timed (the hand statements are not byte-identical: SQLite's prints 15-digit floats, PostgreSQL's
+``json_agg`` writes ``", "``). Runs are interleaved (A, B, C, ... ``--repeat`` times) with the
+garbage collector paused, and the table gives medians and each median over the fastest hand
+case's. PostgreSQL is the test suite's throwaway cluster (`tests.pgserver`), loaded from the
+feed's SQLite copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+from examples.transit.models import Base, Route, Stop, StopTime, Trip
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+import treeshape as ts
+from benchmarks.feeds import feed_engine
+from benchmarks.handwritten_sql import CORE, json_statement
+from benchmarks.workloads import pick_workloads
+
+__all__ = ["PG_HASURA", "PG_JOINED", "main"]
+
+SHAPES = {
+    "route": ts.shape(Route, "trips.stop_times.stop"),
+    "trip": ts.shape(Trip, "stop_times.stop"),
+}
+
+
+def _cols(table: Any, alias: str) -> str:
+    return ", ".join(f"{alias}.{c.name}" for c in table.columns)
+
+
+_ST, _S, _T, _R = (m.__table__ for m in (StopTime, Stop, Trip, Route))
+
+_PG_STOP_TIMES = f"""(SELECT coalesce(json_agg(x ORDER BY x.stop_sequence), '[]')
+   FROM (SELECT {_cols(_ST, "st")}, row_to_json(s) AS stop
+         FROM stop_times st JOIN stops s ON s.stop_id = st.stop_id
+         WHERE st.trip_id = t.trip_id) x)"""
+
+PG_JOINED = {
+    "route": f"""SELECT row_to_json(r)::text FROM (
+  SELECT {_cols(_R, "rr")}, (SELECT coalesce(json_agg(tt ORDER BY tt.trip_id), '[]') FROM (
+      SELECT {_cols(_T, "t")}, {_PG_STOP_TIMES} AS stop_times
+      FROM trips t WHERE t.route_id = rr.route_id) tt) AS trips
+  FROM routes rr WHERE rr.route_id = :key) r""",
+    "trip": f"""SELECT row_to_json(r)::text FROM (
+  SELECT {_cols(_T, "t")}, {_PG_STOP_TIMES} AS stop_times
+  FROM trips t WHERE t.trip_id = :key) r""",
+}
+"""Hand PostgreSQL statements: the stop joined inside the stop_times subquery, row_to_json."""
+
+_HASURA_STOP_TIMES = f"""LEFT JOIN LATERAL (
+    SELECT coalesce(json_agg(x ORDER BY x.stop_sequence), '[]') AS stop_times
+    FROM (SELECT {_cols(_ST, "st")}, sp.stop FROM stop_times st
+          LEFT JOIN LATERAL (SELECT row_to_json(s) AS stop FROM stops s
+                             WHERE s.stop_id = st.stop_id) sp ON true
+          WHERE st.trip_id = t.trip_id) x) sts ON true"""
+
+PG_HASURA = {
+    "route": f"""SELECT row_to_json(r)::text FROM (
+  SELECT {_cols(_R, "rr")}, tr.trips FROM routes rr
+  LEFT JOIN LATERAL (
+    SELECT coalesce(json_agg(tt ORDER BY tt.trip_id), '[]') AS trips
+    FROM (SELECT {_cols(_T, "t")}, sts.stop_times FROM trips t {_HASURA_STOP_TIMES}
+          WHERE t.route_id = rr.route_id) tt) tr ON true
+  WHERE rr.route_id = :key) r""",
+    "trip": f"""SELECT row_to_json(r)::text FROM (
+  SELECT {_cols(_T, "t")}, sts.stop_times FROM trips t {_HASURA_STOP_TIMES}
+  WHERE t.trip_id = :key) r""",
+}
+"""Hasura's shape of statement: a LEFT JOIN LATERAL per level, row_to_json."""
+
+Case = tuple[str, Callable[[], bytes]]
+
+
+def _cases(engine: Engine, workload: str, key: str) -> list[Case]:
+    shape = SHAPES[workload]
+    root = shape.model
+    criterion = root.__mapper__.primary_key[0] == key
+
+    def fetch_json(strategy: ts.sql.fetch.Strategy) -> Callable[[], bytes]:
+        def run() -> bytes:
+            with Session(engine) as session:
+                return shape.fetch_json(session, criterion, strategy=strategy)
+
+        return run
+
+    def fetch_json_connection() -> bytes:
+        with engine.connect() as conn:
+            return shape.fetch_json(conn, criterion)
+
+    def core_stitch() -> bytes:
+        with engine.connect() as conn:
+            return orjson.dumps([CORE[workload](conn, key)])
+
+    def statement(sql: str) -> Callable[[], bytes]:
+        stmt = text(sql)
+
+        def run() -> bytes:
+            with engine.connect() as conn:
+                return b"[" + conn.execute(stmt, {"key": key}).scalar_one().encode() + b"]"
+
+        return run
+
+    def sqlite_json() -> bytes:
+        with engine.connect() as conn:
+            doc = conn.execute(json_statement(conn, workload), {"key": key}).scalar_one()
+            return b"[" + doc.encode() + b"]"
+
+    cases: list[Case] = [
+        ("treeshape fetch_json", fetch_json("auto")),
+        ("treeshape fetch_json (connection)", fetch_json_connection),
+        ("treeshape fetch_json core", fetch_json("core")),
+        ("core stitch + orjson (hand)", core_stitch),
+    ]
+    if engine.dialect.name == "sqlite":
+        cases.append(("sqlite json (hand)", sqlite_json))
+    else:
+        cases.append(("pg json, stop joined (hand)", statement(PG_JOINED[workload])))
+        cases.append(("pg hasura lateral (hand)", statement(PG_HASURA[workload])))
+    return cases
+
+
+def measure(cases: list[Case], repeat: int) -> dict[str, float]:
+    """Median seconds per case, interleaved, each checked against the first case first."""
+    expected = orjson.loads(cases[0][1]())
+    for name, run in cases:
+        if orjson.loads(run()) != expected:
+            raise AssertionError(f"{name}: not the same document")
+    times: dict[str, list[float]] = {name: [] for name, _ in cases}
+    for _ in range(repeat):
+        for name, run in cases:
+            gc.disable()
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+            gc.enable()
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def table(title: str, medians: dict[str, float]) -> str:
+    hand = min(v for k, v in medians.items() if "(hand)" in k)
+    lines = [f"**{title}**", "", "| case | median ms | vs fastest hand |", "| --- | ---: | ---: |"]
+    for name, value in medians.items():
+        lines.append(f"| {name} | {value * 1e3:.2f} | {value / hand:.2f}x |")
+    return "\n".join(lines)
+
+
+def postgres_copy(source: Engine, server: Any = None) -> tuple[Engine, Any]:
+    """A database with ``source``'s transit tables on ``server`` (a `tests.pgserver.PgServer`),
+    or on a throwaway cluster started here; returns the engine and the server to close (the
+    one started here, else ``None``)."""
+    from tests import pgserver
+
+    started = None
+    if server is None:
+        server = started = pgserver.open_server()
+    db = server.create_database()
+    engine = create_engine(db.url)
+    Base.metadata.create_all(engine)
+    with source.connect() as src, engine.begin() as dst:
+        for t in Base.metadata.sorted_tables:
+            rows = [dict(r._mapping) for r in src.execute(t.select())]
+            for i in range(0, len(rows), 5000):
+                dst.execute(t.insert(), rows[i : i + 5000])
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
+    return engine, started
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feed", default="cairns")
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--database", choices=["both", "sqlite", "postgresql"], default="both")
+    args = parser.parse_args(argv)
+    sqlite = feed_engine(args.feed)
+    workloads = pick_workloads(sqlite)
+    engines: list[tuple[str, Engine]] = []
+    server = None
+    if args.database in ("both", "sqlite"):
+        engines.append(("SQLite", sqlite))
+    if args.database in ("both", "postgresql"):
+        pg, server = postgres_copy(sqlite)
+        engines.append(("PostgreSQL", pg))
+    try:
+        for label, engine in engines:
+            for workload in ("route", "trip"):
+                w = workloads[workload]
+                medians = measure(_cases(engine, workload, w.key), args.repeat)
+                print(table(f"{args.feed}, {label}, {w.description}", medians), end="\n\n")
+    finally:
+        if server is not None:
+            server.close()
+
+
+if __name__ == "__main__":
+    main()

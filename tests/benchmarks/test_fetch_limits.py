@@ -1,0 +1,36 @@
+"""`benchmarks.fetch_limits`: every case gives the same document, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from benchmarks.fetch_limits import _cases, measure, postgres_copy
+from benchmarks.workloads import pick_workloads
+from sqlalchemy import Engine
+
+
+def _check(engine: Engine, workloads: dict[str, str]) -> None:
+    for workload, key in workloads.items():
+        cases = _cases(engine, workload, key)
+        assert len(cases) >= 5
+        expected = orjson.loads(cases[0][1]())
+        assert expected and expected[0]
+        for name, run in cases:
+            assert orjson.loads(run()) == expected, name
+        assert set(measure(cases, 1)) == {name for name, _ in cases}
+
+
+def test_sqlite_cases_agree(sample_engine: Engine) -> None:
+    workloads = pick_workloads(sample_engine)
+    _check(sample_engine, {name: workloads[name].key for name in ("route", "trip")})
+
+
+@pytest.mark.postgres
+def test_postgresql_cases_agree(sample_engine: Engine, pg_server: object) -> None:
+    engine, started = postgres_copy(sample_engine, pg_server)
+    assert started is None  # the suite's own server, not a second cluster
+    try:
+        workloads = pick_workloads(engine)
+        _check(engine, {name: workloads[name].key for name in ("route", "trip")})
+    finally:
+        engine.dispose()

@@ -1,0 +1,94 @@
+"""PostgreSQL's plans of the JSON strategy's statement: their shape, never their timings.
+
+A many-to-one inside a collection (a route's stop_times' stop) is joined into the collection's
+subquery, so PostgreSQL looks each target up with one join for all of a parent's rows instead
+of running a subquery per row; a windowed collection or a relationship not on the target's
+primary key keeps its subquery (a join could find several rows there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+import treeshape as ts
+from tests.factories import NetworkSpec, build_network
+from tests.models import Base, Journey, Line
+from treeshape.sql.fetch.json import json_plans
+
+
+@pytest.fixture
+def pg(pg_engine: sa.Engine) -> Iterator[sa.Engine]:
+    Base.metadata.create_all(pg_engine)
+    with Session(pg_engine) as session:
+        build_network(session, NetworkSpec(lines=3, journeys_per_line=4, places=10, seed=3))
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    yield pg_engine
+
+
+def plan(engine: sa.Engine, shape: ts.Shape, *criteria: Any) -> dict[str, Any]:
+    """The JSON ``EXPLAIN`` of the shape's JSON statement."""
+    doc = json_plans(shape.__treeshape_node__).get(engine.dialect)
+    stmt = doc.statement.where(*criteria)
+    with engine.connect() as conn:
+        explained = conn.execute(
+            sa.text(
+                "EXPLAIN (FORMAT JSON, COSTS OFF) "
+                + str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+            )
+        ).scalar_one()
+    result: dict[str, Any] = explained[0]["Plan"]
+    return result
+
+
+def nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from nodes(child)
+
+
+def subplans(root: dict[str, Any]) -> list[str]:
+    return [n["Subplan Name"] for n in nodes(root) if n.get("Parent Relationship") == "SubPlan"]
+
+
+def left_joins_to(root: dict[str, Any], table: str) -> int:
+    """Left joins whose inner side reads ``table``."""
+    found = 0
+    for node in nodes(root):
+        if node.get("Join Type") == "Left":
+            inner = node["Plans"][1]
+            if any(n.get("Relation Name") == table for n in nodes(inner)):
+                found += 1
+    return found
+
+
+def test_many_to_one_in_a_collection_is_one_join(pg: sa.Engine) -> None:
+    shape = ts.shape(Journey, "calls.place")
+    root = plan(pg, shape, Journey.journey_id == 1)
+    assert subplans(root) == ["SubPlan 1"]  # the calls; no subquery per call for its place
+    assert left_joins_to(root, "place") == 1
+    with Session(pg) as session:
+        stmt = sa.select(Journey).options(*shape.loader_options()).order_by(Journey.journey_id)
+        expected = shape.dump_json(session.scalars(stmt).all(), many=True)
+        assert shape.fetch_json(session, strategy="json") == expected
+
+
+def test_two_levels_down_each_collection_one_subplan(pg: sa.Engine) -> None:
+    shape = ts.shape(Line, "journeys.calls.place", "operator")
+    root = plan(pg, shape, Line.line_id == 1)
+    # The line's operator is a root-level lookup (one subquery for the one root row), the
+    # journeys and their calls one subquery each, the calls' places a join.
+    assert len(subplans(root)) == 3
+    assert left_joins_to(root, "place") == 1
+
+
+def test_windowed_collection_keeps_its_subquery(pg: sa.Engine) -> None:
+    shape = ts.shape(Journey, {"calls(limit=2)": {"place": {}}})
+    root = plan(pg, shape, Journey.journey_id == 1)
+    assert left_joins_to(root, "place") == 0
+    assert len(subplans(root)) == 2

@@ -12,10 +12,12 @@ with ``loader_options()``:
     with the same converters as the dumper, so every column type any dialect can load works.
 ``json``
     One statement whose correlated subqueries build the whole document in the database
-    (SQLite ``json_object``/``json_group_array``, PostgreSQL ``json_build_object``/``json_agg``).
-    Values are converted to Pydantic's JSON conventions in SQL (see `_SqliteJson` and
-    `_PostgresJson`); a column whose exact JSON form cannot be produced in SQL makes the whole
-    shape use ``core`` instead (or raises `FetchError` when ``strategy="json"`` was asked for).
+    (SQLite ``json_object``/``json_group_array``; PostgreSQL text built with ``concat`` and
+    ``string_agg``, since ``json_build_object`` prints spaced separators), byte for byte what
+    ``dump_json`` writes. Values are converted to Pydantic's JSON conventions in SQL (see
+    `treeshape.sql.fetch.dialects`); a column whose exact JSON form cannot be produced in SQL
+    makes the whole shape use ``core`` instead (or raises `FetchError` when
+    ``strategy="json"`` was asked for).
 
 ``strategy="auto"`` uses ``json`` where the dialect's `JsonDialect.preferred` says so (set from
 measurement, ``python -m benchmarks``) and ``core`` elsewhere; a database without a JSON

@@ -18,7 +18,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.selectable import Select
 
-from ...inspection import FieldInfo
+from ...inspection import FieldInfo, model_info
 from ...tree import RelationNode, ShapeNode, memoize
 from ...values import converter_for
 from ..clauses import where_clauses, window_range
@@ -142,8 +142,7 @@ def _numbered(
 
 
 def _pk_keys(entity: Any) -> tuple[str, ...]:
-    mapper = sa_inspect(entity).mapper
-    return tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
+    return model_info(sa_inspect(entity).class_).primary_key
 
 
 def _build_level(

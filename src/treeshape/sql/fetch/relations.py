@@ -61,16 +61,12 @@ def join_for(parent: Any, child: Any, rel: RelationNode) -> Any:
 
 def local_keys(rel: RelationNode) -> list[str]:
     """Parent attribute keys a many-to-one lookup matches on (the foreign key)."""
-    info = rel.info.prop.parent
-    return [info.get_property_by_column(local).key for local, _ in rel.info.prop.local_remote_pairs]
+    return [key for key in rel.info.local_keys if key is not None]
 
 
 def remote_keys(rel: RelationNode) -> list[str]:
     """Target attribute keys a many-to-one lookup matches on (usually the primary key)."""
-    mapper = rel.child.info.mapper
-    return [
-        mapper.get_property_by_column(remote).key for _, remote in rel.info.prop.local_remote_pairs
-    ]
+    return [key for key in rel.info.remote_keys if key is not None]
 
 
 def is_lookup(rel: RelationNode) -> bool:

@@ -189,6 +189,5 @@ def row_keys(node: ShapeNode) -> list[str]:
         keys = [f.name for f in node.fields]
     keys += list(info.primary_key)
     for rel in node.relations:
-        for column in rel.info.prop.local_columns:
-            keys.append(info.mapper.get_property_by_column(column).key)
+        keys += sorted(rel.info.local_column_keys, key=info.position)
     return list(dict.fromkeys(keys))

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import NullType, TypeEngine
 
+from ....compat import decimal_scale
 from ....inspection import FieldInfo
 from ....tree import RelationNode
 from .base import (
@@ -107,7 +108,7 @@ class SqliteJson(JsonDialect):
             return func.replace(expr, ".000000", "")
         if isinstance(sa_type, Numeric | Float):
             if sa_type.asdecimal:
-                scale = sa_type._effective_decimal_return_scale
+                scale = decimal_scale(sa_type)
                 return null_safe(expr, func.printf(f"%.{scale}f", expr))
             return self._real(expr, where)
         if isinstance(sa_type, Integer | String):

@@ -70,7 +70,7 @@ def get_stop(
 
 @app.get(
     "/trips/{trip_id}/stop_times",
-    response_model=list[trip_stop_times.pydantic_model],  # type: ignore[name-defined]
+    response_model=trip_stop_times.pydantic_list_model,
     responses=QUERY_ERROR_RESPONSE,
 )
 def get_trip_stop_times(

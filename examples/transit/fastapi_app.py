@@ -63,11 +63,6 @@ class _Missing(Exception):
         super().__init__(f"No {what} with {what}_id {ops.quoted(key)}.")
 
 
-def _many(shape: ts.Shape) -> Any:
-    """``list[Model]`` for a list endpoint's ``response_model``."""
-    return list[shape.pydantic_model]  # type: ignore[name-defined]
-
-
 def _in_session(
     sessions: sessionmaker[Session],
     shape: ts.Shape,
@@ -167,7 +162,7 @@ def create_app(db_url: str, *, settings: ops.Settings | None = None) -> FastAPI:
 
     @app.get(
         "/routes",
-        response_model=_many(ROUTES.shape),
+        response_model=ROUTES.shape.pydantic_list_model,
         responses={**QUERY_ERROR_RESPONSE, **UNAVAILABLE},
         summary="Routes",
     )
@@ -183,7 +178,7 @@ def create_app(db_url: str, *, settings: ops.Settings | None = None) -> FastAPI:
 
     @app.get(
         "/stops",
-        response_model=_many(STOPS.shape),
+        response_model=STOPS.shape.pydantic_list_model,
         responses={**QUERY_ERROR_RESPONSE, **UNAVAILABLE},
         summary="Stops",
     )
@@ -232,7 +227,7 @@ def create_app(db_url: str, *, settings: ops.Settings | None = None) -> FastAPI:
 
     @app.get(
         "/trips/{trip_id}/stop_times",
-        response_model=_many(TRIP_STOP_TIMES.shape),
+        response_model=TRIP_STOP_TIMES.shape.pydantic_list_model,
         responses={**QUERY_ERROR_RESPONSE, **NOT_FOUND},
         summary="A trip's stop_times with their stops",
     )

@@ -11,12 +11,14 @@ from .errors import InputError, NotLoadedError, SpecError, TreeshapeError
 from .inspection import PRIVATE_INFO_KEY
 from .shape import Shape, shape
 from .spec.options import include
+from .sql.fetch import FetchError
 from .tree import RelationOptions
 
 __version__ = "0.1.0"
 
 __all__ = [
     "PRIVATE_INFO_KEY",
+    "FetchError",
     "InputError",
     "NotLoadedError",
     "RelationOptions",

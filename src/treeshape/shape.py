@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .backends.dumper import dump_json_many, dump_json_one, dump_many, dump_one
 from .inspection import is_configured, mapper_of
@@ -15,7 +15,12 @@ from .spec.parse import parse
 from .sql.loading import loader_options
 from .tree import ShapeNode
 
+Document = dict[str, Any]
+"""One JSON-ready document: what ``dump`` gives for one object."""
+
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.orm import Session
     from sqlalchemy.orm.interfaces import LoaderOption
 
     from .backends.marshmallow_schema import ShapeSchema
@@ -23,7 +28,7 @@ if TYPE_CHECKING:
     from .sql.fetch import Strategy
     from .write import InputModel, InputSchema, Limits, Mode
 
-__all__ = ["Shape", "shape"]
+__all__ = ["Document", "Shape", "shape"]
 
 
 def shape(model: type, *specs: Any, fields: FieldsArg = None, name: str | None = None) -> Shape:
@@ -125,7 +130,14 @@ class Shape:
     @property
     def marshmallow_schema(self) -> type[ShapeSchema]:
         """A marshmallow ``Schema`` subclass: ``shape.marshmallow_schema().dump(obj)``."""
-        from .backends.marshmallow_schema import schema_class
+        try:
+            from .backends.marshmallow_schema import schema_class
+        except ModuleNotFoundError as error:
+            raise ModuleNotFoundError(
+                f"shape.marshmallow_schema needs {error.name!r}, which is not installed: "
+                f"pip install 'treeshape[marshmallow]'.",
+                name=error.name,
+            ) from error
 
         return schema_class(self._node)
 
@@ -135,6 +147,15 @@ class Shape:
         from .backends.pydantic_model import model_class
 
         return model_class(self._node)
+
+    @property
+    def pydantic_list_model(self) -> Any:
+        """``list[shape.pydantic_model]``, for ``response_model=`` of a list endpoint.
+
+        Typed ``Any`` so that it type-checks where a type is expected: ``list[x.pydantic_model]``
+        written out is a variable in a type expression, which type checkers refuse.
+        """
+        return list[self.pydantic_model]  # type: ignore[name-defined]
 
     def json_schema(self) -> dict[str, Any]:
         """The JSON Schema of the dumped output (serialization mode)."""
@@ -146,7 +167,16 @@ class Shape:
         """Loader options: ``select(Model).options(*shape.loader_options())``."""
         return loader_options(self._node)
 
-    def dump(self, obj: Any, *, many: bool = False) -> Any:
+    @overload
+    def dump(self, obj: object, *, many: Literal[False] = False) -> Document: ...
+
+    @overload
+    def dump(self, obj: Iterable[object], *, many: Literal[True]) -> list[Document]: ...
+
+    @overload
+    def dump(self, obj: Any, *, many: bool) -> Document | list[Document]: ...
+
+    def dump(self, obj: Any, *, many: bool = False) -> Document | list[Document]:
         """A JSON-ready dict of ``obj`` (a list of them with ``many=True``)."""
         if many:
             return dump_many(self._node, self._check_many(obj))
@@ -187,12 +217,12 @@ class Shape:
 
     def fetch(
         self,
-        session: Any,
+        session: Session | Connection,
         *criteria: Any,
         order_by: Any = None,
         limit: int | None = None,
         strategy: Strategy = "auto",
-    ) -> list[dict[str, Any]]:
+    ) -> list[Document]:
         """The documents of the roots matching ``criteria``, built without ORM objects.
 
         ``session`` is a `Session` or a `Connection` (`treeshape.asyncio.afetch` for asyncio);
@@ -212,7 +242,7 @@ class Shape:
 
     def fetch_json(
         self,
-        session: Any,
+        session: Session | Connection,
         *criteria: Any,
         order_by: Any = None,
         limit: int | None = None,

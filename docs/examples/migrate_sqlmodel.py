@@ -80,3 +80,51 @@ with Session(engine) as session:
         expected = TeamPublicWithHeroes.model_validate(team).model_dump(mode="json")
         assert team_with_heroes.dump(team) == expected
 # [end same]
+
+
+# [start before input]
+# Before: SQLModel's tutorial writes an input model per operation, by hand.
+class HeroCreate(SQLModel):
+    name: str
+    secret_name: str
+    age: int | None = None
+    team_id: int | None = None
+
+
+class HeroUpdate(SQLModel):
+    name: str | None = None
+    secret_name: str | None = None
+    age: int | None = None
+    team_id: int | None = None
+
+
+# [end before input]
+
+# [start after input]
+# After: the input shape says what a body may write; create and patch models follow from it,
+# and load() turns a body into the ORM object (the team checked to exist, by reference).
+hero_in = ts.shape(Hero, {"team": ts.include(ids=True)}, fields=["name", "secret_name", "age"])
+HeroIn = hero_in.input_model("create")  # POST body; hero_in.input_model("patch") for PATCH
+with Session(engine) as session:
+    created = hero_in.load(
+        {"name": "Spider-Boy", "secret_name": "Pedro", "team": team.id}, session=session
+    )
+    session.commit()
+    hero_id = created.id
+    patched = hero_in.load(
+        {"age": 16}, session=session, instance=session.get(Hero, hero_id), partial=True
+    )
+    session.commit()
+# [end after input]
+
+with Session(engine) as session:
+    hero = session.get(Hero, hero_id)
+    assert hero is not None and hero.age == 16 and hero.team_id == team.id
+    assert hero.name == "Spider-Boy"
+    assert set(HeroIn.model_fields) == {"name", "secret_name", "age", "team"}
+    try:
+        hero_in.load({"name": "X", "secret_name": "Y", "team": 999}, session=session)
+    except ts.InputError as error:
+        assert error.errors[0]["loc"] == ("team",)
+    else:
+        raise AssertionError("a team that does not exist is an InputError")

@@ -194,19 +194,7 @@ def test_computed_fields_keep_mapper_order_among_columns_and_after_them(library_
         ] * len(shelves), backend
 
 
-def test_function_column_property_in_a_collection_fetched_as_json(
-    library_db: Db, request: pytest.FixtureRequest
-) -> None:
-    if library_db.kind == "sqlite":  # PostgreSQL's JSON statement gets it right
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="bug: SQLite fetch(strategy='json') renders a collection target's "
-                "SQL-function column property (CpBook.title_length = length(title)) on the "
-                "unaliased table instead of the ordered subquery's column: a cartesian product "
-                "with cp_book, every book repeated once per book",
-            )
-        )
+def test_function_column_property_in_a_collection_fetched_as_json(library_db: Db) -> None:
     fill(library_db, LibrarySpec(keepers=1, shelves=3, books_per_shelf=3, seed=1))
     fields = {"CpBook": ["book_id", "title_length"]}
     assert_backends_agree(

@@ -177,7 +177,9 @@ def ordered_rows(rel: RelationNode, parent: Any, *, numbered: bool = False) -> t
     if rel.options.offset:
         stmt = stmt.offset(rel.options.offset)
     inner = stmt.subquery()
-    return inner, aliased(rel.child.model, inner)
+    # By name too: a column property (``length(title)``) is a labeled column of the subquery,
+    # which plain adaptation would miss and render on the unaliased table.
+    return inner, aliased(rel.child.model, inner, adapt_on_names=True)
 
 
 def row_keys(node: ShapeNode) -> list[str]:

@@ -32,8 +32,11 @@ BAD = [
     ("/routes/AB?fields[Trip]=trip_headsing", "fields[Trip]", ["trip_headsing", "trip_headsign"]),
     ("/routes/AB?fields[Trip]=block_id", "fields[Trip]", ["block_id", "outside"]),
     ("/routes/AB?fields[Trip]=stop_times", "fields[Trip]", ["stop_times", "relationship"]),
-    ("/trips/AB1?fields[Trip]=stops", "fields[Trip]", ["stops", "relationship"]),
-    ("/trips/AB1?fields[Stop]=stop_name", "fields[Stop]", ["stop_name", "stop_id"]),
+    # a model the response holds only as ids or as a count has no fieldset to narrow
+    ("/trips/AB1?fields[Stop]=stop_id", "fields[Stop]", ["Stop", "fields[Trip]"]),
+    ("/routes?fields[Trip]=trip_id", "fields[Trip]", ["Trip", "fields[Route]"]),
+    # a count or id list the include leaves out would have no effect
+    ("/routes?include=agency&fields[Route]=trips_count", "fields[Route]", ["no effect"]),
     ("/routes/AB?fields[Trip]=trip_id,trip_id", "fields[Trip]", ["twice", "trip_id"]),
     ("/routes/AB?fields[Trip]=", "fields[Trip]", ["at least one field", "trip_id"]),
     ("/routes/AB?fields[Trip]=trips.trip_id", "fields[Trip]", ["not paths", "trip_id"]),

@@ -12,15 +12,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from ..errors import SpecError
-from ..inspection import ModelInfo
+from ..errors import did_you_mean, name_list
 from ..shape import Shape
 from ..spec.narrow import narrow_node
+from .fieldsets import outputs_of, select_outputs
 from .narrowing import Narrowing
 from .openapi import ParameterDocs
 from .paging import Paging
 from .parameters import INCLUDE, QueryReader
-from .problems import DEFAULT_LIMITS, Limits, Problem, QueryError, shown
+from .problems import DEFAULT_LIMITS, Limits, Problem, Problems, shown
 
 __all__ = ["EndpointShape"]
 
@@ -58,15 +58,10 @@ class EndpointShape:
         self.limits = limits
         self.paths: tuple[str, ...] = tuple(shape.paths)
         self.depth = max((p.count(".") + 1 for p in self.paths), default=0)
-        # Field names per model, in mapper order: the union over every place the model appears.
-        names: dict[str, set[str]] = {}
-        infos: dict[str, ModelInfo] = {}
-        for _, node in shape.node.walk():
-            infos.setdefault(node.info.name, node.info)
-            names.setdefault(node.info.name, set()).update(node.field_names)
-        self.models: dict[str, tuple[str, ...]] = {
-            model: tuple(sorted(names[model], key=info.position)) for model, info in infos.items()
-        }
+        # What fields[Model] may name per embedded model (fields, counts, id lists), in mapper
+        # order: the union over every place the model appears.
+        self._outputs = outputs_of(shape.node)
+        self.models: dict[str, tuple[str, ...]] = self._outputs.names
         self._paging = Paging.declare(
             shape.node, max_page=max_page or {}, sortable=sortable or {}, max_offset=max_offset
         )
@@ -128,40 +123,89 @@ class EndpointShape:
         return self._narrow(narrowing)
 
     def _narrow_uncached(self, narrowing: Narrowing) -> Shape:
-        """Validate ``narrowing`` against the shape, parameter by parameter, then narrow."""
+        """Validate ``narrowing`` against the declared shape, parameter by parameter, then
+        narrow. Every answer names only what the endpoint declares: a name it does not
+        declare gets the same answer whatever it is (absent, private, outside the shape)."""
         node = self.shape.node
-        problems: list[Problem] = []
+        problems = Problems()
         included = node
         if narrowing.include is not None:
-            try:
+            outside = [path for path in narrowing.include if path not in self.paths]
+            if outside:
+                problems.add(lambda: self._outside_path(narrowing.include or (), outside[0]))
+            else:
                 included = narrow_node(node, narrowing.include, None)
-            except SpecError as exc:
-                problems.append(
-                    Problem(INCLUDE, shown(",".join(narrowing.include)), str(exc), self.paths)
-                )
-        present = {sub.info.name for _, sub in included.walk()}
+        present = outputs_of(included).names
         for model, names in narrowing.fields:
-            parameter = f"fields[{model}]"
-            value = shown(",".join(names))
-            allowed = self.models[model]
-            if model not in present:
-                problems.append(
-                    Problem(
-                        parameter,
-                        value,
-                        f"No {model} is in the response with include="
-                        f"{','.join(narrowing.include or ())!r}, so {parameter} would have no "
-                        f"effect: include a path that reaches {model}, or leave {parameter} out.",
-                        allowed,
-                    )
-                )
-                continue
-            try:
-                narrow_node(node, None, {model: names})
-            except SpecError as exc:
-                problems.append(Problem(parameter, value, str(exc), allowed))
+            self._check_fields(narrowing, model, names, present, problems)
         self._paging.check_paths(narrowing, included, problems)
         if problems:
-            raise QueryError(problems)
-        narrowed = narrow_node(node, narrowing.include, dict(narrowing.fields) or None)
+            raise problems.error()
+        selection = {model: frozenset(names) for model, names in narrowing.fields}
+        narrowed = select_outputs(included, selection)
         return Shape(self._paging.apply(narrowed, narrowing))
+
+    def _outside_path(self, include: tuple[str, ...], path: str) -> Problem:
+        return Problem(
+            INCLUDE,
+            shown(",".join(include)),
+            f"The path {shown(path)!r} is outside this endpoint's shape."
+            f"{did_you_mean(path, self.paths)} Paths: {name_list(self.paths)}.",
+            self.paths,
+        )
+
+    def _check_fields(
+        self,
+        narrowing: Narrowing,
+        model: str,
+        names: tuple[str, ...],
+        present: dict[str, tuple[str, ...]],
+        problems: Problems,
+    ) -> None:
+        """One problem for a ``fields[model]`` that does not fit, if any: its first bad name."""
+        parameter = f"fields[{model}]"
+        value = shown(",".join(names))
+        declared = self.models[model]
+        include = shown(",".join(narrowing.include or ()))
+        if model not in present:
+            problems.add(
+                Problem(
+                    parameter,
+                    value,
+                    f"No {model} is in the response with include={include!r}, so {parameter} "
+                    f"would have no effect: include a path that reaches {model}, or leave "
+                    f"{parameter} out.",
+                    declared,
+                )
+            )
+            return
+        for name in names:
+            if name in self._outputs.relations[model]:
+                detail = (
+                    f"{model}.{name} is a relationship of this endpoint's response, which "
+                    f"include narrows, not {parameter}."
+                )
+            elif name not in declared:
+                problems.add(functools.partial(self._outside_field, parameter, value, model, name))
+                return
+            elif name not in present[model]:
+                detail = (
+                    f"{model}.{name} is not in the response with include={include!r}, so "
+                    f"naming it would have no effect: include its relationship, or leave it out."
+                )
+            else:
+                continue
+            problems.add(
+                Problem(parameter, value, f"{detail} Fields: {name_list(declared)}.", declared)
+            )
+            return
+
+    def _outside_field(self, parameter: str, value: str, model: str, name: str) -> Problem:
+        declared = self.models[model]
+        return Problem(
+            parameter,
+            value,
+            f"{shown(name)!r} is outside this endpoint's shape of {model}."
+            f"{did_you_mean(name, declared)} Fields of {model} here: {name_list(declared)}.",
+            declared,
+        )

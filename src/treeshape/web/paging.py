@@ -22,7 +22,7 @@ from ..errors import SpecError, did_you_mean, name_list, safe_repr
 from ..spec.narrow import replace_options
 from ..tree import RelationNode, ShapeNode
 from .narrowing import Narrowing
-from .problems import Limits, Problem, limit_problem, shown
+from .problems import Limits, Problem, Problems, limit_problem, shown
 
 __all__ = ["PAGE_OR_SORT", "SORT_ITEM", "Paging"]
 
@@ -92,13 +92,13 @@ class Paging:
         limits: Limits,
         pages: dict[str, list[int | None]],
         sorts: dict[str, tuple[tuple[str, bool], ...]],
-        problems: list[Problem],
+        problems: Problems,
     ) -> None:
         """Read one of our page or sort parameters into ``pages`` or ``sorts``."""
         kind, path = self.parameters[parameter]
         if len(value) > limits.max_length:
             what = f"The value is {len(value)} characters long"
-            problems.append(limit_problem(limits, parameter, value, (), "max_length", what))
+            problems.add(limit_problem(limits, parameter, value, (), "max_length", what))
             return
         if kind == "sort":
             order = self._parse_sort(parameter, path, value, problems)
@@ -117,7 +117,7 @@ class Paging:
                 if over
                 else "it must be a non-negative integer"
             )
-            problems.append(
+            problems.add(
                 Problem(
                     parameter,
                     shown(value),
@@ -129,7 +129,7 @@ class Paging:
         entry[0 if kind == "limit" else 1] = number
 
     def _parse_sort(
-        self, parameter: str, path: str, value: str, problems: list[Problem]
+        self, parameter: str, path: str, value: str, problems: Problems
     ) -> tuple[tuple[str, bool], ...] | None:
         allowed = self.sortable[path]
         items = value.split(",")
@@ -144,14 +144,21 @@ class Paging:
             names = [item.lstrip("-") for item in items]
             unknown = [n for n in names if n not in allowed]
             if unknown:
-                detail = (
-                    f"{path} cannot be sorted by {shown(unknown[0])!r} on this endpoint."
-                    f"{did_you_mean(unknown[0], allowed)}"
+                problems.add(
+                    lambda: Problem(
+                        parameter,
+                        shown(value),
+                        f"{path} cannot be sorted by {shown(unknown[0])!r} on this endpoint."
+                        f"{did_you_mean(unknown[0], allowed)} Sortable fields of {path}: "
+                        f"{name_list(allowed)}.",
+                        allowed,
+                    )
                 )
-            elif len(set(names)) != len(names):
+                return None
+            if len(set(names)) != len(names):
                 detail = "A field is listed twice."
         if detail:
-            problems.append(
+            problems.add(
                 Problem(
                     parameter,
                     shown(value),
@@ -164,23 +171,28 @@ class Paging:
 
     # -- applying them ------------------------------------------------------------------------
 
-    def check_paths(
-        self, narrowing: Narrowing, included: ShapeNode, problems: list[Problem]
-    ) -> None:
+    def check_paths(self, narrowing: Narrowing, included: ShapeNode, problems: Problems) -> None:
         """A page or sort of a collection the include leaves out would have no effect."""
-        present = set(included.paths())
-        asked = [(f"page[{p}]", p) for p, _, _ in narrowing.page]
-        asked += [(f"sort[{p}]", p) for p, _ in narrowing.sort]
-        for parameter, path in asked:
+        present = tuple(included.paths())
+        asked: list[tuple[str, str, str]] = []
+        for path, limit, offset in narrowing.page:
+            if limit is not None:
+                asked.append((f"page[{path}]", path, str(limit)))
+            if offset is not None:
+                asked.append((f"page[{path}][offset]", path, str(offset)))
+        for path, order in narrowing.sort:
+            text = ",".join(("-" if descending else "") + name for name, descending in order)
+            asked.append((f"sort[{path}]", path, text))
+        for parameter, path, value in asked:
             if path not in present:
-                problems.append(
+                problems.add(
                     Problem(
                         parameter,
-                        "",
+                        shown(value),
                         f"{path} is not in the response with include="
-                        f"{','.join(narrowing.include or ())!r}, so {parameter} would have no "
-                        f"effect: include {path}, or leave {parameter} out.",
-                        tuple(present),
+                        f"{shown(','.join(narrowing.include or ()))!r}, so {parameter} would "
+                        f"have no effect: include {path}, or leave {parameter} out.",
+                        present,
                     )
                 )
 
@@ -236,13 +248,19 @@ def _declare(
     for path, names in sortable.items():
         rel = collection(path, "sortable")
         info = rel.child.info
-        columns = [n for n, f in info.columns.items() if not f.private]
+        # Output columns only: sorting by a column the endpoint does not output would let a
+        # client learn its values from the order (a side channel), so it is refused here.
+        columns = [
+            n for n in rel.child.field_names if n in info.columns and not info.columns[n].private
+        ]
         listed = [names] if isinstance(names, str) else list(names)
         for name in listed:
             if name not in columns:
                 raise SpecError(
-                    f"sortable[{path!r}]: {info.name} has no column {safe_repr(name)}."
-                    f"{did_you_mean(str(name), columns)} Columns: {name_list(columns)}."
+                    f"sortable[{path!r}]: {safe_repr(name)} is not a column that {path} outputs "
+                    f"on this endpoint; requests may sort only by output columns."
+                    f"{did_you_mean(str(name), columns)} Output columns of {path}: "
+                    f"{name_list(columns)}."
                 )
         if not listed or len(set(listed)) != len(listed):
             raise SpecError(f"sortable[{path!r}] must list distinct fields, got {listed!r}.")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..errors import did_you_mean, name_list
 from .narrowing import Narrowing
 from .paging import PAGE_OR_SORT, Paging
-from .problems import Limits, Problem, QueryError, limit_problem, shown
+from .problems import Limits, Problem, Problems, limit_problem, shown
 
 __all__ = ["INCLUDE", "QueryReader", "model_of"]
 
@@ -30,6 +30,7 @@ _FIELDS = re.compile(r"fields\[(?P<model>[^\]]*)\]\Z")
 _LOOKS_OURS = re.compile(r"(includes?|fields?)(\[.*)?\Z|(pages?|sorts?)\[.*\Z", re.IGNORECASE)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _VALUE_CHARS = re.compile(r"[A-Za-z0-9_.,]*\Z")
+_SHOWN_CHARS = 5  # distinct offending characters named in an error
 
 
 def model_of(parameter: str) -> str:
@@ -59,7 +60,7 @@ class QueryReader:
 
     def parse(self, params: Iterable[tuple[str, str]]) -> Narrowing:
         """Check the form of our parameters and collect them; `QueryError` for bad ones."""
-        problems: list[Problem] = []
+        problems = Problems()
         include: tuple[str, ...] | None = None
         fields: dict[str, tuple[str, ...]] = {}
         pages: dict[str, list[int | None]] = {}
@@ -70,13 +71,13 @@ class QueryReader:
                 continue
             if len(name) > self.limits.max_length:
                 what = f"The parameter name is {len(name)} characters long"
-                problems.append(limit_problem(self.limits, name, "", (), "max_length", what))
+                problems.add(limit_problem(self.limits, name, "", (), "max_length", what))
                 continue
             parameter = self._check_name(name, value, problems)
             if parameter is None:
                 continue
             if parameter in seen:
-                problems.append(
+                problems.add(
                     Problem(
                         shown(name),
                         shown(value),
@@ -102,7 +103,7 @@ class QueryReader:
                     fields[model_of(parameter)] = names
         self._check_field_count(fields, problems)
         if problems:
-            raise QueryError(problems)
+            raise problems.error()
         return Narrowing(
             include,
             tuple(sorted(fields.items())),
@@ -112,10 +113,20 @@ class QueryReader:
 
     # -- checks -------------------------------------------------------------------------------
 
-    def _check_name(self, name: str, value: str, problems: list[Problem]) -> str | None:
-        """The canonical parameter name, or ``None`` after recording why it is not one."""
+    def _check_name(self, name: str, value: str, problems: Problems) -> str | None:
+        """The canonical parameter name, or ``None`` after recording why it is not one.
+
+        The answer depends only on the name and on what the endpoint declares: suggestions and
+        lists come from the declared parameters, whatever the name is."""
         if name == INCLUDE or name in self.paging.parameters:
             return name
+        match = _FIELDS.match(name)
+        if match is not None and match["model"] in self.models:
+            return name
+        problems.add(lambda: self._unknown(name, value, match))
+        return None
+
+    def _unknown(self, name: str, value: str, match: re.Match[str] | None) -> Problem:
         if PAGE_OR_SORT.match(name):
             allowed = self.paging.parameter_names
             detail = f"Unknown parameter {shown(name)!r}.{did_you_mean(name, allowed)} " + (
@@ -123,11 +134,7 @@ class QueryReader:
                 if allowed
                 else "This endpoint declares no collection that requests may page or sort."
             )
-            problems.append(Problem(shown(name), shown(value), detail, allowed))
-            return None
-        match = _FIELDS.match(name)
-        if match is not None and match["model"] in self.models:
-            return name
+            return Problem(shown(name), shown(value), detail, allowed)
         allowed = self.parameter_names
         if match is not None:
             model = match["model"]
@@ -142,36 +149,38 @@ class QueryReader:
                 f"Unknown parameter {shown(name)!r}.{did_you_mean(name, allowed)} This endpoint "
                 f"narrows its response with: {name_list(allowed)}."
             )
-        problems.append(Problem(shown(name), shown(value), detail, allowed))
-        return None
+        return Problem(shown(name), shown(value), detail, allowed)
 
     def _check_value(
-        self, name: str, value: str, allowed: tuple[str, ...], problems: list[Problem]
+        self, name: str, value: str, allowed: tuple[str, ...], problems: Problems
     ) -> bool:
         if len(value) > self.limits.max_length:
             what = f"The value is {len(value)} characters long"
-            problems.append(limit_problem(self.limits, name, value, allowed, "max_length", what))
+            problems.add(limit_problem(self.limits, name, value, allowed, "max_length", what))
             return False
         detail = ""
         if not value.isascii():
             detail = "The value contains non-ASCII characters; names are ASCII."
         elif not _VALUE_CHARS.match(value):
             bad = sorted({c for c in value if not _VALUE_CHARS.match(c)})
+            listed = ", ".join(repr(c) for c in bad[:_SHOWN_CHARS])
+            if len(bad) > _SHOWN_CHARS:
+                listed += ", ..."
             detail = (
-                f"The value contains {', '.join(repr(c) for c in bad)}; only names "
+                f"The value contains {listed}; only names "
                 "(letters, digits, '_'), '.' between path segments and ',' between items."
             )
         if detail:
-            problems.append(Problem(name, shown(value), detail, allowed))
+            problems.add(Problem(name, shown(value), detail, allowed))
         return not detail
 
-    def _parse_include(self, value: str, problems: list[Problem]) -> tuple[str, ...] | None:
+    def _parse_include(self, value: str, problems: Problems) -> tuple[str, ...] | None:
         if value == "":
             return ()
         allowed = self.paths
         count = value.count(",") + 1
         if count > self.limits.max_paths:
-            problems.append(
+            problems.add(
                 limit_problem(
                     self.limits,
                     INCLUDE,
@@ -190,18 +199,18 @@ class QueryReader:
                 detail = "An empty path (a stray comma)."
             elif "" in segments:
                 detail = (
-                    f"The path {path!r} has an empty segment; join relationship names with "
+                    f"The path {shown(path)!r} has an empty segment; join relationship names with "
                     "single dots, e.g. 'trips.stop_times'."
                 )
             elif not all(_IDENTIFIER.match(s) for s in segments):
-                detail = f"The path {path!r} has a segment that is not a relationship name."
+                detail = f"The path {shown(path)!r} has a segment that is not a relationship name."
             elif len(segments) > self.depth:
                 detail = (
                     f"The path {shown(path)!r} is {len(segments)} relationships deep; this "
                     f"endpoint's paths are at most {self.depth} deep."
                 )
             elif len(segments) > self.limits.max_depth:
-                problems.append(
+                problems.add(
                     limit_problem(
                         self.limits,
                         INCLUDE,
@@ -213,7 +222,7 @@ class QueryReader:
                 )
                 return None
             if detail:
-                problems.append(
+                problems.add(
                     Problem(
                         INCLUDE, shown(value), f"{detail} Paths: {name_list(allowed)}.", allowed
                     )
@@ -223,7 +232,7 @@ class QueryReader:
         return tuple(found)
 
     def _parse_fields(
-        self, parameter: str, value: str, problems: list[Problem]
+        self, parameter: str, value: str, problems: Problems
     ) -> tuple[str, ...] | None:
         model = model_of(parameter)
         allowed = self.models[model]
@@ -240,20 +249,18 @@ class QueryReader:
         elif len(set(names)) != len(names):
             detail = "A field is listed twice."
         if detail:
-            problems.append(
+            problems.add(
                 Problem(parameter, shown(value), f"{detail} Fields: {name_list(allowed)}.", allowed)
             )
             return None
         return tuple(names)
 
-    def _check_field_count(
-        self, fields: dict[str, tuple[str, ...]], problems: list[Problem]
-    ) -> None:
+    def _check_field_count(self, fields: dict[str, tuple[str, ...]], problems: Problems) -> None:
         """Distinct field names over every ``fields[...]``: one problem on the last of them."""
         total = sum(len(set(names)) for names in fields.values())
         if total > self.limits.max_fields and fields:
             model, names = list(fields.items())[-1]
-            problems.append(
+            problems.add(
                 limit_problem(
                     self.limits,
                     f"fields[{model}]",

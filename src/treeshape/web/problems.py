@@ -9,9 +9,11 @@ limit exceeded is a problem that names the limit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from ..errors import TreeshapeError
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -19,6 +21,7 @@ __all__ = [
     "SHOWN",
     "Limits",
     "Problem",
+    "Problems",
     "QueryError",
     "limit_problem",
     "shown",
@@ -83,25 +86,68 @@ class Problem:
         return body
 
 
-class QueryError(ValueError):
-    """The ``include``/``fields[...]`` parameters of a request do not fit the endpoint."""
+class QueryError(TreeshapeError, ValueError):
+    """The query parameters of a request do not fit the endpoint (a 400 in both adapters).
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
+    A `TreeshapeError`, so ``except ts.TreeshapeError`` sees it, and a ``ValueError``, as
+    every error about a value the caller gave. ``more`` counts problems found past the ones
+    given, which were not built (`Problems`): the body says how many, not what.
+    """
+
+    def __init__(self, problems: Sequence[Problem], *, more: int = 0) -> None:
         problems = list(problems)
-        if len(problems) > MAX_PROBLEMS:
-            more = len(problems) - MAX_PROBLEMS + 1
+        total = len(problems) + more
+        if total > MAX_PROBLEMS:
+            hidden = total - MAX_PROBLEMS + 1
             problems[MAX_PROBLEMS - 1 :] = [
-                Problem("", "", f"... and {more} more problems, not shown; fix these first.")
+                Problem("", "", f"... and {hidden} more problems, not shown; fix these first.")
             ]
         self.problems = tuple(problems)
         super().__init__("; ".join(f"{p.parameter}: {p.detail}" for p in self.problems))
 
 
+class Problems:
+    """A request's problems as they are found; past `MAX_PROBLEMS` only counted.
+
+    A problem may be given as a function building it, so that its suggestions (``difflib``,
+    the costly part of an error) are computed only for the problems the body will show: a
+    request of 14,000 bad parameters costs a count, not 14,000 suggestions.
+    """
+
+    def __init__(self) -> None:
+        self._items: list[Problem] = []
+        self._more = 0
+
+    def add(self, problem: Problem | Callable[[], Problem]) -> None:
+        """Record ``problem`` (built now if it is a function and there is room to show it)."""
+        if len(self._items) >= MAX_PROBLEMS:
+            self._more += 1
+        elif isinstance(problem, Problem):
+            self._items.append(problem)
+        else:
+            self._items.append(problem())
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items) + self._more
+
+    def __iter__(self) -> Iterator[Problem]:
+        return iter(self._items)
+
+    def error(self) -> QueryError:
+        """The `QueryError` of every problem recorded."""
+        return QueryError(self._items, more=self._more)
+
+
 def shown(text: str) -> str:
-    """``text`` as echoed back in an error: long values cut short."""
-    if len(text) > SHOWN:
-        return text[:SHOWN] + f"... ({len(text)} characters)"
-    return text
+    """``text`` as echoed back in an error: at most `SHOWN` characters, long values cut short
+    with their length said."""
+    if len(text) <= SHOWN:
+        return text
+    suffix = f"... ({len(text)} characters)"
+    return text[: SHOWN - len(suffix)] + suffix
 
 
 def limit_problem(

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 import treeshape as ts
-from treeshape.fastapi import QUERY_ERROR_RESPONSE, ShapeResponse, narrowed
+from treeshape.fastapi import QUERY_ERROR_RESPONSE, ShapeResponse, init_app, narrowed
 
 from . import queries
 from .endpoints import ROUTE, ROUTES, STOP, STOPS, TRIP, TRIP_STOP_TIMES
@@ -73,6 +73,7 @@ def _many(shape: ts.Shape) -> Any:
 def create_app(db_url: str) -> FastAPI:
     """The FastAPI app serving the database at ``db_url`` (async on an asyncio driver's URL)."""
     app = FastAPI(title="treeshape transit example", version="1.0.0")
+    init_app(app)  # every bad query parameter is a 400, ``limit`` included
     if make_url(db_url).get_dialect().is_async:
         async_engine = create_async_engine(db_url)
         app.state.engine = async_engine

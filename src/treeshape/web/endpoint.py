@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import did_you_mean, name_list
 from ..shape import Shape
 from ..spec.narrow import narrow_node
+from .cache import CacheInfo, NarrowingCache
 from .fieldsets import outputs_of, select_outputs
 from .narrowing import Narrowing
 from .openapi import ParameterDocs
@@ -29,9 +30,11 @@ class EndpointShape:
     """An endpoint's declared shape, and the narrowings requests may ask of it.
 
     Narrowed shapes are cached per distinct narrowing in a bounded LRU cache
-    (``cache_size`` entries), so a busy endpoint narrows, validates and generates its dumper
-    once per distinct query, and a client cycling through narrowings cannot grow memory: an
-    evicted shape's tree and generated classes are freed with it (nodes are interned weakly).
+    (`NarrowingCache`: at most ``cache_size`` entries holding at most ``cache_nodes`` tree
+    nodes in all), so a busy endpoint narrows, validates and generates its dumper once per
+    distinct query, and a client cycling through narrowings cannot grow memory nor the number
+    of objects the garbage collector walks: an evicted shape's tree and generated classes are
+    freed with it (nodes are interned weakly).
     ``limits`` bounds each request (`Limits`); ``max_length`` is a shortcut for its
     ``max_length``.
 
@@ -47,6 +50,7 @@ class EndpointShape:
         *,
         limits: Limits = DEFAULT_LIMITS,
         cache_size: int = 256,
+        cache_nodes: int = 256,
         max_length: int | None = None,
         max_page: Mapping[str, int] | None = None,
         sortable: Mapping[str, Iterable[str]] | None = None,
@@ -69,8 +73,13 @@ class EndpointShape:
         self.sortable = self._paging.sortable
         self.max_offset = max_offset
         self._reader = QueryReader(self.paths, self.depth, self.models, self._paging, limits)
-        self._docs = ParameterDocs(self.paths, self.models, self._paging)
-        self._narrow = functools.lru_cache(maxsize=cache_size)(self._narrow_uncached)
+        self._docs = ParameterDocs(self.paths, self.models, self._paging, limits)
+        self._narrow: NarrowingCache[Narrowing, Shape] = NarrowingCache(
+            self._narrow_uncached,
+            _node_count,
+            max_entries=cache_size,
+            max_weight=cache_nodes,
+        )
 
     def __repr__(self) -> str:
         return f"<EndpointShape {self.shape!r}>"
@@ -97,9 +106,9 @@ class EndpointShape:
         """The JSON Schema of ``parameter``'s value, for OpenAPI documents."""
         return self._docs.schema(parameter)
 
-    def cache_info(self) -> Any:
-        """The LRU cache's statistics (``functools`` ``CacheInfo``)."""
-        return self._narrow.cache_info()
+    def cache_info(self) -> CacheInfo:
+        """The LRU cache's statistics (as ``functools``' ``CacheInfo``, plus its weight)."""
+        return self._narrow.info()
 
     # -- the request path ---------------------------------------------------------------------
 
@@ -209,3 +218,9 @@ class EndpointShape:
             f"{did_you_mean(name, declared)} Fields of {model} here: {name_list(declared)}.",
             declared,
         )
+
+
+def _node_count(shape: Shape) -> int:
+    """A cached shape's weight: the nodes of its tree (what the backends generate code and
+    loader options for)."""
+    return sum(1 for _ in shape.node.walk())

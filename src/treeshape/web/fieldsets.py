@@ -47,20 +47,27 @@ def _extra(rel: RelationNode) -> tuple[str, ...]:
 
 def outputs_of(root: ShapeNode) -> Outputs:
     """The `Outputs` of every model ``root`` embeds."""
-    positions: dict[str, dict[str, int]] = {}
+    fields: dict[str, dict[str, int]] = {}
+    extras: dict[str, dict[str, int]] = {}
     relations: dict[str, set[str]] = {}
     for node in embedded_nodes(root):
         info = node.info
-        found = positions.setdefault(info.name, {})
+        found = fields.setdefault(info.name, {})
         for name in node.field_names:
             found[name] = info.position(name)
+        extra = extras.setdefault(info.name, {})
         for rel in node.relations:
             for key in _extra(rel):
-                found.setdefault(key, info.position(rel.name))
+                extra.setdefault(key, info.position(rel.name))
             if rel.render == "objects":
                 relations.setdefault(info.name, set()).add(rel.name)
+    # Fields first, then counts and id lists: the order of the response's keys.
     names = {
-        model: tuple(sorted(found, key=found.__getitem__)) for model, found in positions.items()
+        model: (
+            *sorted(found, key=found.__getitem__),
+            *sorted(extras[model], key=extras[model].__getitem__),
+        )
+        for model, found in fields.items()
     }
     return Outputs(names, {m: frozenset(relations.get(m, ())) for m in names})
 

@@ -40,8 +40,9 @@ class ParameterDocs:
             )
         model = model_of(parameter)
         return (
-            f"Comma-separated fields of every {model} in the response, among: "
-            f"{name_list(self.models[model])}. Absent: all of them."
+            f"Comma-separated fields of every {model} in the response (its counts and id "
+            f"lists included), each at most once, among: {name_list(self.models[model])}. "
+            f"Absent: all of them. Only with an include that reaches {model}."
         )
 
     def schema(self, parameter: str) -> dict[str, Any]:
@@ -98,7 +99,8 @@ class ParameterDocs:
                 f"{self.paging.max_offset}."
             )
         return (
-            f"Comma-separated fields to sort {path} by, '-' for descending, among: "
+            f"Comma-separated fields to sort {path} by, each at most once, '-' for descending, "
+            "among: "
             f"{name_list(self.paging.sortable[path])}. Ties keep primary-key order. Absent: the "
             "declared order."
         )

@@ -181,6 +181,17 @@ def test_no_effect_parameters_echo_their_value(
     assert "no effect" in problem.detail
 
 
+@pytest.mark.parametrize(
+    ("include", "fields"),
+    [("stops", "trip_id"), ("route,stop_times", "trip_id"), ("stop_times", "trip_id,direction_id")],
+)
+def test_an_included_output_left_out_by_fields_has_no_effect(include: str, fields: str) -> None:
+    query = [("include", include), ("fields[Trip]", fields)]
+    problem = only_problem(endpoints.TRIP, query)
+    assert problem.parameter == "include" and "no effect" in problem.detail
+    assert problem.value == include
+
+
 def test_a_count_left_out_by_include_has_no_effect() -> None:
     problem = only_problem(
         endpoints.ROUTES, [("include", "agency"), ("fields[Route]", "trips_count")]

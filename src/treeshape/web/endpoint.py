@@ -147,6 +147,8 @@ class EndpointShape:
         present = outputs_of(included).names
         for model, names in narrowing.fields:
             self._check_fields(narrowing, model, names, present, problems)
+        if narrowing.include and narrowing.fields:
+            self._check_included_outputs(narrowing, problems)
         self._paging.check_paths(narrowing, included, problems)
         if problems:
             raise problems.error()
@@ -208,6 +210,34 @@ class EndpointShape:
                 Problem(parameter, value, f"{detail} Fields: {name_list(declared)}.", declared)
             )
             return
+
+    def _check_included_outputs(self, narrowing: Narrowing, problems: Problems) -> None:
+        """An included count or id list that ``fields[Model]`` leaves out would have no effect."""
+        selection = dict(narrowing.fields)
+        for path in narrowing.include or ():
+            parent = self.shape.node
+            *head, last = path.split(".")
+            for name in head:
+                found = parent.relation(name)
+                assert found is not None  # the path was checked against the declared ones
+                parent = found.child
+            rel = parent.relation(last)
+            names = selection.get(parent.info.name)
+            if rel is None or rel.render == "objects" or names is None:
+                continue
+            keys = rel.outputs
+            if not set(keys) & set(names):
+                model = parent.info.name
+                problems.add(
+                    Problem(
+                        INCLUDE,
+                        shown(",".join(narrowing.include or ())),
+                        f"The path {path!r} adds {name_list(keys)} to {model}, which "
+                        f"fields[{model}] leaves out, so it would have no effect: name "
+                        f"{keys[0]!r} in fields[{model}], or leave {path!r} out of include.",
+                        self.paths,
+                    )
+                )
 
     def _outside_field(self, parameter: str, value: str, model: str, name: str) -> Problem:
         declared = self.models[model]

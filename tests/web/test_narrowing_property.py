@@ -88,6 +88,18 @@ def requests(draw: st.DrawFn) -> tuple[str, ts.Shape, list[str] | None, Fields]:
     for model in draw(st.lists(st.sampled_from(sorted(reached)), unique=True)):
         names = sorted(reached[model])
         fields[model] = draw(st.lists(st.sampled_from(names), min_size=1, unique=True))
+    # An included count or id list must be kept by its model's fieldset (else it would have no
+    # effect, a 400): add its key where the draw left it out.
+    for path in include or ():
+        parent = shape.node
+        *head, last = path.split(".")
+        for name in head:
+            parent = parent.relation(name).child  # type: ignore[union-attr]
+        rel = parent.relation(last)
+        model = parent.info.name
+        kept = rel is None or rel.render == "objects" or model not in fields
+        if not kept and rel is not None and not set(rel.outputs) & set(fields[model]):
+            fields[model].append(rel.outputs[0])
     return url, shape, include, fields
 
 

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
 import treeshape as ts
-from treeshape.fastapi import QUERY_ERROR_RESPONSE, ShapeResponse, narrowed
+from treeshape.fastapi import QUERY_ERROR_RESPONSE, ShapeResponse, init_app, narrowed
 
 from . import ops, pages, queries, writes
 from .endpoints import ROUTE, ROUTES, STOP, STOPS, TRIP, TRIP_STOP_TIMES
@@ -129,6 +129,7 @@ def create_app(db_url: str, *, settings: ops.Settings | None = None) -> FastAPI:
     ``settings``: `ops.Settings.from_env` unless given)."""
     settings = settings or ops.Settings.from_env()
     app = FastAPI(title=pages.TITLE, version="1.0.0", docs_url=None, redoc_url=None)
+    init_app(app)  # every bad query parameter is a 400, ``limit`` included
     if make_url(db_url).get_dialect().is_async:
         async_engine = ops.async_engine(db_url, settings)
         app.state.engine = async_engine

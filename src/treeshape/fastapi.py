@@ -18,6 +18,12 @@ The dependency declares ``include``, every ``fields[Model]`` and the endpoint's 
 ``sort[...]`` as query parameters, so they
 appear in the OpenAPI document, but it reads the raw query string itself: FastAPI would keep
 only the last of a repeated parameter, and we must report the repeat.
+
+One status for every bad query parameter: ``init_app(app)`` answers FastAPI's own validation
+of query parameters (``limit: int = Query(ge=1)``) with a 400 as well, in the same body as ours
+(FastAPI's ``detail`` list), so that ``?limit=0`` and ``?include=nope`` get the same status,
+as they do in `treeshape.flask`. Invalid bodies, path parameters and headers keep FastAPI's
+422. `QUERY_ERROR_RESPONSE` documents the 400 with its schema (`QueryErrorBody`).
 """
 
 from __future__ import annotations
@@ -26,19 +32,74 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import HTTPException, Query, Request, Response
-from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from fastapi import FastAPI, HTTPException, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic_core import CoreSchema, core_schema
 
 from .shape import Shape
 from .web import EndpointShape, QueryError
 
-__all__ = ["QUERY_ERROR_RESPONSE", "ShapeResponse", "narrowed", "query_error"]
+__all__ = [
+    "QUERY_ERROR_RESPONSE",
+    "QueryErrorBody",
+    "QueryProblem",
+    "ShapeResponse",
+    "init_app",
+    "narrowed",
+    "query_error",
+]
+
+
+class QueryProblem(BaseModel):
+    """One bad query parameter, as FastAPI reports a validation error."""
+
+    loc: list[str | int]
+    """``["query", parameter name]``."""
+    msg: str
+    """What is wrong and what would be valid."""
+    type: str
+    """``value_error`` for ours; FastAPI's own error type for the others."""
+    input: Any = None
+    """The offending value, cut to 80 characters in ours."""
+    ctx: dict[str, Any] | None = None
+    """``allowed`` (the valid names) and ``limit`` (``{name, value}``) in ours."""
+
+
+class QueryErrorBody(BaseModel):
+    """The body of a 400: every bad query parameter of the request."""
+
+    detail: list[QueryProblem]
+
 
 QUERY_ERROR_RESPONSE: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Invalid include, fields, page or sort query parameters."}
+    400: {
+        "model": QueryErrorBody,
+        "description": "Invalid query parameters (include, fields, page, sort, or the "
+        "application's own), every one of them listed.",
+    }
 }
-"""For a route's ``responses=``: documents the 400 the dependency may answer."""
+"""For a route's ``responses=``: documents the 400 the dependency may answer, with its body."""
+
+
+def init_app(app: FastAPI) -> None:
+    """Answer an invalid query parameter that FastAPI validates itself with a 400, like ours.
+
+    Only for requests whose every validation error is in the query; anything else (a body,
+    a path parameter, a header) keeps FastAPI's 422.
+    """
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if errors and all(tuple(error.get("loc", ()))[:1] == ("query",) for error in errors):
+        return JSONResponse(status_code=400, content={"detail": jsonable_encoder(errors)})
+    return await request_validation_exception_handler(request, exc)
 
 
 def query_error(error: QueryError) -> HTTPException:
@@ -92,14 +153,13 @@ def narrowed(endpoint: EndpointShape) -> Callable[..., Shape]:
     # Declared only for the OpenAPI document (and /docs forms); the values are read above.
     parameters = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)]
     for index, name in enumerate(endpoint.parameter_names):
-        query: Any = Query(None, alias=name, description=endpoint.describe(name))
-        # Validated as any string (our own checks answer the 400), documented with its real
-        # type (page[...] parameters are integers with their bounds). No line of this comment
-        # may start with "type:", which Python's parser (and so Sphinx) reads as a type comment.
-        annotation: Any = str | None
         schema = endpoint.parameter_schema(name)
-        if schema != {"type": "string"}:
-            annotation = _documented_as(schema) | None
+        query: Any = Query(None, alias=name, title=name, description=endpoint.describe(name))
+        # Validated as any string (our own checks answer the 400), documented with its real
+        # schema (page[...] parameters are integers with their bounds, the others text with
+        # a pattern of the declared names). No line of this comment may start with "type:",
+        # which Python's parser (and so Sphinx) reads as a type comment.
+        annotation: Any = _documented_as(schema)
         parameters.append(
             inspect.Parameter(
                 f"p{index}", inspect.Parameter.KEYWORD_ONLY, default=query, annotation=annotation

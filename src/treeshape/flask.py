@@ -15,8 +15,11 @@
         return json_response(shape, route)
 
 Error bodies follow flask-smorest's convention (``code``, ``status``, ``message``, ``errors``),
-so an app using flask-smorest or webargs answers every 400 in one format. The schemas are
-marshmallow schemas, so apispec's ``MarshmallowPlugin`` documents them: see `openapi_operation`.
+so an app using flask-smorest or webargs answers every 400 in one format. One status for
+every bad query parameter: raise `QueryError` for the application's own (``limit``) too, and
+it is the same 400 with the same body. The schemas are marshmallow schemas, so apispec's
+``MarshmallowPlugin`` documents them, the error body included (`QueryErrorBodySchema`): see
+`openapi_operation`.
 """
 
 from __future__ import annotations
@@ -24,11 +27,47 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from marshmallow import Schema, fields
 
 from .shape import Shape
 from .web import EndpointShape, QueryError
 
-__all__ = ["error_response", "init_app", "json_response", "openapi_operation", "shape_from_request"]
+__all__ = [
+    "QueryErrorBodySchema",
+    "QueryLimitSchema",
+    "QueryProblemSchema",
+    "error_response",
+    "init_app",
+    "json_response",
+    "openapi_operation",
+    "shape_from_request",
+]
+
+
+class QueryLimitSchema(Schema):
+    """The `Limits` bound a request exceeded."""
+
+    name = fields.String(required=True)
+    value = fields.Integer(required=True)
+
+
+class QueryProblemSchema(Schema):
+    """One bad query parameter (`treeshape.web.Problem`)."""
+
+    parameter = fields.String(required=True)
+    value = fields.String(required=True, metadata={"description": "At most 80 characters."})
+    detail = fields.String(required=True, metadata={"description": "What would be valid."})
+    allowed = fields.List(fields.String(), required=True)
+    limit = fields.Nested(QueryLimitSchema)
+
+
+class QueryErrorBodySchema(Schema):
+    """The body of a 400: every bad query parameter of the request."""
+
+    code = fields.Integer(required=True)
+    status = fields.String(required=True)
+    message = fields.String(required=True)
+    errors = fields.List(fields.Nested(QueryProblemSchema), required=True)
 
 
 def shape_from_request(endpoint: EndpointShape) -> Shape:
@@ -85,7 +124,11 @@ def openapi_operation(
         "parameters": [*extra.pop("parameters", []), *parameters],
         "responses": {
             "200": {"description": "OK", "content": {"application/json": {"schema": schema}}},
-            "400": {"description": "Invalid include, fields, page or sort query parameters."},
+            "400": {
+                "description": "Invalid query parameters (include, fields, page, sort, or the "
+                "application's own), every one of them listed.",
+                "content": {"application/json": {"schema": QueryErrorBodySchema}},
+            },
             **extra.pop("responses", {}),
         },
     }

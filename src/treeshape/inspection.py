@@ -149,7 +149,7 @@ class ModelInfo:
     relationships: dict[str, RelationInfo]
     primary_key: tuple[str, ...]
     order: dict[str, int]
-    _extra: dict[str, FieldInfo | None] = field(default_factory=dict)
+    _extra: dict[str, FieldInfo] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -164,9 +164,14 @@ class ModelInfo:
         found = self.columns.get(name) or self.expressions.get(name)
         if found is not None:
             return found
-        if name not in self._extra:
-            self._extra[name] = _attribute_field(self.model, name)
-        return self._extra[name]
+        found = self._extra.get(name)
+        if found is None:
+            found = _attribute_field(self.model, name)
+            # Only real attributes are remembered: names come from request text too, and
+            # remembering every unknown one would grow memory without bound.
+            if found is not None:
+                self._extra[name] = found
+        return found
 
     def field_names(self) -> list[str]:
         """Every name `field` accepts (for "did you mean" suggestions)."""

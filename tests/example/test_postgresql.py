@@ -47,7 +47,7 @@ REQUESTS = [
     ("/stops/STAGECOACH?include=trips.route", 200),
     ("/trips/AB1/stop_times", 200),
     ("/trips/CITY1", 200),
-    ("/trips/STBA?include=stops,stop_times&fields[Trip]=trip_id", 200),
+    ("/trips/STBA?include=stops,stop_times&fields[Trip]=trip_id,stops,stop_times_count", 200),
     ("/trips/CITY1/stop_times?fields[Stop]=stop_name", 200),
     ("/routes/NO_SUCH_ROUTE", 404),
     ("/trips/NO_SUCH_TRIP/stop_times", 404),

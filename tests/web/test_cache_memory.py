@@ -17,6 +17,7 @@ import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from sqlalchemy import ForeignKey, Integer
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -148,3 +149,70 @@ def test_same_new_narrowing_from_many_threads_gets_one_class() -> None:
         for result in results:  # identical objects, not merely equal ones; the same bytes
             assert result[0] is node and result[1] is model and result[2] is schema
             assert result[3] == body and result[4] is options
+
+
+def tracked_objects() -> int:
+    gc.collect()
+    return len(gc.get_objects())
+
+
+def test_tracked_objects_stay_bounded_over_distinct_narrowings() -> None:
+    """Issue #19.5: the cache is bounded in tree nodes, so the objects the collector walks stay
+    bounded whatever the shape's depth. ``route_detail`` has 5 nodes; each cached narrowing
+    with its loader options and dumper holds about 130 tracked objects per node (256 entries
+    of it held 171,000 objects; the 256-node bound holds 51 entries)."""
+    from examples.transit import shapes
+
+    endpoint = EndpointShape(shapes.route_detail, max_page={"trips": 1000})
+
+    def request(i: int) -> None:
+        shape = endpoint.from_query([("page[trips]", str(i))])
+        shape.loader_options()
+        shape.dump_json([], many=True)
+
+    before = tracked_objects()
+    for i in range(1, 121):
+        request(i)
+    filled = tracked_objects()
+    for i in range(121, 241):
+        request(i)
+    after = tracked_objects()
+    info = endpoint.cache_info()
+    assert info.weight <= info.max_weight == 256
+    assert info.currsize == 256 // 5
+    assert filled - before < 50_000, filled - before
+    assert abs(after - filled) < 2_000, after - filled
+
+
+def test_the_cache_bounds_weight_and_entries() -> None:
+    from treeshape.web.cache import NarrowingCache
+
+    built: list[int] = []
+
+    def build(key: int) -> int:
+        built.append(key)
+        return key
+
+    cache: NarrowingCache[int, int] = NarrowingCache(
+        build, lambda v: v, max_entries=3, max_weight=10
+    )
+    for key in (4, 5, 1):  # 4 + 5 + 1 = 10
+        assert cache(key) == key
+    assert cache.info()[:5] == (0, 3, 3, 3, 10)
+    assert cache(2) == 2  # 12 > 10: the least recently used (4) goes
+    assert cache.info().weight == 8 and cache.info().currsize == 3
+    cache(5)
+    assert cache.info().hits == 1
+    cache(11)  # heavier than the whole budget: built, not kept
+    cache(11)
+    assert built.count(11) == 2 and cache.info().weight == 8
+    cache(4)
+    assert built.count(4) == 2  # it had been evicted
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "8"])
+def test_cache_bounds_must_be_integers(bad: Any) -> None:
+    with pytest.raises(ValueError, match="cache_nodes"):
+        EndpointShape(WIDE, cache_nodes=bad)
+    with pytest.raises(ValueError, match="cache_size"):
+        EndpointShape(WIDE, cache_size=bad)

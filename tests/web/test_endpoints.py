@@ -94,7 +94,7 @@ URLS = [
     "/routes/AB?include=trips&fields[Trip]=trip_id",
     "/stops/BULLFROG?include=trips.route&fields[Route]=route_short_name&fields[Trip]=trip_id",
     "/trips/AB1/stop_times?fields[StopTime]=stop_sequence&fields[Stop]=stop_name",
-    "/trips/CITY1?include=stops,route&fields[Trip]=trip_id&fields[Route]=route_short_name",
+    "/trips/CITY1?include=stops,route&fields[Trip]=trip_id,stops&fields[Route]=route_short_name",
     "/trips/STBA?include=stop_times",
 ]
 
@@ -132,10 +132,17 @@ def test_include_keeps_prefixes(api: Api) -> None:
 def test_trip_narrowing(api: Api) -> None:
     """``include`` keeps the stops' ids, the count or neither; ``fields[Trip]`` the trip's."""
     full = SAMPLE.trip_detail("CITY1")
-    body = ok(api, "/trips/CITY1?include=stops&fields[Trip]=trip_id")
+    body = ok(api, "/trips/CITY1?include=stops&fields[Trip]=trip_id,stops")
     assert body == {"trip_id": "CITY1", "stops": full["stops"]}
-    body = ok(api, "/trips/CITY1?include=stop_times&fields[Trip]=trip_id,direction_id")
+    body = ok(api, "/trips/CITY1?fields[Trip]=trip_id,stops")
+    assert body == {"trip_id": "CITY1", "route": full["route"], "stops": full["stops"]}
+    query = "include=stop_times&fields[Trip]=trip_id,direction_id,stop_times_count"
+    body = ok(api, f"/trips/CITY1?{query}")
     assert body == {"trip_id": "CITY1", "direction_id": 0, "stop_times_count": 5}
+    # The include names the id list, the fieldset leaves it out: it would have no effect.
+    answer = api.get("/trips/CITY1?include=stops&fields[Trip]=trip_id")
+    assert answer.status == 400 and answer.statements == 0
+    assert b"no effect" in answer.body
     assert full["stop_times_count"] == len(full["stops"]) == 5
     body = ok(api, "/trips/CITY1?include=")
     assert body == {
@@ -159,7 +166,7 @@ def test_fields_apply_to_every_occurrence(api: Api) -> None:
         ("/stops/NOPE", "stop"),
         ("/trips/NOPE/stop_times", "trip"),
         ("/trips/NOPE", "trip"),
-        ("/trips/NOPE?include=stops&fields[Trip]=trip_id", "trip"),
+        ("/trips/NOPE?include=stops&fields[Trip]=trip_id,stops", "trip"),
         ("/routes/NOPE?include=trips", "route"),
     ],
 )

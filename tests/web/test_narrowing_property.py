@@ -40,13 +40,22 @@ def kept_paths(include: list[str] | None, shape: ts.Shape) -> set[str]:
 
 
 def models_reached(node: ShapeNode, kept: set[str], prefix: str = "") -> dict[str, set[str]]:
-    """Model name -> the field names it outputs anywhere in the kept tree."""
+    """Model name -> what ``fields[Model]`` may name anywhere in the kept tree: the fields,
+    counts and id lists of every model embedded as objects."""
     found: dict[str, set[str]] = {node.info.name: set(node.field_names)}
     for rel in node.relations:
         path = f"{prefix}.{rel.name}" if prefix else rel.name
-        if path in kept:
-            for model, names in models_reached(rel.child, kept, path).items():
-                found.setdefault(model, set()).update(names)
+        if path not in kept:
+            continue
+        if rel.options.count is not None:
+            found[node.info.name].add(rel.options.count)
+        if not rel.options.embed:
+            continue
+        if rel.options.ids:
+            found[node.info.name].add(rel.name)
+            continue
+        for model, names in models_reached(rel.child, kept, path).items():
+            found.setdefault(model, set()).update(names)
     return found
 
 
@@ -62,9 +71,10 @@ def project(value: Any, node: ShapeNode, kept: set[str], fields: Fields, prefix:
         path = f"{prefix}.{rel.name}" if prefix else rel.name
         if path in kept:
             for key in rel.outputs:  # the relationship and/or its count
-                if key == rel.name and not rel.options.ids:  # ids: a list of keys, as is
+                embedded = key == rel.name and not rel.options.ids
+                if embedded:
                     result[key] = project(value[key], rel.child, kept, fields, path)
-                else:
+                elif wanted is None or key in wanted:  # a count or an id list: a field
                     result[key] = value[key]
     return result
 
@@ -78,6 +88,18 @@ def requests(draw: st.DrawFn) -> tuple[str, ts.Shape, list[str] | None, Fields]:
     for model in draw(st.lists(st.sampled_from(sorted(reached)), unique=True)):
         names = sorted(reached[model])
         fields[model] = draw(st.lists(st.sampled_from(names), min_size=1, unique=True))
+    # An included count or id list must be kept by its model's fieldset (else it would have no
+    # effect, a 400): add its key where the draw left it out.
+    for path in include or ():
+        parent = shape.node
+        *head, last = path.split(".")
+        for name in head:
+            parent = parent.relation(name).child  # type: ignore[union-attr]
+        rel = parent.relation(last)
+        model = parent.info.name
+        kept = rel is None or rel.render == "objects" or model not in fields
+        if not kept and rel is not None and not set(rel.outputs) & set(fields[model]):
+            fields[model].append(rel.outputs[0])
     return url, shape, include, fields
 
 

@@ -142,3 +142,62 @@ def test_trip_detail_has_ids_and_a_count(document: dict[str, Any]) -> None:
     include = next(p for p in params if p["name"] == "include")
     assert "route, stop_times, stops" in include["description"]
     assert not any(p["name"].startswith(("page[", "sort[")) for p in params)
+
+
+def resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_the_400_has_a_schema(document: dict[str, Any], path: str) -> None:
+    """One error convention: the 400 of every operation is documented with its body."""
+    response = document["paths"][path]["get"]["responses"]["400"]
+    body = resolve(document, response["content"]["application/json"]["schema"])
+    listing = "errors" if "errors" in body["properties"] else "detail"
+    assert listing in body["required"]
+    problem = resolve(document, body["properties"][listing]["items"])
+    expected = {"parameter", "value", "detail", "allowed"} if listing == "errors" else {
+        "loc", "msg", "type"
+    }  # fmt: skip
+    assert expected <= set(problem["required"])
+
+
+def query_parameters(document: dict[str, Any], path: str) -> dict[str, dict[str, Any]]:
+    params = document["paths"][path]["get"]["parameters"]
+    return {p["name"]: p for p in params if p["in"] == "query"}
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_parameter_titles_and_examples(document: dict[str, Any], path: str) -> None:
+    """Titled by their own names (``fields[StopTime]``, not ``Fields[Stoptime]``), each with an
+    example that its own pattern accepts."""
+    for name, param in query_parameters(document, path).items():
+        if name in ("limit", "offset"):
+            continue  # the application's own
+        schema = param["schema"]
+        assert schema["title"] == name
+        (example,) = schema["examples"]
+        if "pattern" in schema:
+            assert re.search(schema["pattern"], example), (name, example)
+
+
+def test_readable_titles_in_fastapi(sample_apis: dict[str, Api]) -> None:
+    doc = sample_apis["fastapi"].get("/openapi.json").json()
+    titles = {
+        p["schema"]["title"]
+        for p in doc["paths"]["/routes/{route_id}"]["get"]["parameters"]
+        if p["in"] == "query" and "title" in p["schema"]
+    }
+    assert "fields[StopTime]" in titles and "Fields[Stoptime]" not in titles
+
+
+def test_the_same_parameter_schemas_in_both(sample_apis: dict[str, Api]) -> None:
+    flask = sample_apis["flask"].get("/openapi.json").json()
+    fast = sample_apis["fastapi"].get("/openapi.json").json()
+    for path in ENDPOINTS:
+        ours = query_parameters(flask, path)
+        theirs = query_parameters(fast, path)
+        for name in ours.keys() - {"limit", "offset"}:
+            assert ours[name]["schema"] == theirs[name]["schema"], (path, name)

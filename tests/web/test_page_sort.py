@@ -4,6 +4,7 @@ bodies across apps, the 400s in each framework's format, and a hypothesis proper
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -302,10 +303,16 @@ def test_openapi_documents_new_outputs_and_parameters(
     }  # fmt: skip
     route = {p["name"]: p for p in doc["paths"]["/routes/{route_id}"]["get"]["parameters"]}
     stop = {p["name"]: p for p in doc["paths"]["/stops/{stop_id}"]["get"]["parameters"]}
-    assert schema_of(route["page[trips]"]) == {"type": "integer", "minimum": 0, "maximum": 1000}
+    page = schema_of(route["page[trips]"])
+    assert page["type"] == "integer" and (page["minimum"], page["maximum"]) == (0, 1000)
+    assert page["title"] == "page[trips]"
     assert schema_of(route["page[trips][offset]"])["type"] == "integer"
-    assert schema_of(stop["page[stop_times]"]) == {"type": "integer", "minimum": 0, "maximum": 10}
-    assert schema_of(route["sort[trips]"]) == {"type": "string"}
+    page = schema_of(stop["page[stop_times]"])
+    assert page["type"] == "integer" and (page["minimum"], page["maximum"]) == (0, 10)
+    sort = schema_of(route["sort[trips]"])
+    assert sort["type"] == "string" and sort["minLength"] == 1
+    assert re.fullmatch(sort["pattern"], "-direction_id,trip_id")
+    assert not re.fullmatch(sort["pattern"], "block_id")
     assert "direction_id" in route["sort[trips]"]["description"]
     for params in (route, stop):
         for name, param in params.items():

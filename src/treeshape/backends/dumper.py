@@ -64,9 +64,10 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-import itertools
+import heapq
 import keyword
 import linecache
+import threading
 import uuid
 import weakref
 import zoneinfo
@@ -298,7 +299,35 @@ def _json_datetime(value: Any) -> Any:
 
 
 _ORJSON_TZ = (dt.timezone, zoneinfo.ZoneInfo)
-_sources = itertools.count(1)  # a unique file name per generated source
+
+
+class _SourceSlots:
+    """Numbers for generated sources' file names, reused once a dumper is gone.
+
+    CPython keeps every distinct code file name for the life of the process, so a name per
+    compiled dumper would grow with every narrowing a server ever sees; reused numbers keep
+    the names as many as the dumpers alive at once.
+    """
+
+    def __init__(self) -> None:
+        self._free: list[int] = []
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> int:
+        with self._lock:
+            if self._free:
+                return heapq.heappop(self._free)
+            self._next += 1
+            return self._next
+
+    def give_back(self, slot: int, filename: str) -> None:
+        linecache.cache.pop(filename, None)
+        with self._lock:
+            heapq.heappush(self._free, slot)
+
+
+_source_slots = _SourceSlots()
 
 
 def _enum_is_scalar(cls: type[enum.Enum]) -> bool:
@@ -339,13 +368,16 @@ class _Compiler:
         text = "\n".join(source) + "\n"
         namespace: dict[str, Any] = dict(self.constants)
         kind = "json dumper" if self.json else "dumper"
-        filename = f"<treeshape {kind} {root.info.name}{root.describe()} #{next(_sources)}>"
+        slot = _source_slots.take()
+        filename = f"<treeshape {kind} #{slot}>"
         exec(compile(text, filename, "exec"), namespace)
-        factory: Factory = namespace["_factory"]
+        # Out of its own globals: no reference cycle, so an evicted dumper is freed at once.
+        factory: Factory = namespace.pop("_factory")
         factory.__doc__ = text  # the generated source, for debugging
-        # Tracebacks through generated code show its lines; the entry goes with the dumper.
+        # Tracebacks through generated code show its lines; the entry and its file name go
+        # with the dumper.
         linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-        weakref.finalize(factory, linecache.cache.pop, filename, None)
+        weakref.finalize(factory, _source_slots.give_back, slot, filename)
         return factory
 
     def _number(self, node: ShapeNode, path: str = "") -> None:

@@ -48,11 +48,15 @@ class _Report:
     startup: float | None = None
     unavailable: str | None = None
     outcomes: dict[str, int] = {}
+    # Node ids of the tests marked ``mariadb`` (a report's keywords also hold the names of its
+    # parent directories, so a checkout in a folder named "mariadb" would match every test).
+    marked: set[str] = set()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mariadb: needs a MariaDB server")
     _Report.outcomes = {}
+    _Report.marked = set()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -60,10 +64,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         names = getattr(item, "fixturenames", ())
         if MARIADB_FIXTURES.intersection(names) and item.get_closest_marker("mariadb") is None:
             item.add_marker(pytest.mark.mariadb)
+        if item.get_closest_marker("mariadb") is not None:
+            _Report.marked.add(item.nodeid)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if "mariadb" not in report.keywords:
+    if report.nodeid not in _Report.marked:
         return
     if report.when == "call" or (report.when == "setup" and not report.passed):
         outcome = "error" if report.when == "setup" and report.failed else report.outcome

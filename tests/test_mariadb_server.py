@@ -93,9 +93,12 @@ def test_a_stopped_server_leaves_no_directory(mariadb_server: mdb.MariaDbServer)
     server = mdb.start_local_server()
     root = server.root
     assert server.socket.exists()
+    # The server proper, not the runuser in front of it when we are root.
+    pid = int((root / "mysqld.pid").read_text())
     server.stop()
     server.stop()  # idempotent
     assert not root.exists()
+    assert not mdb._pid_alive(pid)
     assert server.process is not None and server.process.poll() is not None
 
 

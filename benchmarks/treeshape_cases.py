@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 import treeshape as ts
 from benchmarks.handwritten import preload
 from benchmarks.harness import REQUEST, SERIALIZE, BenchContext, Case
-from treeshape.fetch import Strategy
+from treeshape.sql.fetch import Strategy
 
 SHAPES: dict[str, ts.Shape] = {
     "route": ts.shape(Route, "trips.stop_times.stop"),

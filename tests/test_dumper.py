@@ -26,7 +26,7 @@ from tests.factories import NetworkSpec, build_network
 from tests.models import GADGET_COLUMNS, Call, Gadget, Journey, Line, LineKind, Place
 from tests.statements import StatementCounter
 from tests.strategies import COLUMNS, Spec, networks, specs
-from treeshape.dumper import compiled_dumper, reference_dumper
+from treeshape.backends.dumper import compiled_dumper, reference_dumper
 
 
 def reference(obj: Any, tree: dict[str, Any], fields: dict[str, list[str]]) -> dict[str, Any]:

@@ -37,8 +37,9 @@ from tests.models import (
 )
 from tests.statements import StatementCounter
 from tests.strategies import Spec, networks, specs
-from treeshape.fetch import DEFAULT_STRATEGY, FetchError
 from treeshape.inspection import model_info
+from treeshape.sql.fetch import FetchError
+from treeshape.sql.fetch.dialects.sqlite import SqliteJson
 
 STRATEGIES = ("core", "json")
 HYPOTHESIS = settings(
@@ -292,8 +293,8 @@ def test_unsupported_column_falls_back_to_core() -> None:
             shape.fetch(session, strategy="json")
 
 
-def test_dialect_without_json_strategy_uses_core(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(DEFAULT_STRATEGY, "sqlite", "core")
+def test_dialect_not_preferring_json_uses_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(SqliteJson, "preferred", False)
     engine = memory_engine()
     with Session(engine) as session:
         build_network(session)

@@ -1,6 +1,7 @@
 """`fetch_json`'s statement: compiled once per criteria structure, executed as Core.
 
-The document expression stands behind a constant cache key (`treeshape.fetch._Document`), so a
+The document expression stands behind a constant cache key
+(`treeshape.sql.fetch.json.DocumentExpression`), so a
 call with new criteria values reuses the compiled statement; the output must still follow the
 values. A Session runs the statement on its connection after an autoflush; a user's
 ``do_orm_execute`` hook keeps the ORM path.

@@ -1,4 +1,4 @@
-"""Many-to-many through a secondary: targets as a membership test (`treeshape.secondary`).
+"""Many-to-many through a secondary: targets as a membership test (`treeshape.sql.secondary`).
 
 A DISTINCT secondary (``Place.journeys`` over ``call``, the transit example's ``Stop.trips`` over
 ``stop_times``) is read through an index, never materialized whole; the output stays equal to
@@ -35,7 +35,7 @@ import treeshape as ts
 from tests.factories import NetworkSpec, build_network
 from tests.models import Call, Journey, Place
 from tests.test_fetch import STRATEGIES, assert_fetch_equal, db  # noqa: F401 (a fixture)
-from treeshape.secondary import membership
+from treeshape.sql.secondary import membership
 from treeshape.tree import RelationNode
 
 

@@ -29,9 +29,9 @@ with Session(engine) as session:
 # [end fetch]
 
 # [start strategies]
-from treeshape.fetch import DEFAULT_STRATEGY  # noqa: E402
+from treeshape.sql.fetch.dialects import JSON_DIALECTS  # noqa: E402
 
-assert DEFAULT_STRATEGY == {"sqlite": "json", "postgresql": "json"}  # "auto" on these
+assert all(JSON_DIALECTS[name].preferred for name in ("sqlite", "postgresql"))  # "auto": json
 with Session(engine) as session:
     statements.clear()
     core = route_detail.fetch_json(session, strategy="core")

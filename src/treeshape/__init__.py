@@ -9,8 +9,8 @@ route_detail.dump(session.scalars(stmt).one())
 
 from .errors import NotLoadedError, SpecError, TreeshapeError
 from .inspection import PRIVATE_INFO_KEY
-from .options import include
 from .shape import Shape, shape
+from .spec.options import include
 from .tree import RelationOptions
 
 __version__ = "0.1.0"

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-    from .fetch import Strategy
     from .shape import Shape
+    from .sql.fetch import Strategy
 
 __all__ = ["afetch", "afetch_json"]
 

@@ -78,6 +78,23 @@ class RelationInfo:
     order_by: tuple[Any, ...]
     """The relationship's own ``order_by`` columns; empty when it has none."""
     secondary: bool
+    local_keys: tuple[str | None, ...] = ()
+    """The parent's attribute key of each local column of the join (``local_remote_pairs``
+    order); ``None`` for a column of a secondary table."""
+    remote_keys: tuple[str | None, ...] = ()
+    """The target's attribute key of each remote column, in the same order; ``None`` for a
+    column of a secondary table."""
+    parent_primary_key: tuple[str, ...] = ()
+    """The parent mapper's primary-key attribute keys, in mapper order (selectin's ``IN``)."""
+
+    @property
+    def foreign_key_by_target_key(self) -> dict[str, str]:
+        """For a many-to-one: the target's key attribute -> the parent's attribute holding it."""
+        return {
+            remote: local
+            for local, remote in zip(self.local_keys, self.remote_keys, strict=True)
+            if local is not None and remote is not None
+        }
 
 
 @dataclass(eq=False)
@@ -121,6 +138,18 @@ class ModelInfo:
                 if isinstance(value, property | hybrid_property) and attr not in names:
                     names.append(attr)
         return names
+
+    def key_of(self, column: Any) -> str | None:
+        """The attribute key mapping ``column``, or ``None`` if it is not this model's column."""
+        try:
+            return str(self.mapper.get_property_by_column(column).key)
+        except Exception:  # a column of a secondary table, a subquery or an expression
+            return None
+
+    @property
+    def tables(self) -> tuple[Any, ...]:
+        """The tables the model is mapped to (several for joined inheritance)."""
+        return tuple(self.mapper.tables)
 
     def position(self, name: str) -> int:
         """Position of an attribute in mapper order (unmapped ones last), for canonical order."""
@@ -237,6 +266,8 @@ def _relation(model: type, prop: RelationshipProperty[Any]) -> RelationInfo:
     else:
         nullable = True  # one-to-one from the referenced side: the row may not exist
     order_by = tuple(prop.order_by) if prop.order_by else ()
+    parent: Any = prop.parent
+    target: Any = prop.mapper
     return RelationInfo(
         model=model,
         name=prop.key,
@@ -247,7 +278,17 @@ def _relation(model: type, prop: RelationshipProperty[Any]) -> RelationInfo:
         prop=prop,
         order_by=order_by,
         secondary=prop.secondary is not None,
+        local_keys=tuple(_key_or_none(parent, local) for local, _ in prop.local_remote_pairs),
+        remote_keys=tuple(_key_or_none(target, remote) for _, remote in prop.local_remote_pairs),
+        parent_primary_key=tuple(parent.get_property_by_column(c).key for c in parent.primary_key),
     )
+
+
+def _key_or_none(mapper: Any, column: Any) -> str | None:
+    try:
+        return str(mapper.get_property_by_column(column).key)
+    except Exception:  # a column of a secondary table
+        return None
 
 
 def _attribute_field(model: type, name: str) -> FieldInfo | None:

@@ -13,7 +13,7 @@ import threading
 import weakref
 
 from .errors import SpecError
-from .tree import ShapeNode, _generate_lock, memoize
+from .tree import CLASS_MEMO_KEYS, ShapeNode, _generate_lock, memoize
 
 _claimed: weakref.WeakValueDictionary[str, ShapeNode] = weakref.WeakValueDictionary()
 _lock = threading.Lock()
@@ -55,15 +55,11 @@ def claim_names(node: ShapeNode) -> None:
         class_name(sub)
 
 
-_GENERATED_KEYS = (
-    "treeshape.marshmallow_schema.schema_class",
-    "treeshape.pydantic_model.model_class",
-)
 _CLASS_NAME_KEY = "treeshape.naming.class_name"
 
 
 def _has_classes(node: ShapeNode) -> bool:
-    return any(key in node.memo for key in _GENERATED_KEYS)
+    return any(key in node.memo for key in CLASS_MEMO_KEYS)
 
 
 @memoize

@@ -5,19 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .binding import FieldsArg, bind
-from .dumper import dump_json_many, dump_json_one, dump_many, dump_one
-from .loading import loader_options
+from .backends.dumper import dump_json_many, dump_json_one, dump_many, dump_one
 from .naming import claim_names
-from .narrowing import narrow_node
+from .spec.bind import FieldsArg, bind
+from .spec.narrow import narrow_node
+from .sql.loading import loader_options
 from .tree import ShapeNode
 
 if TYPE_CHECKING:
     from sqlalchemy.orm.interfaces import LoaderOption
 
-    from .fetch import Strategy
-    from .marshmallow_schema import ShapeSchema
-    from .pydantic_model import ShapeModel
+    from .backends.marshmallow_schema import ShapeSchema
+    from .backends.pydantic_model import ShapeModel
+    from .sql.fetch import Strategy
 
 
 def shape(model: type, *specs: Any, fields: FieldsArg = None, name: str | None = None) -> Shape:
@@ -90,14 +90,14 @@ class Shape:
     @property
     def marshmallow_schema(self) -> type[ShapeSchema]:
         """A marshmallow ``Schema`` subclass: ``shape.marshmallow_schema().dump(obj)``."""
-        from .marshmallow_schema import schema_class
+        from .backends.marshmallow_schema import schema_class
 
         return schema_class(self._node)
 
     @property
     def pydantic_model(self) -> type[ShapeModel]:
         """A Pydantic ``BaseModel`` subclass with ``from_attributes=True``."""
-        from .pydantic_model import model_class
+        from .backends.pydantic_model import model_class
 
         return model_class(self._node)
 
@@ -169,7 +169,7 @@ class Shape:
         most one statement per relationship plus one, whatever the number of rows. See
         `treeshape.fetch` for the strategies and ordering rules.
         """
-        from .fetch import fetch
+        from .sql.fetch import fetch
 
         return fetch(
             self._node, session, criteria, order_by=order_by, limit=limit, strategy=strategy
@@ -184,7 +184,7 @@ class Shape:
         strategy: Strategy = "auto",
     ) -> bytes:
         """`fetch` as JSON bytes (an array), built by the database where it can."""
-        from .fetch import fetch_json
+        from .sql.fetch import fetch_json
 
         return fetch_json(
             self._node, session, criteria, order_by=order_by, limit=limit, strategy=strategy

@@ -9,13 +9,16 @@ the last shape that uses it, so shapes made at run time do not accumulate.
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from .inspection import FieldInfo, ModelInfo, RelationInfo
+
+Rendering = Literal["objects", "ids", "none"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,36 @@ class RelationNode:
     @property
     def many(self) -> bool:
         return self.info.uselist
+
+    @property
+    def render(self) -> Rendering:
+        """How the relationship appears under its own name: embedded ``"objects"``, the
+        targets' ``"ids"``, or ``"none"`` (not output: a count alone)."""
+        if not self.options.embed:
+            return "none"
+        return "ids" if self.options.ids else "objects"
+
+    @property
+    def loads(self) -> bool:
+        """Whether rendering needs the related rows loaded (ids of a many-to-one come from the
+        parent's foreign key; a count alone is a column of the parent's statement)."""
+        return self.render == "objects" or (self.render == "ids" and self.many)
+
+    @functools.cached_property
+    def id_locals(self) -> tuple[str, ...]:
+        """For ids of a many-to-one: the parent's attributes holding the target's key, in the
+        order of the target's key fields."""
+        by_target = self.info.foreign_key_by_target_key
+        return tuple(by_target[f.name] for f in self.child.fields)
+
+    @functools.cached_property
+    def state_keys(self) -> frozenset[str]:
+        """The parent's instance-dict keys rendering this relationship reads (counts aside)."""
+        if self.render == "none":
+            return frozenset()
+        if self.render == "ids" and not self.many:
+            return frozenset(self.id_locals)
+        return frozenset((self.name,))
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -221,6 +254,17 @@ _intern_lock = threading.Lock()
 _generate_lock = threading.RLock()
 
 T = TypeVar("T")
+
+
+CLASS_MEMO_KEYS: set[str] = set()
+"""Memo keys of the generators that make named classes (`memoize_class`): a tree that has one
+of them keeps its class name (`treeshape.naming`)."""
+
+
+def memoize_class(fn: Callable[[ShapeNode], T]) -> Callable[[ShapeNode], T]:
+    """`memoize` for a generator of named classes (Pydantic models, marshmallow schemas)."""
+    CLASS_MEMO_KEYS.add(f"{fn.__module__}.{fn.__qualname__}")
+    return memoize(fn)
 
 
 def memoize(fn: Callable[[ShapeNode], T]) -> Callable[[ShapeNode], T]:

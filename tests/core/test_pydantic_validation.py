@@ -23,7 +23,7 @@ import treeshape as ts
 from tests.factories import NetworkSpec, build_network
 from tests.models import Call, Journey, Line, Place
 from tests.statements import StatementCounter
-from treeshape.pydantic_model import ShapeModel
+from treeshape.backends.pydantic_model import ShapeModel
 
 detail = ts.shape(Line, "operator,journeys.calls.place")
 model = detail.pydantic_model

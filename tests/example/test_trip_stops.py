@@ -8,7 +8,7 @@ on SQLite and on PostgreSQL: `Shape.dump` of objects loaded with the shape's loa
 `fetch_json` with each strategy. A membership test (``stop_id IN (SELECT ...)``), a DISTINCT or
 SQLAlchemy's lazy, joined or subquery loader (they keep one object per identity) would drop the
 repeats (`test_other_loaders_drop_the_repeats`); the secondary ``stop_times`` is not unique over
-``(trip_id, stop_id)`` and the order is one of its columns, so `treeshape.secondary` keeps the
+``(trip_id, stop_id)`` and the order is one of its columns, so `treeshape.sql.secondary` keeps the
 join, and the loader plans use selectin loading, which keeps a row per call.
 
 The ids form (the ``GET /trips/{trip_id}`` endpoint's), embedded stops, the relationship under

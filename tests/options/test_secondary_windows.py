@@ -11,7 +11,7 @@ marshmallow schema and Pydantic model, ``fetch`` and ``fetch_json`` with the "co
 relationship with parents, ``fetch`` one per relationship plus one (core) or one (json): a window
 adds none.
 
-The secondaries cover every form `treeshape.secondary` and the loader distinguish: a table
+The secondaries cover every form `treeshape.sql.secondary` and the loader distinguish: a table
 without a key (pairs repeat), the same ordered by one of its columns, a DISTINCT selectable, a
 table with a key and an expression order, a primary join with an extra condition (joined through
 the parent), a self-referential many-to-many, and composite keys on both sides.

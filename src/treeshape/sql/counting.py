@@ -23,10 +23,10 @@ from sqlalchemy import func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased, query_expression
 
-from .inspection import HIDDEN_PREFIX
-from .options import where_clauses
+from ..inspection import HIDDEN_PREFIX
+from ..tree import RelationNode
+from .clauses import where_clauses
 from .secondary import correlated_from
-from .tree import RelationNode
 
 _attributes: dict[tuple[type, str, tuple[Any, ...]], str] = {}
 _lock = threading.Lock()

@@ -32,11 +32,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .errors import SpecError, did_you_mean, name_list, safe_repr
-from .inspection import ModelInfo
-from .narrowing import narrow_node, replace_options
-from .shape import Shape
-from .tree import RelationNode, ShapeNode
+from ..errors import SpecError, did_you_mean, name_list, safe_repr
+from ..inspection import ModelInfo
+from ..shape import Shape
+from ..spec.narrow import narrow_node, replace_options
+from ..tree import RelationNode, ShapeNode
 
 __all__ = ["DEFAULT_LIMITS", "EndpointShape", "Limits", "Narrowing", "Problem", "QueryError"]
 

@@ -10,11 +10,11 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .binding import FieldsArg, resolve_fields
-from .errors import SpecError, did_you_mean, name_list, safe_repr
-from .inspection import FieldInfo, ModelInfo
-from .spec import SpecEntry, parse
-from .tree import ShapeNode
+from ..errors import SpecError, did_you_mean, name_list, safe_repr
+from ..inspection import FieldInfo, ModelInfo
+from ..tree import ShapeNode
+from .bind import FieldsArg, resolve_fields
+from .parse import SpecEntry, parse
 
 
 def narrow_node(

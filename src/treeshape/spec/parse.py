@@ -25,9 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import SpecError, safe_repr
+from ..errors import SpecError, safe_repr
+from ..tree import ShapeNode
 from .options import Include, RawOptions, merge, parse_option_text
-from .tree import ShapeNode
 
 MAX_DEPTH = 32
 """Deepest relationship nesting a spec may have; deeper is almost surely a runaway spec."""

@@ -12,12 +12,11 @@ from typing import Any
 
 import marshmallow as ma
 
+from ..errors import NotLoadedError
+from ..naming import class_name
+from ..sql.counting import count_attribute
+from ..tree import RelationNode, ShapeNode, memoize_class
 from .converter import TYPE_MAPPING, ShapeConverter
-from .counting import count_attribute
-from .dumper import ids_locals
-from .errors import NotLoadedError
-from .naming import class_name
-from .tree import RelationNode, ShapeNode, memoize
 
 converter_class: type[ShapeConverter] = ShapeConverter
 """The converter used for new schema classes; set to a subclass to change field mapping."""
@@ -97,7 +96,7 @@ def _ids_field(converter: ShapeConverter, rel: RelationNode) -> ma.fields.Field[
     if rel.many:
         inner: Any = key_fields[0] if len(key_fields) == 1 else ma.fields.Tuple(key_fields)
         return KeyList(inner, names, dump_only=True)
-    locals_ = ids_locals(rel)
+    locals_ = list(rel.id_locals)
     if len(locals_) == 1:
         field = converter.field_for_shape_field(rel.child.fields[0])
         field.attribute = locals_[0]
@@ -107,7 +106,7 @@ def _ids_field(converter: ShapeConverter, rel: RelationNode) -> ma.fields.Field[
     return KeyTuple(key_fields, locals_, dump_only=True, allow_none=rel.info.nullable)
 
 
-@memoize
+@memoize_class
 def schema_class(node: ShapeNode) -> type[ShapeSchema]:
     """The marshmallow ``Schema`` subclass for ``node``."""
     converter = converter_class(schema_cls=ShapeSchema)
@@ -118,7 +117,7 @@ def schema_class(node: ShapeNode) -> type[ShapeSchema]:
     for rel in node.relations:
         if rel.options.embed and rel.options.ids:
             attrs[rel.name] = _ids_field(converter, rel)
-            state_keys |= {rel.name} if rel.many else set(ids_locals(rel))
+            state_keys |= {rel.name} if rel.many else set(list(rel.id_locals))
         elif rel.options.embed:
             attrs[rel.name] = ma.fields.Nested(
                 schema_class(rel.child),

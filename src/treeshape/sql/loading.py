@@ -59,11 +59,11 @@ from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.util import ClauseAdapter
 from sqlalchemy.sql.visitors import InternalTraversal, iterate
 
+from ..inspection import ModelInfo
+from ..tree import RelationNode, RelationOptions, ShapeNode, memoize
+from .clauses import collection_order, where_clauses, window_range
 from .counting import count_attribute, count_expression
-from .inspection import ModelInfo
-from .options import collection_order, where_clauses, window_range
 from .secondary import aliased_secondary, orders_by_target_only, parent_key_columns, relation_join
-from .tree import RelationNode, RelationOptions, ShapeNode, memoize
 
 RowOrders = dict[tuple[str, ...], "list[Any] | _SecondaryWindow"]
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .errors import SpecError, did_you_mean, name_list, safe_repr
-from .inspection import FieldInfo, ModelInfo, RelationInfo, model_info
+from ..errors import SpecError, did_you_mean, name_list, safe_repr
+from ..inspection import FieldInfo, ModelInfo, RelationInfo, model_info
+from ..tree import RelationNode, RelationOptions, ShapeNode
 from .options import resolve
-from .spec import SpecEntry, parse
-from .tree import RelationNode, RelationOptions, ShapeNode
+from .parse import SpecEntry, parse
 
 FieldsArg = Iterable[str] | Mapping[Any, Iterable[str]] | None
 

@@ -26,9 +26,9 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
 
-from .errors import SpecError, did_you_mean, name_list
-from .inspection import ModelInfo, RelationInfo
-from .tree import RelationOptions
+from ..errors import SpecError, did_you_mean, name_list
+from ..inspection import ModelInfo, RelationInfo
+from ..tree import RelationOptions
 
 OPTION_NAMES = ("order_by", "limit", "offset", "where", "count", "ids", "embed")
 """Every option `include()` takes; the string form takes all but ``where``."""
@@ -403,64 +403,3 @@ def _column_criterion(target: ModelInfo, name: Any, wanted: Any, where_text: str
             f"{type(wanted).__name__}."
         ) from None
     return ColumnIs(name, wanted)
-
-
-def where_clauses(options: RelationOptions, entity: Any) -> list[Any]:
-    """The SQL criteria of ``options`` on ``entity`` (the target class or an alias of it)."""
-    return [criterion.clause(entity) for criterion in options.where]
-
-
-def order_clauses(options: RelationOptions, info: ModelInfo, entity: Any) -> list[Any]:
-    """``options.order_by`` on ``entity``, NULLs as the largest values, then the primary key.
-
-    NULL placement is explicit because dialects differ (SQLite puts NULLs first, PostgreSQL
-    last); treeshape sorts as PostgreSQL does by default, on every database.
-    """
-    orders: list[Any] = []
-    for name, descending in options.order_by:
-        column = getattr(entity, name)
-        orders.append(column.desc().nulls_first() if descending else column.asc().nulls_last())
-    orders += [getattr(entity, key) for key in info.primary_key]
-    return orders
-
-
-def window_range(options: RelationOptions, number: Any) -> list[Any]:
-    """The per-parent ``offset``/``limit`` as conditions on a row number (1 for the first row)."""
-    upper = [] if options.limit is None else [number <= options.offset + options.limit]
-    return [number > options.offset, *upper]
-
-
-def collection_order(rel: Any, entity: Any, secondary: Any = None) -> list[Any]:
-    """A collection's ORDER BY on ``entity``: the options' order or the relationship's, then
-    the target's primary key (``rel`` is a `RelationNode`).
-
-    A relationship's own ``order_by`` may name columns of its secondary table (a trip's stops
-    in ``stop_times.stop_sequence`` order) or be expressions (``desc(...)``): those are adapted
-    to ``entity`` (when it is an alias) and to ``secondary``, the secondary as it stands in the
-    statement's FROM (`treeshape.secondary.aliased_secondary`: an ORM join through an aliased
-    parent aliases it too), since an unadapted column would name a table the FROM lacks.
-    """
-    info: ModelInfo = rel.child.info
-    if rel.options.order_by:
-        return order_clauses(rel.options, info, entity)
-    orders: list[Any] = []
-    for column in rel.info.order_by:
-        try:
-            key = info.mapper.get_property_by_column(column).key
-        except Exception:  # a column of the secondary table, or an expression
-            orders.append(_adapted(column, entity, secondary))
-            continue
-        orders.append(getattr(entity, key))
-    orders += [getattr(entity, key) for key in info.primary_key]
-    return orders
-
-
-def _adapted(expression: Any, entity: Any, secondary: Any) -> Any:
-    """``expression`` with the target's columns on ``entity`` and the secondary's on
-    ``secondary`` (each only where it is an alias)."""
-    insp: Any = sa_inspect(entity)
-    if getattr(insp, "is_aliased_class", False):
-        expression = ClauseAdapter(insp.selectable).traverse(expression)
-    if secondary is not None:
-        expression = ClauseAdapter(secondary).traverse(expression)
-    return expression

@@ -25,12 +25,11 @@ from pydantic import (
 from pydantic.config import ExtraValues
 from pydantic_core import SchemaValidator
 
-from .counting import count_attribute
-from .dumper import ids_locals
-from .errors import NotLoadedError
-from .inspection import FieldInfo
-from .naming import class_name
-from .tree import RelationNode, ShapeNode, memoize
+from ..errors import NotLoadedError
+from ..inspection import FieldInfo
+from ..naming import class_name
+from ..sql.counting import count_attribute
+from ..tree import RelationNode, ShapeNode, memoize, memoize_class
 
 
 class ShapeModel(BaseModel):
@@ -243,7 +242,7 @@ def _ids_definition(rel: RelationNode) -> tuple[Any, dict[str, Any]]:
             return [tuple(x.__dict__[n] for n in names) for x in value]
 
         return Annotated[list[key], BeforeValidator(keys_of)], {}
-    locals_ = ids_locals(rel)
+    locals_ = list(rel.id_locals)
     annotation: Any = Optional[key] if rel.info.nullable else key  # noqa: UP045
     if len(locals_) == 1:
         return annotation, {"validation_alias": AliasChoices(locals_[0], rel.name)}
@@ -251,7 +250,7 @@ def _ids_definition(rel: RelationNode) -> tuple[Any, dict[str, Any]]:
     return annotation, {"validation_alias": AliasChoices(rel.name)}
 
 
-@memoize
+@memoize_class
 def model_class(node: ShapeNode) -> type[ShapeModel]:
     """The Pydantic model class for ``node``."""
     definitions: dict[str, tuple[Any, dict[str, Any]]] = {}
@@ -268,7 +267,7 @@ def model_class(node: ShapeNode) -> type[ShapeModel]:
     for rel in node.relations:
         if rel.options.embed and rel.options.ids:
             definitions[rel.name] = _ids_definition(rel)
-            state_keys |= {rel.name} if rel.many else set(ids_locals(rel))
+            state_keys |= {rel.name} if rel.many else set(list(rel.id_locals))
         elif rel.options.embed:
             state_keys.add(rel.name)
             child: Any = model_class(rel.child)

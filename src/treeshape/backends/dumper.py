@@ -67,11 +67,11 @@ from typing import Any
 
 import orjson
 
-from .counting import count_attribute
-from .errors import NotLoadedError
-from .inspection import FieldInfo
-from .tree import RelationNode, ShapeNode, memoize
-from .values import (
+from ..errors import NotLoadedError
+from ..inspection import FieldInfo
+from ..sql.counting import count_attribute
+from ..tree import RelationNode, ShapeNode, memoize
+from ..values import (
     _date_to_json,
     _datetime_to_json,
     _decimal_to_json,
@@ -221,18 +221,6 @@ def reference_dumper(node: ShapeNode) -> ObjectDumper:
     return dump
 
 
-def ids_locals(rel: RelationNode) -> list[str]:
-    """The parent's attribute keys holding a many-to-one's target key, in target key order."""
-    parent = rel.info.prop.parent
-    by_remote = {
-        rel.child.info.mapper.get_property_by_column(remote).key: parent.get_property_by_column(
-            local
-        ).key
-        for local, remote in rel.info.prop.local_remote_pairs
-    }
-    return [by_remote[f.name] for f in rel.child.fields]
-
-
 def _reference_specials(rel: RelationNode, obj: Any, state: dict[str, Any], out: Any) -> None:
     """Ids and counts, the reference way (``NotLoadedError`` naming what is missing)."""
     model_name = rel.info.model.__name__
@@ -258,7 +246,7 @@ def _reference_specials(rel: RelationNode, obj: Any, state: dict[str, Any], out:
                 for x in items
             ]
         else:
-            values = [read(state, local, local) for local in ids_locals(rel)]
+            values = [read(state, local, local) for local in list(rel.id_locals)]
             out[rel.name] = None if None in values else key_of(values)
     if rel.options.count is not None:
         out[rel.options.count] = read(state, count_attribute(rel), rel.options.count)
@@ -427,7 +415,7 @@ class _Compiler:
     def _ids(self, rel: RelationNode) -> str:
         if rel.many:
             return f"[{self._key_value(rel, 'x.__dict__[{key!r}]')} for x in d[{rel.name!r}]]"
-        locals_ = ids_locals(rel)
+        locals_ = list(rel.id_locals)
         values = [
             self._value(f, f"d[{local!r}]")
             for f, local in zip(rel.child.fields, locals_, strict=True)

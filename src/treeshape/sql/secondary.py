@@ -33,7 +33,7 @@ from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ColumnC
 from sqlalchemy.sql.selectable import Alias, Select, Subquery
 from sqlalchemy.sql.util import find_tables
 
-from .tree import RelationNode
+from ..tree import RelationNode
 
 
 def relation_join(parent: Any, child: Any, rel: RelationNode) -> Any:

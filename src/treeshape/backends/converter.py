@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from marshmallow import fields
 from marshmallow_sqlalchemy import ModelConverter
 
-from .inspection import FieldInfo
-from .values import _datetime_to_json, _decimal_to_json, _time_to_json, to_json_value
+from ..inspection import FieldInfo
+from ..values import _datetime_to_json, _decimal_to_json, _time_to_json, to_json_value
 
 
 class JsonDateTime(fields.DateTime):

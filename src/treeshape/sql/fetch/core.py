@@ -1,0 +1,303 @@
+"""The Core strategy: one SELECT per level of the tree, stitched into documents in Python.
+
+Each relationship's statement is driven by a *subquery* of its parents' keys (never an IN list
+of fetched values), so the statement count is ``1 + relationships`` whatever the number of
+rows. Rows are converted with the same converters as the dumper (`treeshape.values`), so every
+column type any dialect can load works.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.selectable import Select
+
+from ...inspection import FieldInfo
+from ...tree import RelationNode, ShapeNode, memoize
+from ...values import converter_for
+from ..clauses import where_clauses, window_range
+from ..counting import count_expression
+from .relations import (
+    collection_order_in,
+    field_expression,
+    in_keys,
+    is_lookup,
+    join_for,
+    local_keys,
+    remote_keys,
+)
+from .request import Document, FetchRequest, execute
+
+__all__ = ["run_core"]
+
+
+@dataclass(eq=False)
+class _CoreLevel:
+    """The statements and row handling of one node of the tree (one statement per level).
+
+    ``rows_entity`` is the alias the level's rows are selected from; ``keys_entity`` and
+    ``keys_parent`` are other aliases, for the key subquery that drives the levels below, so
+    that no alias appears twice in one statement.
+    """
+
+    node: ShapeNode
+    rel: RelationNode | None
+    mode: Literal["root", "grouped", "lookup"]
+    rows_entity: Any
+    rows_parent: Any
+    keys_entity: Any
+    keys_parent: Any
+    columns: list[Any] = field(default_factory=list)
+    fields: list[tuple[str, int, Any]] = field(default_factory=list)
+    placeholders: list[tuple[str, str, Any]] = field(default_factory=list)
+    """(key, kind, data) after the fields: kind "many"/"one" (stitched later), "value" (a
+    column index: counts), "ids" (a getter of a many-to-one's foreign key, and converters)."""
+    key_value: Callable[[Any], Any] | None = None
+    """For a level rendered as ids: the row's converted key, else ``None``."""
+    key: Callable[[Any], Any] = operator.itemgetter(0)
+    parent_key: Callable[[Any], Any] = operator.itemgetter(0)
+    locals: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+    remote: Callable[[Any], Any] = operator.itemgetter(0)
+    children: list[_CoreLevel] = field(default_factory=list)
+
+    def add(self, expression: Any) -> int:
+        self.columns.append(expression.label(f"c{len(self.columns)}"))
+        return len(self.columns) - 1
+
+    def getter(self, expressions: Sequence[Any]) -> Callable[[Any], Any]:
+        return operator.itemgetter(*[self.add(e) for e in expressions])
+
+    def keys_statement(self, parent_keys: Select[Any] | None, request: FetchRequest) -> Select[Any]:
+        """The primary keys of this level's rows, as a subquery for the levels below."""
+        info = self.node.info
+        if self.rel is None:
+            stmt = select(*[getattr(self.keys_entity, k) for k in info.primary_key])
+            stmt = stmt.where(*request.criteria)
+            if request.limit is not None:
+                order = request.root_order(self.keys_entity, self.node)
+                stmt = stmt.order_by(*order).limit(request.limit)
+            return stmt.correlate(None)
+        assert parent_keys is not None
+        parent_pk = [getattr(self.keys_parent, k) for k in _pk_keys(self.keys_parent)]
+        keys = [getattr(self.keys_entity, k).label(f"k{i}") for i, k in enumerate(info.primary_key)]
+        joined = join_for(self.keys_parent, self.keys_entity, self.rel)
+        stmt = select(*keys).select_from(joined)
+        stmt = stmt.where(
+            in_keys(parent_pk, parent_keys), *where_clauses(self.rel.options, self.keys_entity)
+        )
+        if self.rel.options.windowed:
+            numbered = _numbered(stmt, self.rel, self.keys_parent, self.keys_entity, joined)
+            inner = numbered.subquery()
+            stmt = select(*[inner.c[f"k{i}"] for i in range(len(keys))]).where(
+                *window_range(self.rel.options, inner.c.rn)
+            )
+        return stmt.correlate(None)
+
+    def rows_statement(self, parent_keys: Select[Any] | None, request: FetchRequest) -> Select[Any]:
+        """This level's rows: output fields plus the keys that stitching needs."""
+        stmt = select(*self.columns)
+        if self.mode == "root":
+            stmt = stmt.where(*request.criteria)
+            stmt = stmt.order_by(*request.root_order(self.rows_entity, self.node))
+            return stmt.limit(request.limit) if request.limit is not None else stmt
+        assert parent_keys is not None and self.rel is not None
+        if self.mode == "lookup":
+            own_keys = self.keys_statement(parent_keys, request)
+            pk = [getattr(self.rows_entity, k) for k in self.node.info.primary_key]
+            return stmt.where(in_keys(pk, own_keys))
+        parent_pk = [getattr(self.rows_parent, k) for k in _pk_keys(self.rows_parent)]
+        joined = join_for(self.rows_parent, self.rows_entity, self.rel)
+        stmt = stmt.select_from(joined)
+        stmt = stmt.where(
+            in_keys(parent_pk, parent_keys), *where_clauses(self.rel.options, self.rows_entity)
+        )
+        if self.rel.options.windowed:
+            numbered = _numbered(stmt, self.rel, self.rows_parent, self.rows_entity, joined)
+            inner = numbered.subquery()
+            columns = [inner.c[column.name] for column in self.columns]
+            window = window_range(self.rel.options, inner.c.rn)
+            return select(*columns).where(*window).order_by(inner.c.rn)
+        return stmt.order_by(*collection_order_in(self.rel, self.rows_entity, joined))
+
+
+def _numbered(
+    stmt: Select[Any], rel: RelationNode, parent: Any, entity: Any, from_: Any
+) -> Select[Any]:
+    """``stmt`` (selecting from ``from_``) with each row's number among its parent's rows, in
+    the collection's order.
+
+    Through a secondary the rows are the join's (a target listed twice for a parent is two
+    rows, as the ORM loads it), or the membership test's where that is the same rows.
+    """
+    partition = [getattr(parent, k) for k in _pk_keys(parent)]
+    order = collection_order_in(rel, entity, from_)
+    number = func.row_number().over(partition_by=partition, order_by=order)
+    return stmt.add_columns(number.label("rn"))
+
+
+def _pk_keys(entity: Any) -> tuple[str, ...]:
+    mapper = sa_inspect(entity).mapper
+    return tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
+
+
+def _build_level(
+    node: ShapeNode, rel: RelationNode | None, parent_model: type | None
+) -> _CoreLevel:
+    model = node.model
+    if rel is None:
+        level = _CoreLevel(node, None, "root", model, None, model, None)
+    else:
+        assert parent_model is not None
+        mode: Literal["grouped", "lookup"] = "lookup" if is_lookup(rel) else "grouped"
+        level = _CoreLevel(
+            node,
+            rel,
+            mode,
+            aliased(model),
+            aliased(parent_model),
+            aliased(model),
+            aliased(parent_model),
+        )
+    entity = level.rows_entity
+    if level.mode == "grouped":
+        level.parent_key = level.getter(
+            [getattr(level.rows_parent, k) for k in _pk_keys(level.rows_parent)]
+        )
+    for f in node.fields:
+        level.fields.append(
+            (f.name, level.add(field_expression(entity, f)), converter_for(f.python_type))
+        )
+    level.key = level.getter([getattr(entity, k) for k in node.info.primary_key])
+    if rel is not None and rel.options.ids:
+        level.key_value = _key_value(node.fields, level.key)
+    if level.mode == "lookup" and rel is not None:
+        level.remote = level.getter([getattr(entity, k) for k in remote_keys(rel)])
+    for child in node.relations:
+        options = child.options
+        if options.embed and options.ids and not child.many:
+            columns = [getattr(entity, k) for k in list(child.id_locals)]
+            getter = level.getter(columns)
+            level.placeholders.append((child.name, "ids", _key_value(child.child.fields, getter)))
+        elif options.embed:
+            level.placeholders.append((child.name, "many" if child.many else "one", None))
+            if is_lookup(child):
+                level.locals[child.name] = level.getter(
+                    [getattr(entity, k) for k in local_keys(child)]
+                )
+            level.children.append(_build_level(child.child, child, model))
+        if options.count is not None:
+            index = level.add(count_expression(child, entity))
+            level.placeholders.append((options.count, "value", index))
+    return level
+
+
+def _key_value(fields: Sequence[FieldInfo], getter: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A row's converted key (a list for a composite key; ``None`` if any part is NULL)."""
+    converters = [converter_for(f.python_type) for f in fields]
+
+    def convert(value: Any, c: Any) -> Any:
+        return value if c is None or value is None else c(value)
+
+    if len(fields) == 1:
+        only = converters[0]
+        return lambda row: convert(getter(row), only)
+
+    def composite(row: Any) -> Any:
+        values = getter(row)
+        if None in values:
+            return None
+        return [convert(v, c) for v, c in zip(values, converters, strict=True)]
+
+    return composite
+
+
+@memoize
+def _core_plan(node: ShapeNode) -> _CoreLevel:
+    """The Core plan of a tree: one `_CoreLevel` per node, built once per distinct tree."""
+    return _build_level(node, None, None)
+
+
+def _make_converter(level: _CoreLevel) -> Callable[[Any], Document]:
+    fields = level.fields
+    placeholders = level.placeholders
+
+    def make(row: Any) -> Document:
+        out: Document = {}
+        for name, index, convert in fields:
+            value = row[index]
+            out[name] = value if convert is None or value is None else convert(value)
+        for name, kind, data in placeholders:
+            if kind == "many":
+                out[name] = []
+            elif kind == "one":
+                out[name] = None
+            elif kind == "value":
+                out[name] = row[data]
+            else:
+                out[name] = data(row)
+        return out
+
+    return make
+
+
+def run_core(node: ShapeNode, request: FetchRequest) -> list[Document]:
+    plan = _core_plan(node)
+    rows = execute(node, request, plan.rows_statement(None, request)).all()
+    make = _make_converter(plan)
+    records = [(make(row), row) for row in rows]
+    by_key = {plan.key(row): doc for doc, row in records}
+    _run_children(plan, plan.keys_statement(None, request), records, by_key, request)
+    return [doc for doc, _ in records]
+
+
+def _run_children(
+    level: _CoreLevel,
+    keys: Select[Any],
+    records: list[tuple[Document, Any]],
+    by_key: dict[Any, Document],
+    request: FetchRequest,
+) -> None:
+    for child in level.children:
+        assert child.rel is not None
+        rows = execute(child.node, request, child.rows_statement(keys, request)).all()
+        make = _make_converter(child)
+        child_records: list[tuple[Document, Any]] = []
+        child_by_key: dict[Any, Document] = {}
+        name = child.rel.name
+        if child.mode == "lookup":
+            by_remote: dict[Any, Document] = {}
+            for row in rows:
+                doc = make(row)
+                child_records.append((doc, row))
+                child_by_key[child.key(row)] = doc
+                by_remote[child.remote(row)] = doc
+            local = level.locals[name]
+            for doc, row in records:
+                doc[name] = by_remote.get(local(row))
+        else:
+            many = child.rel.many
+            for row in rows:
+                key = child.key(row)
+                found = child_by_key.get(key)
+                if found is None:
+                    doc = child_by_key[key] = make(row)
+                    child_records.append((doc, row))
+                else:
+                    doc = found
+                parent = by_key[child.parent_key(row)]
+                if child.key_value is not None:
+                    parent[name].append(child.key_value(row))
+                elif many:
+                    parent[name].append(doc)
+                elif parent[name] is None:
+                    parent[name] = doc
+        if child.children:
+            _run_children(
+                child, child.keys_statement(keys, request), child_records, child_by_key, request
+            )

@@ -1,0 +1,176 @@
+"""The interface a database implements for the JSON strategy, and helpers every dialect uses.
+
+A dialect is one module in this package with one `JsonDialect` subclass, listed in
+`treeshape.sql.fetch.dialects.JSON_DIALECTS` under the SQLAlchemy dialect name. It says how
+the database builds a JSON object and array, aggregates one parent's rows into an array, and
+turns a column into exactly the JSON value the dumper writes (Pydantic's JSON mode). Anything
+it cannot produce exactly raises `Unsupported`: that shape then uses the Core strategy (or
+`fetch(strategy="json")` raises `FetchError` with the reason), so a dialect is never wrong,
+only slower.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlalchemy import Enum, Text, case, cast, func, literal_column, null, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import aliased
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from ....compat import enum_lookup
+from ....inspection import FieldInfo
+from ....tree import RelationNode, ShapeNode
+from ...clauses import where_clauses
+from ...secondary import correlated_from
+from ..relations import collection_order_in
+
+if TYPE_CHECKING:
+    from ..json import JsonBuilder
+
+__all__ = [
+    "JsonDialect",
+    "Unsupported",
+    "enum_case",
+    "json_key",
+    "null_safe",
+    "ordered_rows",
+    "plain_type",
+    "row_keys",
+]
+
+
+class Unsupported(Exception):
+    """A column whose exact JSON form this dialect cannot produce in SQL (the reason)."""
+
+
+def json_key(name: str) -> Any:
+    """A JSON object key as a SQL string literal (field names are identifiers: no quoting)."""
+    return literal_column("'" + name.replace("'", "''") + "'")
+
+
+def null_safe(expr: Any, converted: Any) -> Any:
+    """``converted``, or NULL where ``expr`` is NULL (functions like printf would not keep it)."""
+    return case((expr.is_(None), null()), else_=converted)
+
+
+def enum_case(expr: Any, sa_type: Enum, f: FieldInfo) -> Any:
+    """Stored enum names to the enum's values (what the dump gives), with a CASE."""
+    lookup = enum_lookup(sa_type)
+    if not isinstance(lookup, dict):
+        raise Unsupported(f"{f.model.__name__}.{f.name}: enum mapping unknown")
+    whens = []
+    for stored, member in lookup.items():
+        if stored is None:
+            continue
+        value = member.value
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise Unsupported(f"{f.model.__name__}.{f.name}: enum value {value!r} is not JSON")
+        whens.append((cast(expr, Text) == stored, value))
+    return case(*whens, else_=null())
+
+
+def plain_type(f: FieldInfo) -> TypeEngine[Any]:
+    sa_type = f.sa_type
+    if sa_type is None or isinstance(sa_type, TypeDecorator):
+        raise Unsupported(f"{f.model.__name__}.{f.name}: type {sa_type!r} converts in Python")
+    return sa_type
+
+
+class JsonDialect:
+    """How one database builds a document's JSON in SQL: the interface a dialect implements.
+
+    One instance serves one SQLAlchemy `Dialect`; `treeshape.sql.fetch.json.JsonBuilder` walks
+    the tree and calls these methods with SQL expressions, and the result is a single
+    expression whose value is one root's JSON text. Every method either returns an expression
+    that gives exactly what ``dump_json`` writes for that value, or raises `Unsupported`.
+    """
+
+    name: ClassVar[str] = ""
+    """The SQLAlchemy dialect name (``dialect.name``)."""
+    max_keys: ClassVar[int] = 50
+    """Most keys one JSON object may have (function argument limits); a larger node is
+    `Unsupported`."""
+    preferred: ClassVar[bool] = True
+    """Whether ``strategy="auto"`` uses the JSON strategy here (from measurement)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+
+    def object(self, pairs: list[Any]) -> Any:
+        """A JSON object from alternating key literals (`json_key`) and value expressions."""
+        raise NotImplementedError
+
+    def value(self, f: FieldInfo, expr: Any) -> Any:
+        """Column ``f`` (as ``expr``) converted to its JSON value, or `Unsupported`."""
+        raise NotImplementedError
+
+    def collection(self, builder: JsonBuilder, rel: RelationNode, parent: Any) -> Any:
+        """The JSON array of ``parent``'s rows of collection ``rel``, in the collection's order
+        (`collection_order_in`), filtered and windowed by its options (`ordered_rows`); each
+        item is ``builder.item(rel, entity)``; an empty collection is ``[]``, never NULL."""
+        raise NotImplementedError
+
+    def array(self, items: list[Any]) -> Any:
+        """A JSON array of the given value expressions (composite keys)."""
+        raise NotImplementedError
+
+    def scalar(self, builder: JsonBuilder, rel: RelationNode, parent: Any) -> Any:
+        """The JSON object of ``parent``'s one related row of ``rel``, or NULL."""
+        child: Any = aliased(rel.child.model)
+        from_, where = correlated_from(parent, child, rel)
+        doc = builder.document(rel.child, child)
+        return self.nested(select(doc).select_from(from_).where(where).limit(1).scalar_subquery())
+
+    def nested(self, subquery: Any) -> Any:
+        """A subquery's JSON value as it may stand inside another object (SQLite re-wraps it)."""
+        return subquery
+
+    def root(self, doc: Any) -> Any:
+        """The root document as the column the statement selects (its JSON text)."""
+        return doc
+
+
+def ordered_rows(rel: RelationNode, parent: Any, *, numbered: bool = False) -> tuple[Any, Any]:
+    """A correlated derived table of one parent's (filtered, ordered, cut) target rows, and an
+    alias of the target over it: ``LIMIT``/``OFFSET`` here are per parent by construction.
+
+    ``numbered`` adds the rows' order as a column ``_treeshape_rn``, for an aggregate that
+    orders its items: the order may name columns of a secondary, which the table does not
+    carry.
+    """
+    child: Any = aliased(rel.child.model)
+    from_, where = correlated_from(parent, child, rel)
+    keys = row_keys(rel.child) + [name for name, _ in rel.options.order_by]
+    columns = [getattr(child, key) for key in dict.fromkeys(keys)]
+    order = collection_order_in(rel, child, from_)
+    if numbered:
+        columns.append(func.row_number().over(order_by=order).label("_treeshape_rn"))
+    stmt = (
+        select(*columns)
+        .select_from(from_)
+        .where(where, *where_clauses(rel.options, child))
+        .order_by(*order)
+        .correlate(sa_inspect(parent).selectable)
+    )
+    if rel.options.limit is not None:
+        stmt = stmt.limit(rel.options.limit)
+    if rel.options.offset:
+        stmt = stmt.offset(rel.options.offset)
+    inner = stmt.subquery()
+    return inner, aliased(rel.child.model, inner)
+
+
+def row_keys(node: ShapeNode) -> list[str]:
+    """Attribute keys a derived table of ``node``'s rows must carry: fields, join keys, order."""
+    info = node.info
+    if any(f.kind == "hybrid" for f in node.fields):
+        keys = list(info.columns) + [f.name for f in node.fields if f.kind == "expression"]
+    else:
+        keys = [f.name for f in node.fields]
+    keys += list(info.primary_key)
+    for rel in node.relations:
+        for column in rel.info.prop.local_columns:
+            keys.append(info.mapper.get_property_by_column(column).key)
+    return list(dict.fromkeys(keys))

@@ -1,0 +1,173 @@
+"""The JSON strategy: one statement whose correlated subqueries build the whole document.
+
+The database writes the JSON text (see `treeshape.sql.fetch.dialects` for how each one does);
+Python only joins the roots' texts into an array. The document expression is built once per
+tree and dialect (`JsonPlans`) and stands behind a constant cache key (`DocumentExpression`),
+so a call costs SQLAlchemy only the key of its criteria, order and limit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import case, null, or_, select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Select
+from sqlalchemy.sql.visitors import InternalTraversal
+
+from ...inspection import FieldInfo
+from ...tree import RelationNode, ShapeNode, memoize
+from ..counting import count_expression
+from .core import run_core
+from .dialects import json_dialect
+from .dialects.base import JsonDialect, Unsupported, json_key
+from .relations import field_expression
+from .request import FetchRequest, execute
+
+__all__ = ["DocumentExpression", "JsonBuilder", "JsonPlans", "json_plans", "run_json"]
+
+
+class JsonBuilder:
+    """Builds the document expression of a tree for one dialect."""
+
+    def __init__(self, ops: JsonDialect) -> None:
+        self.ops = ops
+
+    def document(self, node: ShapeNode, entity: Any) -> Any:
+        if len(node.fields) + sum(len(r.outputs) for r in node.relations) > self.ops.max_keys:
+            raise Unsupported(
+                f"{node.info.name}: more keys than one {self.ops.name} JSON object takes"
+            )
+        pairs: list[Any] = []
+        for f in node.fields:
+            pairs += [json_key(f.name), self.ops.value(f, field_expression(entity, f))]
+        for rel in node.relations:
+            options = rel.options
+            if options.embed and options.ids and not rel.many:
+                columns = [getattr(entity, k) for k in list(rel.id_locals)]
+                pairs += [json_key(rel.name), self.key(rel.child.fields, columns)]
+            elif options.embed:
+                expr = (
+                    self.ops.collection(self, rel, entity)
+                    if rel.many
+                    else self.ops.scalar(self, rel, entity)
+                )
+                pairs += [json_key(rel.name), expr]
+            if options.count is not None:
+                pairs += [json_key(options.count), count_expression(rel, entity)]
+        return self.ops.object(pairs)
+
+    def item(self, rel: RelationNode, entity: Any) -> Any:
+        """One element of a collection: the target's document, or its key for ids."""
+        if rel.options.ids:
+            fields = rel.child.fields
+            return self.key(fields, [getattr(entity, f.name) for f in fields])
+        return self.document(rel.child, entity)
+
+    def key(self, fields: Sequence[FieldInfo], columns: list[Any]) -> Any:
+        """A key as JSON: its value, or an array of values (NULL if a part is NULL)."""
+        values = [self.ops.value(f, c) for f, c in zip(fields, columns, strict=True)]
+        if len(values) == 1:
+            return values[0]
+        nulls = [c.is_(None) for c in columns]
+        return case((or_(*nulls), null()), else_=self.ops.array(values))
+
+
+class JsonPlans:
+    """A tree's JSON document expression per dialect name, or why it has none."""
+
+    def __init__(self, node: ShapeNode) -> None:
+        self.node = node
+        self.plans: dict[str, Any] = {}
+        self.lock = threading.Lock()
+
+    def get(self, dialect: Dialect) -> Any:
+        """The root document expression for ``dialect``, or a string saying why not."""
+        try:
+            return self.plans[dialect.name]
+        except KeyError:
+            pass
+        with self.lock:
+            if dialect.name not in self.plans:
+                self.plans[dialect.name] = self._build(dialect)
+            return self.plans[dialect.name]
+
+    def _build(self, dialect: Dialect) -> Any:
+        ops = json_dialect(dialect)
+        if isinstance(ops, str):
+            return ops
+        try:
+            root = JsonBuilder(ops).document(self.node, self.node.model)
+            return DocumentExpression(ops.root(root), self.node)
+        except Unsupported as error:
+            return str(error)
+
+
+@memoize
+def json_plans(node: ShapeNode) -> JsonPlans:
+    return JsonPlans(node)
+
+
+class DocumentExpression(ColumnElement[Any]):
+    """A tree's document expression behind a constant cache key.
+
+    SQLAlchemy computes the cache key of a statement on every execution, walking the whole
+    expression: for a document of a few hundred columns and subqueries that is most of the cost
+    of a small `fetch_json`. The document never changes (the tree and the dialect fix it), so it
+    is keyed by a token unique to this plan (never reused: a counter, not an ``id``); the key of a
+    call's statement is then that of its criteria, order and limit, and SQLAlchemy's compiled
+    cache serves every call whose criteria have the same structure. The document's own bound
+    values are constants of the plan, so the compiled form's values are always the right ones.
+    """
+
+    __visit_name__ = "treeshape_document"
+    inherit_cache = True
+    _traverse_internals = [("token", InternalTraversal.dp_string)]
+
+    def __init__(self, doc: Any, node: ShapeNode) -> None:
+        self.doc = doc
+        self.token = f"treeshape-document-{next(_document_tokens)}"
+        self.type = doc.type
+        # What every call starts from. The FROM is explicit: a root outputting no column of its
+        # own (``fields=[]``, only relationships or nothing) would otherwise select from no table.
+        self.statement: Select[Any] = select(self).select_from(node.model)
+        self.key_order = [
+            getattr(node.model, k).__clause_element__() for k in node.info.primary_key
+        ]
+
+
+_document_tokens = itertools.count()
+
+
+@compiles(DocumentExpression)
+def _compile_document(element: DocumentExpression, compiler: Any, **kw: Any) -> str:
+    text: str = compiler.process(element.doc, **kw)
+    return text
+
+
+def run_json(node: ShapeNode, request: FetchRequest) -> bytes:
+    doc: DocumentExpression = json_plans(node).get(request.dialect)
+    stmt = doc.statement.where(*request.criteria).order_by(*request.order_by, *doc.key_order)
+    if request.limit is not None:
+        stmt = stmt.limit(request.limit)
+    try:
+        texts = execute(node, request, stmt).scalars().all()
+    except DBAPIError as error:
+        if request.dialect.name == "sqlite" and "malformed JSON" in str(error.orig):
+            # A REAL SQLite cannot print exactly (see _sqlite_real), or a stored JSON text
+            # that is not JSON (then Core raises as the ORM would).
+            return orjson.dumps(run_core(node, request))
+        raise
+    # One copy into a str, one into bytes (not "[" + ... + "]", which copies twice more).
+    parts = ["["]
+    for text in texts:
+        parts += (text, ",")
+    parts[-1] = "]"
+    return "".join(parts).encode() if texts else b"[]"

@@ -1,0 +1,77 @@
+"""How a relationship of the tree joins and orders in a fetch statement (both strategies)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import tuple_
+from sqlalchemy.orm import join as orm_join
+from sqlalchemy.sql.selectable import Select
+
+from ...inspection import FieldInfo
+from ...tree import RelationNode
+from ..clauses import collection_order
+from ..secondary import aliased_secondary, membership, relation_join
+
+__all__ = [
+    "collection_order_in",
+    "field_expression",
+    "in_keys",
+    "is_lookup",
+    "join_for",
+    "local_keys",
+    "remote_keys",
+]
+
+
+def field_expression(entity: Any, f: FieldInfo) -> Any:
+    """The SQL expression of a field on ``entity`` (a mapped class or an alias of one)."""
+    return getattr(entity, f.name)
+
+
+def collection_order_in(rel: RelationNode, entity: Any, from_: Any = None) -> list[Any]:
+    """A collection's ORDER BY on ``entity``: its options' or relationship's order, then key.
+
+    ``from_`` is the FROM the rows are selected from: the relationship's secondary is aliased
+    there, and an ``order_by`` on a secondary column must name that alias.
+    """
+    secondary = None
+    if from_ is not None and rel.info.secondary and not rel.options.order_by:
+        secondary = aliased_secondary(rel, from_)
+    return collection_order(rel, entity, secondary)
+
+
+def in_keys(columns: Sequence[Any], subquery: Select[Any]) -> Any:
+    """``columns IN (subquery)``, as a row value for composite keys."""
+    if len(columns) == 1:
+        return columns[0].in_(subquery)
+    return tuple_(*columns).in_(subquery)
+
+
+def join_for(parent: Any, child: Any, rel: RelationNode) -> Any:
+    """The Core join of ``parent`` to ``child`` through ``rel``, aliases and secondary included;
+    through a secondary, a join on a membership test where that is equivalent (`membership`)."""
+    condition = membership(parent, child, rel)
+    if condition is not None:
+        return orm_join(parent, child, condition)
+    return relation_join(parent, child, rel)
+
+
+def local_keys(rel: RelationNode) -> list[str]:
+    """Parent attribute keys a many-to-one lookup matches on (the foreign key)."""
+    info = rel.info.prop.parent
+    return [info.get_property_by_column(local).key for local, _ in rel.info.prop.local_remote_pairs]
+
+
+def remote_keys(rel: RelationNode) -> list[str]:
+    """Target attribute keys a many-to-one lookup matches on (usually the primary key)."""
+    mapper = rel.child.info.mapper
+    return [
+        mapper.get_property_by_column(remote).key for _, remote in rel.info.prop.local_remote_pairs
+    ]
+
+
+def is_lookup(rel: RelationNode) -> bool:
+    """A plain many-to-one: fetch each distinct target once and look it up by foreign key."""
+    return rel.info.direction == "many_to_one" and not rel.info.secondary and not rel.many

@@ -1,0 +1,126 @@
+"""What one `fetch` call asks, and how its statements run: shared by both strategies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Select
+
+from ...errors import TreeshapeError
+from ...inspection import FieldInfo
+from ...tree import ShapeNode, memoize
+from ..loading import _reorder as reorder_hook
+
+__all__ = [
+    "Document",
+    "FetchError",
+    "FetchRequest",
+    "Strategy",
+    "check_fetchable",
+    "dialect_of",
+    "execute",
+    "hybrid_expression",
+]
+
+Strategy = Literal["auto", "core", "json"]
+Document = dict[str, Any]
+
+
+class FetchError(TreeshapeError, ValueError):
+    """A shape, or an argument of `fetch`, that cannot be fetched as asked.
+
+    Raised at fetch time: a Python ``@property`` in the shape (SQL cannot compute it), a
+    relationship option not implemented by `fetch`, or ``strategy="json"`` for a column whose
+    JSON form the database cannot produce exactly.
+    """
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """One call's arguments, normalized."""
+
+    session: Any
+    dialect: Dialect
+    criteria: tuple[Any, ...]
+    order_by: tuple[Any, ...]
+    limit: int | None
+
+    @classmethod
+    def make(
+        cls, node: ShapeNode, session: Any, criteria: Sequence[Any], order_by: Any, limit: Any
+    ) -> FetchRequest:
+        check_fetchable(node)
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+            raise FetchError(f"fetch(limit=...) must be an int or None, got {limit!r}.")
+        if order_by is None:
+            orders: tuple[Any, ...] = ()
+        elif isinstance(order_by, list | tuple):
+            orders = tuple(order_by)
+        else:
+            orders = (order_by,)
+        return cls(session, dialect_of(session, node), tuple(criteria), orders, limit)
+
+    def root_order(self, entity: Any, node: ShapeNode) -> list[Any]:
+        """The user's order (primary key as tie-breaker), or the primary key."""
+        return [*self.order_by, *(getattr(entity, key) for key in node.info.primary_key)]
+
+
+def dialect_of(session: Any, node: ShapeNode) -> Dialect:
+    """The dialect a Session (for this model) or a Connection talks to."""
+    get_bind = getattr(session, "get_bind", None)
+    bind = get_bind(mapper=node.info.mapper) if get_bind is not None else session
+    dialect: Dialect = bind.dialect
+    return dialect
+
+
+@memoize
+def _unfetchable(node: ShapeNode) -> tuple[str, ...]:
+    """Dotted names of everything in the tree that SQL cannot compute or fetch cannot honour."""
+    found: list[str] = []
+    for path, sub in node.walk():
+        prefix = f"{path}." if path else ""
+        for f in sub.fields:
+            if f.kind == "property" or (f.kind == "hybrid" and hybrid_expression(f) is None):
+                found.append(f"{prefix}{f.name} ({sub.info.name}.{f.name}, a {f.kind})")
+    return tuple(found)
+
+
+def check_fetchable(node: ShapeNode) -> None:
+    found = _unfetchable(node)
+    if found:
+        raise FetchError(
+            f"This shape of {node.info.name} cannot be fetched in SQL: {', '.join(found)}. "
+            f"Python properties and hybrids without a SQL expression are computed from ORM "
+            f"objects only: load with loader_options() and dump() instead, or narrow them out."
+        )
+
+
+def hybrid_expression(f: FieldInfo) -> Any:
+    try:
+        expr = getattr(f.model, f.name)
+    except Exception:  # the hybrid's class-level expression fails: not computable in SQL
+        return None
+    return expr if isinstance(expr, ColumnElement) or hasattr(expr, "__clause_element__") else None
+
+
+def execute(node: ShapeNode, request: FetchRequest, stmt: Select[Any]) -> Any:
+    """Run ``stmt`` on the request's session or connection.
+
+    A Session without ``do_orm_execute`` hooks (other than treeshape's own, which only touches
+    relationship loads) runs it on its connection as Core (what the ORM would do, without its
+    per-call overhead), after an autoflush as the ORM would; a user's hook may rewrite
+    statements, so with one the ORM runs it.
+    """
+    session = request.session
+    if isinstance(session, Session):
+        if any(hook is not reorder_hook for hook in session.dispatch.do_orm_execute):
+            return session.execute(stmt)
+        if session.autoflush:
+            session.flush()
+        return session.connection(bind_arguments={"mapper": node.info.mapper}).execute(stmt)
+    return session.execute(stmt)

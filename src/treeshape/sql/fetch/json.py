@@ -105,7 +105,7 @@ class JsonPlans:
             return ops
         try:
             root = JsonBuilder(ops).document(self.node, self.node.model)
-            return DocumentExpression(ops.root(root), self.node)
+            return DocumentExpression(ops.root(root), self.node, ops)
         except Unsupported as error:
             return str(error)
 
@@ -131,13 +131,14 @@ class DocumentExpression(ColumnElement[Any]):
     inherit_cache = True
     _traverse_internals = [("token", InternalTraversal.dp_string)]
 
-    def __init__(self, doc: Any, node: ShapeNode) -> None:
+    def __init__(self, doc: Any, node: ShapeNode, ops: JsonDialect) -> None:
         self.doc = doc
+        self.rewrite = ops.rewrite
         self.token = f"treeshape-document-{next(_document_tokens)}"
         self.type = doc.type
         # What every call starts from. The FROM is explicit: a root outputting no column of its
         # own (``fields=[]``, only relationships or nothing) would otherwise select from no table.
-        self.statement: Select[Any] = select(self).select_from(node.model)
+        self.statement: Select[Any] = ops.statement(select(self).select_from(node.model))
         self.key_order = [
             getattr(node.model, k).__clause_element__() for k in node.info.primary_key
         ]
@@ -165,6 +166,8 @@ def run_json(node: ShapeNode, request: FetchRequest) -> bytes:
             # that is not JSON (then Core raises as the ORM would).
             return orjson.dumps(run_core(node, request))
         raise
+    if doc.rewrite:
+        return orjson.dumps([orjson.loads(text) for text in texts])
     # One copy into a str, one into bytes (not "[" + ... + "]", which copies twice more).
     parts = ["["]
     for text in texts:

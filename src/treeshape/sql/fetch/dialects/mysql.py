@@ -18,8 +18,8 @@ statement is compiled (SQLAlchemy knows then which server it talks to):
 Both servers print JSON their own way (``{"a": 1}`` with spaces, ``1e-7`` as ``0.0000001``), so
 the document's text is parsed and written again by orjson (`JsonDialect.rewrite`): the bytes
 are then exactly ``dump_json``'s, as long as the values are; doubles come back from the server
-with all their digits. A 4-byte ``FLOAT`` column is left to the Core strategy: the driver reads
-it rounded to six digits, which no SQL expression reproduces.
+with all their digits (an integral one gets its ``.0``). A 4-byte ``FLOAT`` column is left to
+the Core strategy: the driver reads it rounded to six digits, which no SQL reproduces.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ class MysqlJson(JsonDialect):
                         f"{where}: a 4-byte FLOAT reads back rounded by the driver (declare "
                         "Double for an exact JSON form)"
                     )
-                return expr
+                return _double(expr)
             if sa_type.scale is None or sa_type.scale > 6:
                 # str(Decimal) turns values below 1e-6 into exponent notation; CAST does not.
                 raise Unsupported(f"{where}: Numeric without a scale of at most 6")
@@ -173,18 +173,30 @@ class MysqlJson(JsonDialect):
         return text.startswith("FLOAT") and precision is not None and precision > 24
 
 
+def _double(expr: Any) -> Any:
+    """A double as a JSON number that reads back as a float: the server writes ``-2`` for -2.0
+    (an integer to orjson), so an integral value gets its ``.0``."""
+    digits = cast(expr, String)
+    integral = (func.locate(".", digits) == 0) & (func.locate("e", digits) == 0)
+    return func.json_extract(case((integral, func.concat(digits, ".0")), else_=digits), "$")
+
+
 def _primary_key(model: Any) -> list[str]:
     mapper = sa_inspect(model)
     return [mapper.get_property_by_column(c).key for c in mapper.primary_key]
 
 
 def _hyphenated(expr: Any) -> Any:
-    """The 32 hex digits SQLAlchemy stores for a Uuid here, as ``str(UUID)`` writes them."""
+    """A Uuid as ``str(UUID)`` writes it: SQLAlchemy stores 32 hex digits in a CHAR(32), or
+    uses MariaDB's own UUID type (10.7+), which reads as the hyphenated text already."""
+    digits = cast(expr, String)
     parts = [
-        func.substr(expr, start, length)
+        func.substr(digits, start, length)
         for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
     ]
-    return func.lower(func.concat_ws("-", *parts))
+    return func.lower(
+        case((func.char_length(digits) == 32, func.concat_ws("-", *parts)), else_=digits)
+    )
 
 
 class ArrayAgg(ColumnElement[Any]):

@@ -181,9 +181,8 @@ def _stop_dir(root: Path, process: subprocess.Popen[bytes] | None = None) -> Non
     for pid in pids:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-        for _ in range(200):
-            if not _pid_alive(pid):
-                break
+        deadline = time.monotonic() + 30  # a loaded machine can take a while to reap it
+        while _pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.02)
     shutil.rmtree(root, ignore_errors=True)
 
@@ -214,6 +213,8 @@ def start_local_server(timeout: float = 60.0) -> LocalServer:
     atexit.register(server.stop)
     _stop_on_sigterm()
     datadir = root / "data"
+    # The caller's TMPDIR may be a directory the mysql user cannot write to.
+    env = {**os.environ, "TMPDIR": str(root)}
     try:
         result = subprocess.run(
             [
@@ -231,6 +232,7 @@ def start_local_server(timeout: float = 60.0) -> LocalServer:
             text=True,
             timeout=timeout,
             check=False,
+            env=env,
         )
         if result.returncode != 0:
             raise MariaDbUnavailable(
@@ -247,12 +249,14 @@ def start_local_server(timeout: float = 60.0) -> LocalServer:
                     f"--socket={server.socket}",
                     f"--pid-file={root / 'mysqld.pid'}",
                     "--skip-networking",
+                    f"--tmpdir={root}",
                     "--max-connections=300",
                     *_FAST,
                 ],
                 cwd=root,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env=env,
                 start_new_session=True,  # a Ctrl-C in the terminal is ours to handle, not its
             )
         deadline = time.monotonic() + timeout

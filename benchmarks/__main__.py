@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,8 @@ from benchmarks.workloads import pick_workloads
 
 PROVIDERS = ("benchmarks.handwritten", "benchmarks.treeshape_cases")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+QUICK_DIR = Path(tempfile.gettempdir()) / "treeshape-benchmarks-quick"
+"""Where ``--quick`` writes: its numbers are a smoke test, not the committed results."""
 
 
 def load_cases(providers: Sequence[str] = PROVIDERS) -> list[Case]:
@@ -48,7 +51,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--repeat", type=int, help="interleaved runs per case (default 20)")
     parser.add_argument(
-        "--quick", action="store_true", help="3 runs, scales 1x-4x: a smoke test, not numbers"
+        "--quick",
+        action="store_true",
+        help=f"3 runs, scales 1x-4x: a smoke test, not numbers (written to {QUICK_DIR})",
     )
     parser.add_argument("--workload", action="append", choices=["route", "stop", "trip"])
     parser.add_argument(
@@ -60,12 +65,29 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached databases")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where tables/charts go")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where tables/charts go (default benchmarks/results/, or the temporary "
+        "directory above with --quick)",
+    )
+    parser.add_argument(
+        "--charts",
+        action="store_true",
+        help="run nothing: draw the charts again from the tables in --out",
+    )
+    args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = QUICK_DIR if args.quick else RESULTS_DIR
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.charts:
+        for chart in report.redraw(args.out):
+            print(f"wrote {chart}")
+        return
     repeat = args.repeat or (3 if args.quick else 20)
     scales = (
         [int(s) for s in args.scales.split(",")]

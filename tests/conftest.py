@@ -12,7 +12,7 @@ from sqlalchemy.pool import StaticPool
 from tests.models import Base
 from tests.statements import StatementCounter
 
-pytest_plugins = ["tests.pg_fixtures"]
+pytest_plugins = ["tests.pg_fixtures", "tests.mariadb_fixtures"]
 
 
 def memory_engine() -> Engine:

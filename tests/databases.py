@@ -1,4 +1,4 @@
-"""A module's tables on in-memory SQLite, then on a throwaway PostgreSQL database.
+"""A module's tables on in-memory SQLite, then on throwaway PostgreSQL and MariaDB databases.
 
 Most contracts must hold on both databases, so many modules parametrize a module-scoped
 fixture over ``BOTH`` and open their tables with `database`. Module scope, because hypothesis
@@ -17,13 +17,22 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
+__all__ = ["ALL", "BOTH", "MARIADB", "Db", "database"]
+
 BOTH = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-"""The ``params`` of a fixture that opens its tables with `database`."""
+"""The ``params`` of a fixture that opens its tables with `database`: SQLite and PostgreSQL."""
+
+MARIADB = pytest.param("mariadb", marks=pytest.mark.mariadb)
+"""The ``param`` that opens the tables on the session's MariaDB server."""
+
+ALL = [*BOTH, MARIADB]
+"""Every supported database: SQLite, PostgreSQL and MariaDB."""
 
 
 @dataclass(frozen=True)
 class Db:
-    """A database with some metadata's tables: its kind (``sqlite``/``postgresql``) and engine."""
+    """A database with some metadata's tables: its kind (``sqlite``, ``postgresql``,
+    ``mariadb``) and engine."""
 
     kind: str
     engine: sa.Engine
@@ -32,13 +41,18 @@ class Db:
     def clean(self) -> None:
         """Empty every table (children first, so constraints hold)."""
         with self.engine.begin() as conn:
+            if self.kind == "mariadb":
+                # InnoDB checks a self-referencing key row by row, whatever the delete order.
+                conn.exec_driver_sql("SET SESSION foreign_key_checks = 0")
             for table in reversed(self.metadata.sorted_tables):
                 conn.execute(table.delete())
+            if self.kind == "mariadb":
+                conn.exec_driver_sql("SET SESSION foreign_key_checks = 1")
 
 
 @contextmanager
 def database(request: pytest.FixtureRequest, metadata: sa.MetaData) -> Iterator[Db]:
-    """``metadata``'s tables on the database ``request.param`` names (one of ``BOTH``)."""
+    """``metadata``'s tables on the database ``request.param`` names (one of ``ALL``)."""
     if request.param == "sqlite":
         # One connection for every thread: an in-memory database exists per connection.
         engine = sa.create_engine(
@@ -50,10 +64,15 @@ def database(request: pytest.FixtureRequest, metadata: sa.MetaData) -> Iterator[
         finally:
             engine.dispose()
         return
-    with request.getfixturevalue("pg_server").database() as pg:
-        engine = sa.create_engine(pg.url)
+    if request.param not in ("postgresql", "mariadb"):
+        raise ValueError(f"unknown database {request.param!r}: sqlite, postgresql or mariadb")
+    server = request.getfixturevalue(
+        "pg_server" if request.param == "postgresql" else "mariadb_server"
+    )
+    with server.database() as server_db:
+        engine = sa.create_engine(server_db.url)
         try:
             metadata.create_all(engine)
-            yield Db("postgresql", engine, metadata)
+            yield Db(request.param, engine, metadata)
         finally:
             engine.dispose()

@@ -8,7 +8,12 @@ version of the feed had and the new one has not).
 
 Files are loaded in foreign-key order (agency, stops with parents before children, calendar,
 routes, trips, stop_times) and every foreign key is checked against the feed itself, so the
-load works with enforced constraints (PostgreSQL) as well as without (SQLite's default).
+load works with enforced constraints (PostgreSQL, MariaDB) as well as without (SQLite's default).
+
+A duplicate key is never merged silently: ids equal in Python are reported here, and ids that
+differ in Python but that the database may compare equal (`BULLFROG` and `bullfrog` under a
+case-insensitive collation, MySQL's and MariaDB's default) are checked against the table before
+they are written: where the database would merge them, the later row is reported and skipped.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +59,19 @@ __all__ = [
 #: The id given to a feed's only agency when agency.txt leaves `agency_id` out (GTFS allows
 #: that for single-agency feeds, and routes may then omit it too).
 DEFAULT_AGENCY_ID = "default"
+
+
+def _loose(key: Any) -> Any:
+    """A key as a lenient collation sees it (case, accents and trailing spaces ignored).
+
+    Keys equal here but different in Python are the only ones a database can merge, so only
+    they cost a look-up before they are written."""
+    if isinstance(key, tuple):
+        return tuple(_loose(part) for part in key)
+    if not isinstance(key, str):
+        return key
+    decomposed = unicodedata.normalize("NFKD", key.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).rstrip(" ")
 
 
 def _table(model: type[Base]) -> Table:
@@ -227,6 +246,8 @@ class _Import:
         # Primary keys loaded so far, per table, with the line that defined them: the
         # foreign-key checks and duplicate detection of the files that follow.
         self.keys: dict[str, dict[Any, int]] = {table.name: {} for _, table in LOAD_ORDER}
+        # The same keys grouped by `_loose`: a group of two or more may be one key in SQL.
+        self.loose: dict[str, dict[Any, list[Any]]] = {table.name: {} for _, table in LOAD_ORDER}
         self.single_agency: str | None = None
 
     def problem(self, file: str, line: int | None, reason: str, skipped: bool = True) -> None:
@@ -284,16 +305,52 @@ class _Import:
                     )
                     continue
                 seen[key] = record.line
+                self.loose[table.name].setdefault(_loose(key), []).append(key)
                 yield record.line, row
         except FeedError as exc:
             self.problem(name, None, f"{exc}; rest of the file skipped")
 
-    def write(self, table: Table, rows: Iterable[dict[str, Any]]) -> None:
+    def write(self, name: str, table: Table, rows: Iterable[dict[str, Any]]) -> None:
         batcher = _Batcher(self.conn, table, self.batch_size)
+        pk = list(table.primary_key.columns)
+        groups = self.loose[table.name]
         for row in rows:
+            key = row[pk[0].name] if len(pk) == 1 else tuple(row[c.name] for c in pk)
+            group = groups.get(_loose(key), ())
+            if len(group) > 1:
+                # Write what precedes, then ask the table whether it already has this key.
+                batcher.flush()
+                if self.merged(name, table, key):
+                    group.remove(key)
+                    continue
             batcher.add(row)
         batcher.flush()
         self.report.rows[table.name] = batcher.written
+
+    def merged(self, name: str, table: Table, key: Any) -> bool:
+        """True (and reported) if the table holds a different key that SQL finds equal to `key`,
+        so that writing the row would overwrite that row instead of adding one."""
+        pk = list(table.primary_key.columns)
+        parts = key if isinstance(key, tuple) else (key,)
+        found = self.conn.execute(
+            select(*pk).where(*(c == v for c, v in zip(pk, parts, strict=True)))
+        ).all()
+        others = [r[0] if len(pk) == 1 else tuple(r) for r in found]
+        others = [other for other in others if other != key]
+        if not others:
+            return False
+        seen = self.keys[table.name]
+        line = seen.pop(key)
+        other = others[0]
+        where = f"line {seen[other]}" if other in seen else "already in the database"
+        names = ", ".join(c.name for c in pk)
+        self.problem(
+            name,
+            line,
+            f"duplicate {names} {key!r}: the database compares it equal to {other!r} ({where}), "
+            "so it would merge the two rows (declare the column with a binary collation)",
+        )
+        return True
 
     def references(
         self, name: str, line: int, row: dict[str, Any], checks: list[tuple[str, str, str]]
@@ -320,7 +377,7 @@ class _Import:
             if single and not record.values.get("agency_id"):
                 record.values["agency_id"] = DEFAULT_AGENCY_ID
 
-        self.write(AGENCY, (row for _, row in self.rows("agency.txt", AGENCY, fill)))
+        self.write("agency.txt", AGENCY, (row for _, row in self.rows("agency.txt", AGENCY, fill)))
         if single:
             # Routes may then leave agency_id out: they belong to this agency.
             self.single_agency = next(iter(self.keys["agency"]), None)
@@ -358,12 +415,14 @@ class _Import:
                 )
                 row["parent_station"] = None
             pending = waiting
-        self.write(STOPS, ordered)
+        self.write("stops.txt", STOPS, ordered)
 
     def calendar(self) -> None:
         # Optional: a feed may define its services in calendar_dates.txt alone.
         if "calendar.txt" in self.feed:
-            self.write(CALENDAR, (row for _, row in self.rows("calendar.txt", CALENDAR)))
+            self.write(
+                "calendar.txt", CALENDAR, (row for _, row in self.rows("calendar.txt", CALENDAR))
+            )
 
     def routes(self) -> None:
         if "routes.txt" not in self.feed:
@@ -383,13 +442,14 @@ class _Import:
                 ):
                     yield row
 
-        self.write(ROUTES, valid())
+        self.write("routes.txt", ROUTES, valid())
 
     def trips(self) -> None:
         if "trips.txt" not in self.feed:
             return self.missing("trips.txt")
         checks = [("route_id", "routes", "routes.txt")]
         self.write(
+            "trips.txt",
             TRIPS,
             (
                 row
@@ -403,6 +463,7 @@ class _Import:
             return self.missing("stop_times.txt")
         checks = [("trip_id", "trips", "trips.txt"), ("stop_id", "stops", "stops.txt")]
         self.write(
+            "stop_times.txt",
             STOP_TIMES,
             (
                 row

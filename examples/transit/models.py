@@ -3,14 +3,31 @@
 Attribute names are the GTFS column names, so a feed's CSV header maps onto the model one to
 one. Times of day stay text ("25:10:00" is valid GTFS: service past midnight), zero-padded to
 HH:MM:SS by the importer so that they sort in time order; dates are dates.
+
+The types keep a feed's values exactly on every database (SQLite, PostgreSQL, MariaDB/MySQL):
+coordinates and distances are 8-byte `Double` (MySQL's `FLOAT` has 4 bytes: -16.74359 would
+read back as -16.7436), and ids are `Key`: text compared byte for byte, as Python and the ORM
+compare them. A MySQL/MariaDB server compares text case-insensitively by default, which would
+make `BULLFROG` and `bullfrog` one stop; `Key` declares the binary collation `utf8mb4_bin`
+there. Foreign keys take the type of the key they reference, collation included.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, Float, ForeignKey, Integer, String, select
+from sqlalchemy import Date, Double, ForeignKey, Integer, String, select
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, foreign, mapped_column, relationship
+
+ID_LENGTH = 64
+
+
+def Key(length: int = ID_LENGTH) -> String:
+    """An id's type: `String(length)`, with a binary collation on MySQL and MariaDB."""
+    return String(length).with_variant(
+        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+    )
 
 
 class Base(DeclarativeBase):
@@ -20,7 +37,7 @@ class Base(DeclarativeBase):
 class Agency(Base):
     __tablename__ = "agency"
 
-    agency_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agency_id: Mapped[str] = mapped_column(Key(), primary_key=True)
     agency_name: Mapped[str] = mapped_column(String(255))
     agency_url: Mapped[str] = mapped_column(String(255))
     agency_timezone: Mapped[str] = mapped_column(String(64))
@@ -40,7 +57,7 @@ class Agency(Base):
 class Route(Base):
     __tablename__ = "routes"
 
-    route_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    route_id: Mapped[str] = mapped_column(Key(), primary_key=True)
     agency_id: Mapped[str | None] = mapped_column(ForeignKey("agency.agency_id"), index=True)
     route_short_name: Mapped[str | None] = mapped_column(String(64))
     route_long_name: Mapped[str | None] = mapped_column(String(255))
@@ -58,7 +75,7 @@ class Route(Base):
 class Calendar(Base):
     __tablename__ = "calendar"
 
-    service_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    service_id: Mapped[str] = mapped_column(Key(), primary_key=True)
     monday: Mapped[bool] = mapped_column()
     tuesday: Mapped[bool] = mapped_column()
     wednesday: Mapped[bool] = mapped_column()
@@ -79,15 +96,15 @@ class Calendar(Base):
 class Trip(Base):
     __tablename__ = "trips"
 
-    trip_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    trip_id: Mapped[str] = mapped_column(Key(), primary_key=True)
     route_id: Mapped[str] = mapped_column(ForeignKey("routes.route_id"), index=True)
     # No foreign key: a feed may define its services in calendar_dates.txt only.
-    service_id: Mapped[str] = mapped_column(String(64), index=True)
+    service_id: Mapped[str] = mapped_column(Key(), index=True)
     trip_headsign: Mapped[str | None] = mapped_column(String(255))
     trip_short_name: Mapped[str | None] = mapped_column(String(64))
     direction_id: Mapped[int | None] = mapped_column(Integer)
-    block_id: Mapped[str | None] = mapped_column(String(64))
-    shape_id: Mapped[str | None] = mapped_column(String(64))
+    block_id: Mapped[str | None] = mapped_column(Key())
+    shape_id: Mapped[str | None] = mapped_column(Key())
     wheelchair_accessible: Mapped[int | None] = mapped_column(Integer)
     bikes_allowed: Mapped[int | None] = mapped_column(Integer)
 
@@ -124,7 +141,7 @@ class StopTime(Base):
     stop_headsign: Mapped[str | None] = mapped_column(String(255))
     pickup_type: Mapped[int | None] = mapped_column(Integer)
     drop_off_type: Mapped[int | None] = mapped_column(Integer)
-    shape_dist_traveled: Mapped[float | None] = mapped_column(Float)
+    shape_dist_traveled: Mapped[float | None] = mapped_column(Double)
     timepoint: Mapped[int | None] = mapped_column(Integer)
 
     trip: Mapped[Trip] = relationship(back_populates="stop_times")
@@ -139,13 +156,13 @@ stop_trip_pairs = select(StopTime.stop_id, StopTime.trip_id).distinct().subquery
 class Stop(Base):
     __tablename__ = "stops"
 
-    stop_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stop_id: Mapped[str] = mapped_column(Key(), primary_key=True)
     stop_code: Mapped[str | None] = mapped_column(String(64))
     stop_name: Mapped[str | None] = mapped_column(String(255))
     stop_desc: Mapped[str | None] = mapped_column(String(1024))
-    stop_lat: Mapped[float | None] = mapped_column(Float)
-    stop_lon: Mapped[float | None] = mapped_column(Float)
-    zone_id: Mapped[str | None] = mapped_column(String(64))
+    stop_lat: Mapped[float | None] = mapped_column(Double)
+    stop_lon: Mapped[float | None] = mapped_column(Double)
+    zone_id: Mapped[str | None] = mapped_column(Key())
     stop_url: Mapped[str | None] = mapped_column(String(255))
     location_type: Mapped[int | None] = mapped_column(Integer)
     parent_station: Mapped[str | None] = mapped_column(ForeignKey("stops.stop_id"), index=True)
@@ -170,4 +187,15 @@ class Stop(Base):
     )
 
 
-__all__ = ["Agency", "Base", "Calendar", "Route", "Stop", "StopTime", "Trip", "stop_trip_pairs"]
+__all__ = [
+    "ID_LENGTH",
+    "Agency",
+    "Base",
+    "Calendar",
+    "Key",
+    "Route",
+    "Stop",
+    "StopTime",
+    "Trip",
+    "stop_trip_pairs",
+]

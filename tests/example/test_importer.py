@@ -74,6 +74,9 @@ def table_rows(engine: sa.Engine, table: str) -> dict[tuple[Any, ...], dict[str,
     _, pk = next(v for v in TABLES.values() if v[0] == table)
     metadata = sa.MetaData()
     t = sa.Table(table, metadata, autoload_with=engine)
+    for column in t.columns:
+        if isinstance(column.type, sa.Float):
+            column.type.asdecimal = False  # MySQL's reflected DOUBLE reads Decimal by default
     with engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(sa.select(t)).mappings()]
     return {tuple(r[c] for c in pk): r for r in rows}
@@ -661,3 +664,141 @@ def test_serve_on_a_busy_port_is_one_clear_line(
     _one_error_line(capsys.readouterr().err, f"cannot listen on 127.0.0.1:{port}")
     assert fake_apps == {}
     assert not (tmp_path / "transit.sqlite").exists()  # checked before importing anything
+
+
+# -- every database: MariaDB too, and ids that differ by case only ------------------------------
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ]
+)
+def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    """An empty database with enforced foreign keys: SQLite, PostgreSQL or MariaDB."""
+    if request.param == "sqlite":
+        engine = sqlite_engine(tmp_path / "transit.sqlite")
+    else:
+        fixture = "pg_url" if request.param == "postgresql" else "mariadb_url"
+        engine = sa.create_engine(str(request.getfixturevalue(fixture)))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.mariadb
+def test_mariadb_import_twice_keeps_every_value_and_reports_a_broken_feed(
+    mariadb_url: str, make_zip: MakeZip
+) -> None:
+    """Coordinates and distances read back exactly (8-byte DOUBLE, not MariaDB's 4-byte FLOAT),
+    a second import changes nothing, and a broken feed gives the same report as elsewhere."""
+    engine = sa.create_engine(mariadb_url)
+    try:
+        first = import_feed(CAIRNS_FEED, engine, progress=False)
+        again = import_feed(CAIRNS_FEED, engine, progress=False)
+        assert first.problems == again.problems == []
+        assert counts(engine) == first.rows == again.rows
+        assert_matches_csv(engine, CAIRNS_FEED)
+        broken = import_feed(make_zip("broken.zip", BROKEN), engine, progress=False, replace=True)
+        _assert_broken_report(broken)
+        assert counts(engine) == broken.rows
+    finally:
+        engine.dispose()
+
+
+CASE_FEED = {
+    "agency.txt": "agency_id,agency_name,agency_url,agency_timezone\n"
+    "A1,Alpha,http://a.example,Europe/Paris\n",
+    "stops.txt": "stop_id,stop_name,stop_lat,stop_lon\n"
+    "BULLFROG,Upper case,36.88108,-116.81797\n"  # 2
+    "bullfrog,lower case,-16.74359,145.7559991\n",  # 3
+    "routes.txt": "route_id,agency_id,route_short_name,route_type\nR1,A1,1,3\n",
+    "trips.txt": "route_id,service_id,trip_id\nR1,WK,T1\nR1,WK,t1\n",
+    "stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+    "T1,08:00:00,08:00:00,BULLFROG,1\n"  # 2
+    "T1,08:05:00,08:05:00,bullfrog,2\n"  # 3
+    "t1,09:00:00,09:00:00,bullfrog,1\n",  # 4
+}
+
+
+def test_ids_that_differ_by_case_stay_distinct(any_engine: sa.Engine, make_zip: MakeZip) -> None:
+    """The example's keys compare byte for byte on every database (a binary collation on
+    MariaDB, whose server default is case-insensitive): both stops and both trips stay."""
+    feed = make_zip("case.zip", CASE_FEED)
+    report = import_feed(feed, any_engine, progress=False)
+    assert report.problems == []
+    assert report.rows == {
+        "agency": 1, "stops": 2, "calendar": 0, "routes": 1, "trips": 2, "stop_times": 3
+    }  # fmt: skip
+    assert counts(any_engine) == report.rows
+    stops = table_rows(any_engine, "stops")
+    assert {k: (r["stop_name"], r["stop_lat"]) for k, r in stops.items()} == {
+        ("BULLFROG",): ("Upper case", 36.88108),
+        ("bullfrog",): ("lower case", -16.74359),
+    }
+    calls = table_rows(any_engine, "stop_times")
+    assert {k: r["stop_id"] for k, r in calls.items()} == {
+        ("T1", 1): "BULLFROG",
+        ("T1", 2): "bullfrog",
+        ("t1", 1): "bullfrog",
+    }
+    # Selecting by id finds exactly that id, as the ORM compares it.
+    with any_engine.connect() as conn:
+        found = conn.execute(sa.text("SELECT stop_name FROM stops WHERE stop_id = 'BULLFROG'"))
+        assert found.scalars().all() == ["Upper case"]
+
+
+CASE_INSENSITIVE = {
+    "sqlite": "NOCASE",
+    "postgresql": "treeshape_ci",
+    "mariadb": "utf8mb4_general_ci",
+}
+
+
+def _case_insensitive_stops(engine: sa.Engine) -> None:
+    """The example's tables, but with stop ids compared case-insensitively (what a table made
+    without the binary collation has on MariaDB): the database would merge BULLFROG/bullfrog."""
+    kind = "mariadb" if engine.dialect.name == "mysql" else engine.dialect.name
+    metadata = sa.MetaData()
+    for table in importer.Base.metadata.sorted_tables:
+        table.to_metadata(metadata)
+    for table, column in (
+        ("stops", "stop_id"),
+        ("stops", "parent_station"),
+        ("stop_times", "stop_id"),
+    ):
+        metadata.tables[table].c[column].type = sa.String(64, collation=CASE_INSENSITIVE[kind])
+    with engine.begin() as conn:
+        if kind == "postgresql":
+            conn.exec_driver_sql(
+                "CREATE COLLATION treeshape_ci "
+                "(provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
+            )
+        metadata.create_all(conn)
+
+
+def test_ids_the_database_would_merge_are_reported_not_merged(
+    any_engine: sa.Engine, make_zip: MakeZip
+) -> None:
+    """Where the table compares ids case-insensitively, the second id is a duplicate for the
+    database: it is reported with its file, line and key, and the first row keeps its values
+    (an upsert would have overwritten them)."""
+    _case_insensitive_stops(any_engine)
+    report = import_feed(make_zip("case.zip", CASE_FEED), any_engine, progress=False)
+    problems = {(p.file, p.line): p.reason for p in report.problems}
+    assert set(problems) == {("stops.txt", 3), ("stop_times.txt", 3), ("stop_times.txt", 4)}
+    for word in ("duplicate stop_id", "'bullfrog'", "'BULLFROG'", "line 2", "collation"):
+        assert word in problems[("stops.txt", 3)]
+    assert "stop_id 'bullfrog' is not in stops.txt" in problems[("stop_times.txt", 3)]
+    assert all(p.skipped for p in report.problems)
+    assert counts(any_engine) == report.rows
+    assert report.rows["stops"] == 1
+    stops = table_rows(any_engine, "stops")
+    assert [(r["stop_id"], r["stop_name"]) for r in stops.values()] == [("BULLFROG", "Upper case")]
+    # A second import of the same feed reports the same and still changes nothing.
+    again = import_feed(make_zip("again.zip", CASE_FEED), any_engine, progress=False)
+    assert again.problems == report.problems
+    assert table_rows(any_engine, "stops") == stops

@@ -10,12 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from ..inspection import ModelInfo
 from ..tree import RelationOptions
 
-__all__ = ["collection_order", "order_clauses", "where_clauses", "window_range"]
+__all__ = ["NullsLargest", "collection_order", "order_clauses", "where_clauses", "window_range"]
 
 
 def where_clauses(options: RelationOptions, entity: Any) -> list[Any]:
@@ -26,15 +29,54 @@ def where_clauses(options: RelationOptions, entity: Any) -> list[Any]:
 def order_clauses(options: RelationOptions, info: ModelInfo, entity: Any) -> list[Any]:
     """``options.order_by`` on ``entity``, NULLs as the largest values, then the primary key.
 
-    NULL placement is explicit because dialects differ (SQLite puts NULLs first, PostgreSQL
-    last); treeshape sorts as PostgreSQL does by default, on every database.
+    NULL placement is explicit because dialects differ (SQLite and MySQL put NULLs first,
+    PostgreSQL last); treeshape sorts as PostgreSQL does by default, on every database
+    (`NullsLargest`).
     """
     orders: list[Any] = []
     for name, descending in options.order_by:
-        column = getattr(entity, name)
-        orders.append(column.desc().nulls_first() if descending else column.asc().nulls_last())
+        orders.append(NullsLargest(getattr(entity, name), descending=descending))
     orders += [getattr(entity, key) for key in info.primary_key]
     return orders
+
+
+class NullsLargest(ColumnElement[Any]):
+    """An ORDER BY item that sorts NULLs as the largest values: ``x ASC NULLS LAST`` or
+    ``x DESC NULLS FIRST``.
+
+    MySQL and MariaDB have no ``NULLS FIRST/LAST``; there the item is ``x IS NULL, x`` (or
+    ``x IS NULL DESC, x DESC``), which orders the same. A construct of its own, compiled per
+    dialect, so that one clause serves every database and SQLAlchemy's compilers stay as they are.
+    """
+
+    __visit_name__ = "treeshape_nulls_largest"
+    inherit_cache = True
+    _traverse_internals = [
+        ("element", InternalTraversal.dp_clauseelement),
+        ("descending", InternalTraversal.dp_boolean),
+    ]
+
+    def __init__(self, element: Any, *, descending: bool) -> None:
+        self.element = element
+        self.descending = descending
+        self.type = element.type
+
+
+@compiles(NullsLargest)
+def _nulls_largest(element: NullsLargest, compiler: Any, **kw: Any) -> str:
+    column = element.element
+    order = column.desc().nulls_first() if element.descending else column.asc().nulls_last()
+    text: str = compiler.process(order, **kw)
+    return text
+
+
+@compiles(NullsLargest, "mysql")
+@compiles(NullsLargest, "mariadb")
+def _nulls_largest_mysql(element: NullsLargest, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.element, **kw)
+    if element.descending:
+        return f"{column} IS NULL DESC, {column} DESC"
+    return f"{column} IS NULL, {column}"
 
 
 def window_range(options: RelationOptions, number: Any) -> list[Any]:

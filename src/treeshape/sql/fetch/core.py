@@ -82,6 +82,11 @@ class _CoreLevel:
             if request.limit is not None:
                 order = request.root_order(self.keys_entity, self.node)
                 stmt = stmt.order_by(*order).limit(request.limit)
+                if request.dialect.name in ("mysql", "mariadb"):
+                    # MySQL and MariaDB refuse a LIMIT directly inside the IN (...) the levels
+                    # below test their parents' keys with: a derived table around it.
+                    limited = stmt.subquery()
+                    stmt = select(*limited.c)
             return stmt.correlate(None)
         assert parent_keys is not None
         parent_pk = [getattr(self.keys_parent, k) for k in _pk_keys(self.keys_parent)]

@@ -151,7 +151,7 @@ class JsonPlans:
             root = JsonBuilder(ops).document(self.node, self.node.model)
         except Unsupported as error:
             return str(error)
-        doc = DocumentExpression(ops.root(root), self.node)
+        doc = DocumentExpression(ops.root(root), self.node, ops)
         doc.reencode, doc.marks = ops.reencode, ops.marks or ops.reencode
         return doc
 
@@ -177,13 +177,14 @@ class DocumentExpression(ColumnElement[Any]):
     inherit_cache = True
     _traverse_internals = [("token", InternalTraversal.dp_string)]
 
-    def __init__(self, doc: Any, node: ShapeNode) -> None:
+    def __init__(self, doc: Any, node: ShapeNode, ops: JsonDialect) -> None:
         self.doc = doc
+        self.rewrite = ops.rewrite
         self.token = f"treeshape-document-{next(_document_tokens)}"
         self.type = doc.type
         # What every call starts from. The FROM is explicit: a root outputting no column of its
         # own (``fields=[]``, only relationships or nothing) would otherwise select from no table.
-        self.statement: Select[Any] = select(self).select_from(node.model)
+        self.statement: Select[Any] = ops.statement(select(self).select_from(node.model))
         self.key_order = [
             getattr(node.model, k).__clause_element__() for k in node.info.primary_key
         ]
@@ -214,6 +215,8 @@ def run_json(node: ShapeNode, request: FetchRequest) -> bytes:
             # A stored JSON text that is not JSON: Core raises as the ORM would.
             return orjson.dumps(run_core(node, request))
         raise
+    if doc.rewrite:
+        return orjson.dumps([orjson.loads(text) for text in texts])
     if doc.marks:
         texts = [restore(node, text) if doc.reencode or _MARKER in text else text for text in texts]
     # One copy into a str, one into bytes (not "[" + ... + "]", which copies twice more).

@@ -13,13 +13,14 @@ from types import MappingProxyType
 from sqlalchemy.engine import Dialect
 
 from .base import JsonDialect
+from .mysql import MysqlJson
 from .postgresql import PostgresJson
 from .sqlite import SqliteJson, sqlite_has_json
 
 __all__ = ["JSON_DIALECTS", "JsonDialect", "json_dialect"]
 
 JSON_DIALECTS: MappingProxyType[str, type[JsonDialect]] = MappingProxyType(
-    {"sqlite": SqliteJson, "postgresql": PostgresJson}
+    {"sqlite": SqliteJson, "postgresql": PostgresJson, "mysql": MysqlJson, "mariadb": MysqlJson}
 )
 """The JSON strategy's dialects by SQLAlchemy dialect name (read-only)."""
 

@@ -17,6 +17,7 @@ from sqlalchemy import Enum, Text, case, cast, func, literal_column, null, selec
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.selectable import Select
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from ....compat import enum_lookup
@@ -107,6 +108,9 @@ class JsonDialect:
     `Unsupported`."""
     preferred: ClassVar[bool] = True
     """Whether ``strategy="auto"`` uses the JSON strategy here (from measurement)."""
+    rewrite: ClassVar[bool] = False
+    """Whether the database's JSON text is parsed and written again by orjson to give
+    ``dump_json``'s bytes (a server that prints JSON its own way: spaces, number forms)."""
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
@@ -148,6 +152,11 @@ class JsonDialect:
     def root(self, doc: Any) -> Any:
         """The root document as the column the statement selects (its JSON text)."""
         return doc
+
+    def statement(self, stmt: Select[Any]) -> Select[Any]:
+        """The statement that selects the root documents, as this database must run it (a
+        server setting the statement needs, for that statement only)."""
+        return stmt
 
 
 def ordered_rows(rel: RelationNode, parent: Any, *, numbered: bool = False) -> tuple[Any, Any]:

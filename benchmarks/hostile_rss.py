@@ -59,8 +59,8 @@ def main(requests: int = 20_000, warmup: int = 2_000) -> None:
         gc.collect()
         after = rss_mb()
         print(
-            f"{name}: statuses {dict(sorted(statuses.items()))}, RSS {before:.0f} -> {after:.0f} MB "
-            f"({after - before:+.1f} MB over {requests:,} requests)",
+            f"{name}: statuses {dict(sorted(statuses.items()))}, "
+            f"RSS {before:.0f} -> {after:.0f} MB ({after - before:+.1f} MB over {requests:,})",
             flush=True,
         )
 

@@ -678,8 +678,9 @@ def test_parents_condition_reaches_the_secondary(db: Db, rel: str) -> None:
         assert "USING INDEX ix_volume_topic_volume_id (volume_id=?)" in plan, plan
         assert "SCAN volume_topic" not in plan, plan
     else:
-        # weighted_topics joins the parent: its key is searched, then the secondary by it.
-        assert re.search(r"Index Cond: \((volume_)?id = ANY", plan), plan
+        # weighted_topics joins the parent: its key is searched by the parents' keys (alone, or
+        # with the join's own equality when PostgreSQL memoizes the parent lookup), never scanned.
+        assert re.search(r"Index Cond: \(.*\(?(volume_\d?\.)?id = ANY \(", plan), plan
         assert "Run Condition: (row_number()" in plan, plan  # the window stops at the limit
 
 

@@ -80,14 +80,16 @@ def test_memory_stays_flat_over_distinct_narrowings() -> None:
         assert list(body["wides"][0]) == fields_for(i).split(",")
 
     # Traced from the start: entries cached before tracing would be freed untraced, and their
-    # replacements would look like growth. The first 300 fill the cache and run every path.
+    # replacements would look like growth. The first 600 fill the cache, run every path and
+    # let the process-wide tables the dumpers register in (linecache, weakref finalizers) reach
+    # their size: a one-off resize there is not growth.
     tracemalloc.start()
     try:
-        for i in range(1, 301):
+        for i in range(1, 601):
             request(i)
         gc.collect()
         before = tracemalloc.get_traced_memory()[0]
-        for i in range(301, 1801):
+        for i in range(601, 2101):
             request(i)
         gc.collect()
         growth = tracemalloc.get_traced_memory()[0] - before
@@ -95,7 +97,7 @@ def test_memory_stays_flat_over_distinct_narrowings() -> None:
         tracemalloc.stop()
     info = endpoint.cache_info()
     assert info.currsize == info.maxsize == 64
-    assert info.misses == 1800
+    assert info.misses == 2100
     # 1,500 new narrowings, each a few KB of tree and compiled dumper: kept, they would be
     # several MB (see benchmarks/cache_memory.py). Freed, the traced memory stays flat.
     assert growth < 128 * 1024, f"{growth / 1024:.0f} KiB"

@@ -24,6 +24,7 @@ __all__ = [
     "RelationOptions",
     "Rendering",
     "ShapeNode",
+    "memo_lookup",
     "memoize",
     "memoize_class",
 ]
@@ -312,21 +313,27 @@ def memoize_class(fn: Callable[[ShapeNode], T]) -> Callable[[ShapeNode], T]:
     return memoize(fn)
 
 
+def memo_lookup(node: ShapeNode, key: str, build: Callable[[], T]) -> T:
+    """``node.memo[key]``, built by ``build()`` once per node, thread-safely (the one lock
+    every generator shares: building a class builds its children first)."""
+    try:
+        value: T = node.memo[key]
+        return value
+    except KeyError:
+        pass
+    with _generate_lock:
+        if key not in node.memo:
+            node.memo[key] = build()
+        value = node.memo[key]
+        return value
+
+
 def memoize(fn: Callable[[ShapeNode], T]) -> Callable[[ShapeNode], T]:
     """Cache ``fn(node)`` on the node: computed once per distinct tree, thread-safely."""
     key = f"{fn.__module__}.{fn.__qualname__}"
 
     def cached(node: ShapeNode) -> T:
-        try:
-            value: T = node.memo[key]
-            return value
-        except KeyError:
-            pass
-        with _generate_lock:
-            if key not in node.memo:
-                node.memo[key] = fn(node)
-            value = node.memo[key]
-            return value
+        return memo_lookup(node, key, lambda: fn(node))
 
     cached.__name__ = fn.__name__
     cached.__qualname__ = fn.__qualname__

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from ..tree import RelationNode, ShapeNode, _generate_lock
+from ..tree import RelationNode, ShapeNode, memo_lookup
 from .limits import DEFAULT_LIMITS, Limits
 from .plan import WritePlan, memo_key, write_plan
 from .rules import Mode, Slot, check_mode, input_name, slots
@@ -43,16 +43,7 @@ def input_model(
     """The Pydantic model of a ``mode`` body for ``node`` (reached through ``parent``)."""
     mode = check_mode(mode)
     key = memo_key("input_model", parent, mode, limits)
-    try:
-        model: type[InputModel] = node.memo[key]
-        return model
-    except KeyError:
-        pass
-    with _generate_lock:
-        if key not in node.memo:
-            node.memo[key] = _build(node, mode, limits, parent, path)
-        model = node.memo[key]
-        return model
+    return memo_lookup(node, key, lambda: _build(node, mode, limits, parent, path))
 
 
 def _drop_default(schema: dict[str, Any]) -> None:

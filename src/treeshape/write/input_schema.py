@@ -19,7 +19,7 @@ from typing import Any
 import marshmallow as ma
 from pydantic import TypeAdapter, ValidationError
 
-from ..tree import RelationNode, ShapeNode, _generate_lock
+from ..tree import RelationNode, ShapeNode, memo_lookup
 from .limits import DEFAULT_LIMITS, Limits
 from .plan import WritePlan, memo_key, write_plan
 from .rules import Mode, Slot, check_mode, input_name, slots
@@ -163,16 +163,7 @@ def input_schema(
     """The marshmallow schema class of a ``mode`` body for ``node``."""
     mode = check_mode(mode)
     key = memo_key("input_schema", parent, mode, limits)
-    try:
-        schema: type[InputSchema] = node.memo[key]
-        return schema
-    except KeyError:
-        pass
-    with _generate_lock:
-        if key not in node.memo:
-            node.memo[key] = _build(node, mode, limits, parent, path)
-        schema = node.memo[key]
-        return schema
+    return memo_lookup(node, key, lambda: _build(node, mode, limits, parent, path))
 
 
 def _build(

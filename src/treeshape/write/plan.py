@@ -21,7 +21,7 @@ from ..inspection import (
     model_info,
     relation_facts,
 )
-from ..tree import RelationNode, ShapeNode, _generate_lock
+from ..tree import RelationNode, ShapeNode, memo_lookup
 
 __all__ = ["WriteChild", "WriteField", "WritePlan", "WriteRef", "memo_key", "write_plan"]
 
@@ -116,16 +116,7 @@ def memo_key(kind: str, parent: RelationNode | None, *parts: object) -> str:
 def write_plan(node: ShapeNode, parent: RelationNode | None = None, path: str = "") -> WritePlan:
     """The `WritePlan` of ``node`` (reached through ``parent``), cached on the node."""
     key = memo_key("plan", parent, path)
-    try:
-        plan: WritePlan = node.memo[key]
-        return plan
-    except KeyError:
-        pass
-    with _generate_lock:
-        if key not in node.memo:
-            node.memo[key] = _build(node, parent, path)
-        plan = node.memo[key]
-        return plan
+    return memo_lookup(node, key, lambda: _build(node, parent, path))
 
 
 def _where(info: ModelInfo, path: str, name: str) -> str:

@@ -21,6 +21,8 @@ from sqlalchemy.exc import NoInspectionAvailable
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import ColumnProperty, Mapper, RelationshipProperty
 from sqlalchemy.orm.interfaces import MANYTOMANY, MANYTOONE, ONETOMANY
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ColumnClause
 from sqlalchemy.sql.schema import Column
 from sqlalchemy.types import JSON, TypeEngine
 from sqlalchemy.types import Enum as SAEnum
@@ -30,9 +32,11 @@ from .errors import SpecError, safe_repr
 __all__ = [
     "HIDDEN_PREFIX",
     "PRIVATE_INFO_KEY",
+    "Collection",
     "Direction",
     "FieldInfo",
     "FieldKind",
+    "Inheritance",
     "ModelInfo",
     "RelationInfo",
     "RelationJoins",
@@ -48,6 +52,8 @@ HIDDEN_PREFIX = "_treeshape_"
 
 FieldKind = Literal["column", "expression", "hybrid", "property"]
 Direction = Literal["one_to_many", "many_to_one", "many_to_many"]
+Collection = Literal["list", "set", "dict", "other"]
+Inheritance = Literal["joined", "single", "concrete"]
 
 PRIVATE_INFO_KEY = "treeshape_private"
 """Put ``info={"treeshape_private": True}`` on a column to keep it out of every shape."""
@@ -125,6 +131,15 @@ class RelationInfo:
     viewonly: bool = False
     joins: RelationJoins | None = None
     """The relationship's join conditions and tables, for the SQL that follows it."""
+    lazy: str = "select"
+    """The relationship's loader strategy name; ``dynamic`` and ``write_only`` ones are
+    queries, not attributes an eager load can fill."""
+    collection: Collection | None = "list"
+    """What the collection attribute holds (``None`` for a scalar relationship): only a list
+    keeps the order every backend and ``fetch`` agree on."""
+    equality_join: bool = True
+    """The join conditions are ANDed ``column = column`` comparisons only: what a per-parent
+    window (``limit``/``offset``) partitions by."""
 
     @property
     def foreign_key_by_target_key(self) -> dict[str, str]:
@@ -149,6 +164,16 @@ class ModelInfo:
     relationships: dict[str, RelationInfo]
     primary_key: tuple[str, ...]
     order: dict[str, int]
+    inheritance: Inheritance | None = None
+    """The kind of mapped class hierarchy the model is in; ``None`` outside one."""
+    polymorphic_identity: Any = None
+    joined_subclasses: bool = False
+    """Some subclass maps a table of its own (joined inheritance below this class)."""
+    loads_subclasses: bool = False
+    """``with_polymorphic`` is configured: a query of this class selects its subclasses'
+    columns too."""
+    subclass_fields: dict[str, tuple[type, Any]] = field(default_factory=dict)
+    """Column attributes only subclasses have: name -> (first such subclass, its identity)."""
     _extra: dict[str, FieldInfo] = field(default_factory=dict)
 
     @property
@@ -270,6 +295,11 @@ def _read_mapper(model: type, mapper: Mapper[Any]) -> ModelInfo:
         elif isinstance(prop, RelationshipProperty):
             relationships[prop.key] = _relation(model, prop)
     pk_keys = tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
+    subclass_fields: dict[str, tuple[type, Any]] = {}
+    for sub in mapper.self_and_descendants:
+        for prop in sub.column_attrs:
+            if prop.key not in mapper.attrs and not prop.key.startswith(HIDDEN_PREFIX):
+                subclass_fields.setdefault(prop.key, (sub.class_, sub.polymorphic_identity))
     return ModelInfo(
         model=model,
         mapper=mapper,
@@ -278,7 +308,64 @@ def _read_mapper(model: type, mapper: Mapper[Any]) -> ModelInfo:
         relationships=relationships,
         primary_key=pk_keys,
         order={key: i for i, key in enumerate(mapper.attrs.keys())},
+        inheritance=_inheritance(mapper),
+        polymorphic_identity=mapper.polymorphic_identity,
+        joined_subclasses=any(
+            sub.local_table is not mapper.local_table for sub in mapper.self_and_descendants
+        ),
+        loads_subclasses=mapper.with_polymorphic is not None,
+        subclass_fields=subclass_fields,
     )
+
+
+def _inheritance(mapper: Mapper[Any]) -> Inheritance | None:
+    """The hierarchy's kind: concrete if any class in it is, else joined if any class of it maps
+    a table of its own, else single (one table); ``None`` for a class outside a hierarchy."""
+    root = mapper.base_mapper
+    family = list(root.self_and_descendants)
+    if len(family) == 1:
+        return None
+    if any(m.concrete for m in family):
+        return "concrete"
+    if any(m.local_table is not root.local_table for m in family):
+        return "joined"
+    return "single"
+
+
+def _collection(prop: RelationshipProperty[Any]) -> Collection | None:
+    """The kind of container the relationship's attribute holds; an empty one is built from
+    the configured factory (public, and the only way to see through keyed-dict factories)."""
+    if not prop.uselist:
+        return None
+    factory = prop.collection_class
+    if factory is None:
+        return "list"
+    sample = factory()
+    for kind, cls in (("list", list), ("set", set), ("dict", dict)):
+        if isinstance(sample, cls):
+            return kind  # type: ignore[return-value]
+    return "other"
+
+
+def _equality_join(*conditions: Any) -> bool:
+    """Every condition is ``column = column`` or an AND of such comparisons."""
+    for condition in conditions:
+        if condition is None:
+            continue
+        parts = (
+            condition.clauses
+            if isinstance(condition, BooleanClauseList) and condition.operator is operators.and_
+            else (condition,)
+        )
+        for part in parts:
+            if not (
+                isinstance(part, BinaryExpression)
+                and part.operator is operators.eq
+                and isinstance(part.left, ColumnClause)
+                and isinstance(part.right, ColumnClause)
+            ):
+                return False
+    return True
 
 
 def python_type_of(sa_type: TypeEngine[Any] | None) -> Any:
@@ -362,6 +449,9 @@ def _relation(model: type, prop: RelationshipProperty[Any]) -> RelationInfo:
             secondary=prop.secondary,
             secondaryjoin=prop.secondaryjoin,
         ),
+        lazy=str(prop.lazy),
+        collection=_collection(prop),
+        equality_join=_equality_join(prop.primaryjoin, prop.secondaryjoin),
     )
 
 

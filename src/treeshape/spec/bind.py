@@ -15,7 +15,15 @@ from ..tree import RelationNode, RelationOptions, ShapeNode
 from .options import resolve
 from .parse import SpecEntry, parse
 
-__all__ = ["FieldsArg", "bind", "field_infos", "relation_or_error", "resolve_fields"]
+__all__ = [
+    "FieldsArg",
+    "bind",
+    "check_model",
+    "check_relation",
+    "field_infos",
+    "relation_or_error",
+    "resolve_fields",
+]
 
 FieldsArg = Iterable[str] | Mapping[Any, Iterable[str]] | None
 
@@ -29,6 +37,7 @@ def bind(model: Any, specs: tuple[Any, ...], fields: FieldsArg, name: str | None
             f"'RouteDetail', got {safe_repr(name)}."
         )
     root = parse(info.name, specs)
+    check_model(info, "")
     selectable: dict[type, ModelInfo] = {}
     composed: dict[type, ModelInfo] = {}
     _check_structure(info, root, selectable, composed)
@@ -59,7 +68,48 @@ def _check_structure(
         selectable.setdefault(info.model, info)
     for rel_name, child in entry.children.items():
         rel = relation_or_error(info, rel_name, child.first_leaf_path(), last=not child.children)
-        _check_structure(model_info(rel.target), child, selectable, composed)
+        check_relation(info, rel, child.path)
+        target = model_info(rel.target)
+        check_model(target, child.path)
+        _check_structure(target, child, selectable, composed)
+
+
+def check_model(info: ModelInfo, path: str) -> None:
+    """Refuse a model no output can serve exactly: concrete table inheritance, whose rows the
+    ORM reads from a UNION of tables that `fetch` cannot select from the same way."""
+    if info.inheritance != "concrete":
+        return
+    where = f"at include path {path!r}" if path else "as the root"
+    table = getattr(info.mapper.local_table, "name", info.name)
+    raise SpecError(
+        f"{info.name} ({where}) is mapped with concrete table inheritance: its rows come from "
+        f"several tables (a polymorphic UNION), which treeshape cannot load, serialize and fetch "
+        f"alike. Shape a class mapped on one table instead, e.g. a plain mapped class on "
+        f"{table!r} for this endpoint."
+    )
+
+
+def check_relation(info: ModelInfo, rel: RelationInfo, path: str) -> None:
+    """Refuse a relationship whose attribute is not a loadable list or object: a dynamic or
+    write-only query, or a set or dict collection (no order all backends and fetch share)."""
+    where = f"{info.name}.{rel.name} (include path {path!r})"
+    target = rel.target.__name__
+    declare = (
+        f"Declare a loadable relationship for the endpoint beside it, e.g. "
+        f"`{rel.name}_list: Mapped[list[{target}]] = relationship(viewonly=True, "
+        f"order_by=...)` (with the same primaryjoin), and include that"
+    )
+    if rel.lazy in ("dynamic", "write_only"):
+        raise SpecError(
+            f"{where} is lazy={rel.lazy!r}: it is a query, not an attribute a loader can fill, "
+            f"so no shape can load it. {declare}."
+        )
+    if rel.collection in ("set", "dict", "other"):
+        kind = {"set": "a set", "dict": "a dict", "other": "a custom"}[rel.collection]
+        raise SpecError(
+            f"{where} is {kind} collection (collection_class): its order is not the "
+            f"relationship's order_by, so dump and fetch could not agree on the list. {declare}."
+        )
 
 
 def relation_or_error(info: ModelInfo, name: str, path: str, *, last: bool) -> RelationInfo:
@@ -188,6 +238,15 @@ def field_infos(info: ModelInfo, names: Any) -> tuple[FieldInfo, ...]:
                 f"such as {name!r} instead of listing it in fields=."
             )
         found = info.field(name)
+        if found is None and name in info.subclass_fields:
+            subclass, identity = info.subclass_fields[name]
+            raise SpecError(
+                f"{info.name} has no field {name!r}: only its subclass {subclass.__name__} "
+                f"(polymorphic identity {identity!r}) has it, and a shape of {info.name} "
+                f"outputs the same fields for every row. Shape {subclass.__name__} (or a "
+                f"relationship to it) to output {name!r}. Fields of {info.name}: "
+                f"{name_list(info.field_names())}."
+            )
         if found is None:
             raise SpecError(
                 f"{info.name} has no field {safe_repr(name)}."

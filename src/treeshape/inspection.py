@@ -174,6 +174,9 @@ class ModelInfo:
     columns too."""
     subclass_fields: dict[str, tuple[type, Any]] = field(default_factory=dict)
     """Column attributes only subclasses have: name -> (first such subclass, its identity)."""
+    discriminator: str | None = None
+    """For a single-table subclass, the attribute of its ``polymorphic_on`` column: SQLAlchemy
+    filters every query of it by that column, so a derived table of its rows must carry it."""
     _extra: dict[str, FieldInfo] = field(default_factory=dict)
 
     @property
@@ -315,7 +318,14 @@ def _read_mapper(model: type, mapper: Mapper[Any]) -> ModelInfo:
         ),
         loads_subclasses=mapper.with_polymorphic is not None,
         subclass_fields=subclass_fields,
+        discriminator=_discriminator(mapper),
     )
+
+
+def _discriminator(mapper: Mapper[Any]) -> str | None:
+    if not mapper.single or mapper.polymorphic_on is None:
+        return None
+    return _key_or_none(mapper, mapper.polymorphic_on)
 
 
 def _inheritance(mapper: Mapper[Any]) -> Inheritance | None:

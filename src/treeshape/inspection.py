@@ -21,7 +21,7 @@ from sqlalchemy.exc import NoInspectionAvailable
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import ColumnProperty, Mapper, RelationshipProperty
 from sqlalchemy.orm.interfaces import MANYTOMANY, MANYTOONE, ONETOMANY
-from sqlalchemy.sql import operators
+from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ColumnClause
 from sqlalchemy.sql.schema import Column
 from sqlalchemy.types import JSON, TypeEngine
@@ -138,8 +138,8 @@ class RelationInfo:
     """What the collection attribute holds (``None`` for a scalar relationship): only a list
     keeps the order every backend and ``fetch`` agree on."""
     equality_join: bool = True
-    """The join conditions are ANDed ``column = column`` comparisons only: what a per-parent
-    window (``limit``/``offset``) partitions by."""
+    """The join conditions are ANDed ``column = column`` comparisons (plus filters of the
+    target's own columns): what a per-parent window (``limit``/``offset``) partitions by."""
 
     @property
     def foreign_key_by_target_key(self) -> dict[str, str]:
@@ -357,9 +357,13 @@ def _collection(prop: RelationshipProperty[Any]) -> Collection | None:
     return "other"
 
 
-def _equality_join(*conditions: Any) -> bool:
-    """Every condition is ``column = column`` or an AND of such comparisons."""
-    for condition in conditions:
+def _equality_join(prop: RelationshipProperty[Any]) -> bool:
+    """The join conditions are ANDed ``column = column`` comparisons, besides filters that read
+    only the target's own tables (``Reading.valid IS true``); never for a self-referential
+    relationship's other conditions, whose sides share the table."""
+    target_tables = set(prop.mapper.tables)
+    own_side = target_tables.isdisjoint(prop.parent.tables)
+    for condition in (prop.primaryjoin, prop.secondaryjoin):
         if condition is None:
             continue
         parts = (
@@ -368,12 +372,15 @@ def _equality_join(*conditions: Any) -> bool:
             else (condition,)
         )
         for part in parts:
-            if not (
+            if (
                 isinstance(part, BinaryExpression)
                 and part.operator is operators.eq
                 and isinstance(part.left, ColumnClause)
                 and isinstance(part.right, ColumnClause)
             ):
+                continue
+            columns = [c for c in visitors.iterate(part) if isinstance(c, ColumnClause)]
+            if not (own_side and columns and all(c.table in target_tables for c in columns)):
                 return False
     return True
 
@@ -461,7 +468,7 @@ def _relation(model: type, prop: RelationshipProperty[Any]) -> RelationInfo:
         ),
         lazy=str(prop.lazy),
         collection=_collection(prop),
-        equality_join=_equality_join(prop.primaryjoin, prop.secondaryjoin),
+        equality_join=_equality_join(prop),
     )
 
 

@@ -174,6 +174,8 @@ class ModelInfo:
     columns too."""
     subclass_fields: dict[str, tuple[type, Any]] = field(default_factory=dict)
     """Column attributes only subclasses have: name -> (first such subclass, its identity)."""
+    subclass_relationships: dict[str, tuple[type, Any]] = field(default_factory=dict)
+    """Relationships only subclasses have, the same way."""
     discriminator: str | None = None
     """For a single-table subclass, the attribute of its ``polymorphic_on`` column: SQLAlchemy
     filters every query of it by that column, so a derived table of its rows must carry it."""
@@ -299,10 +301,16 @@ def _read_mapper(model: type, mapper: Mapper[Any]) -> ModelInfo:
             relationships[prop.key] = _relation(model, prop)
     pk_keys = tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
     subclass_fields: dict[str, tuple[type, Any]] = {}
+    subclass_relationships: dict[str, tuple[type, Any]] = {}
     for sub in mapper.self_and_descendants:
-        for prop in sub.column_attrs:
-            if prop.key not in mapper.attrs and not prop.key.startswith(HIDDEN_PREFIX):
-                subclass_fields.setdefault(prop.key, (sub.class_, sub.polymorphic_identity))
+        for prop in sub.attrs:
+            if prop.key in mapper.attrs or prop.key.startswith(HIDDEN_PREFIX):
+                continue
+            found = subclass_relationships if isinstance(prop, RelationshipProperty) else None
+            if found is None and isinstance(prop, ColumnProperty):
+                found = subclass_fields
+            if found is not None:
+                found.setdefault(prop.key, (sub.class_, sub.polymorphic_identity))
     return ModelInfo(
         model=model,
         mapper=mapper,
@@ -318,6 +326,7 @@ def _read_mapper(model: type, mapper: Mapper[Any]) -> ModelInfo:
         ),
         loads_subclasses=mapper.with_polymorphic is not None,
         subclass_fields=subclass_fields,
+        subclass_relationships=subclass_relationships,
         discriminator=_discriminator(mapper),
     )
 

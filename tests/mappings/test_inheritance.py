@@ -177,6 +177,19 @@ def test_subclass_only_field_under_a_relationship_is_refused() -> None:
         ts.shape(Company, "employees", fields={Person: ["id", "status"]})
 
 
+@pytest.mark.parametrize(
+    ("root", "path", "model"),
+    [(Person, "machines", "Person"), (Company, "employees.machines", "Person")],
+)
+def test_subclass_only_relationships_are_refused(root: type, path: str, model: str) -> None:
+    with pytest.raises(ts.SpecError) as error:
+        ts.shape(root, path)
+    assert str(error.value).startswith(
+        f"{model} has no relationship 'machines' (in include path {path!r}): only its subclass "
+        f"Engineer (polymorphic identity 'engineer') has it"
+    )
+
+
 def test_subclass_fields_through_the_subclass(world_db: Db) -> None:
     """What the refusal suggests: shape the subclass (here a relationship to it)."""
     fill(world_db, World(seed=2))

@@ -129,6 +129,15 @@ def relation_or_error(info: ModelInfo, name: str, path: str, *, last: bool) -> R
             f"relationship; only relationships can be followed. Relationships of "
             f"{info.name}: {name_list(info.relationships)}."
         )
+    if name in info.subclass_relationships:
+        subclass, identity = info.subclass_relationships[name]
+        raise SpecError(
+            f"{info.name} has no relationship {name!r} (in include path {path!r}): only its "
+            f"subclass {subclass.__name__} (polymorphic identity {identity!r}) has it, and a "
+            f"shape of {info.name} follows the same relationships for every row. Shape "
+            f"{subclass.__name__} (or a relationship to it) to include {name!r}. Relationships "
+            f"of {info.name}: {name_list(info.relationships)}."
+        )
     raise SpecError(
         f"{info.name} has no relationship {name!r} (in include path {path!r})."
         f"{did_you_mean(name, info.relationships)} Relationships of {info.name}: "

@@ -368,10 +368,11 @@ def _collection(prop: RelationshipProperty[Any]) -> Collection | None:
 
 def _equality_join(prop: RelationshipProperty[Any]) -> bool:
     """The join conditions are ANDed ``column = column`` comparisons, besides filters that read
-    only the target's own tables (``Reading.valid IS true``); never for a self-referential
-    relationship's other conditions, whose sides share the table."""
+    only the secondary or the target's own tables (``Reading.valid IS true``); the target's
+    only where its tables are not the parent's (self-referential sides share the table)."""
     target_tables = set(prop.mapper.tables)
     own_side = target_tables.isdisjoint(prop.parent.tables)
+    secondary = {prop.secondary} if prop.secondary is not None else set()
     for condition in (prop.primaryjoin, prop.secondaryjoin):
         if condition is None:
             continue
@@ -388,8 +389,10 @@ def _equality_join(prop: RelationshipProperty[Any]) -> bool:
                 and isinstance(part.right, ColumnClause)
             ):
                 continue
-            columns = [c for c in visitors.iterate(part) if isinstance(c, ColumnClause)]
-            if not (own_side and columns and all(c.table in target_tables for c in columns)):
+            tables = {c.table for c in visitors.iterate(part) if isinstance(c, ColumnClause)}
+            if not tables or not (
+                tables <= secondary or (own_side and tables <= target_tables | secondary)
+            ):
                 return False
     return True
 

@@ -7,6 +7,7 @@ model, the full dotted path and the closest valid names.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from ..errors import SpecError, did_you_mean, name_list, safe_repr
@@ -43,6 +44,7 @@ def bind(model: Any, specs: tuple[Any, ...], fields: FieldsArg, name: str | None
     _check_structure(info, root, selectable, composed)
     selection = resolve_fields(info, fields, selectable, composed)
     node = _build(info, root, selection)
+    _check_one_list_per_relationship(node)
     if name is not None and name != node.name:
         node = ShapeNode.make(node.info, node.fields, node.relations, name)
     return node
@@ -72,6 +74,32 @@ def _check_structure(
         target = model_info(rel.target)
         check_model(target, child.path)
         _check_structure(target, child, selectable, composed)
+
+
+def _check_one_list_per_relationship(node: ShapeNode) -> None:
+    """Refuse one collection loaded at two places with different rows or order.
+
+    The ORM keeps one list per object and relationship: an object reached at both places (a
+    path that comes back through the same relationship) would show one place's rows at the
+    other, silently, in every backend but ``fetch``.
+    """
+    # By the mapped property: a subclass shares its base's, and so do its objects' lists.
+    seen: dict[Any, tuple[str, RelationOptions]] = {}
+    for path, sub in node.walk():
+        for rel in sub.relations:
+            if not (rel.many and rel.loads):
+                continue
+            rows = replace(rel.options, count=None, ids=False, on_missing="error")
+            where = f"{path}.{rel.name}" if path else rel.name
+            first_path, first_rows = seen.setdefault(rel.info.prop, (where, rows))
+            if first_rows != rows:
+                raise SpecError(
+                    f"{rel.info.model.__name__}.{rel.name} is loaded at {first_path!r} "
+                    f"({first_rows.describe() or 'as mapped'}) and at {where!r} "
+                    f"({rows.describe() or 'as mapped'}): the ORM keeps one list per object, so "
+                    f"an object reached at both places could not show both. Give both places "
+                    f"the same order_by, limit, offset and where."
+                )
 
 
 def check_model(info: ModelInfo, path: str) -> None:

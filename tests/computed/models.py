@@ -88,29 +88,33 @@ RUN_FIRST = ts.computed(
     _first_departure,
     type=dt.time | None,
     reads=["calls"],
-    sql=lambda Run: select(func.min(CfCall.departure))
-    .where(CfCall.run_id == Run.run_id)
-    .scalar_subquery(),
+    sql=lambda Run: (
+        select(func.min(CfCall.departure)).where(CfCall.run_id == Run.run_id).scalar_subquery()
+    ),
     doc="The run's earliest departure; null when no call has a time.",
 )
 RUN_CALLS = ts.computed(
     lambda run: len(run.calls),
     type=int,
     reads="calls",
-    sql=lambda Run: select(func.count())
-    .select_from(CfCall)
-    .where(CfCall.run_id == Run.run_id)
-    .scalar_subquery(),
+    sql=lambda Run: (
+        select(func.count())
+        .select_from(CfCall)
+        .where(CfCall.run_id == Run.run_id)
+        .scalar_subquery()
+    ),
 )
 LINE_PLACES = ts.computed(
     lambda line: len({c.place_id for r in line.runs for c in r.calls}),
     type=int,
     reads=["runs.calls"],
-    sql=lambda Line: select(func.count(func.distinct(CfCall.place_id)))
-    .select_from(CfCall)
-    .join(CfRun, CfRun.run_id == CfCall.run_id)
-    .where(CfRun.line_id == Line.line_id)
-    .scalar_subquery(),
+    sql=lambda Line: (
+        select(func.count(func.distinct(CfCall.place_id)))
+        .select_from(CfCall)
+        .join(CfRun, CfRun.run_id == CfCall.run_id)
+        .where(CfRun.line_id == Line.line_id)
+        .scalar_subquery()
+    ),
 )
 CALL_LABEL = ts.computed(
     lambda call: f"{call.run.headsign}#{call.seq}@{call.place.name}",
@@ -146,8 +150,6 @@ READS: dict[str, dict[str, list[str]]] = {
     "CfPlace": {"line_names": ["calls.run.line"]},
 }
 """What each reads, written out again for the tests' own load plan (not read from treeshape)."""
-
-
 
 
 @dataclass(frozen=True)

@@ -240,7 +240,7 @@ def test_a_value_of_another_type_is_an_error_in_every_backend(
         run = session.scalars(select(CfRun).options(*shape.loader_options())).first()
         assert run is not None
         messages = set()
-        for backend, call in _backends(shape).items():
+        for call in _backends(shape).values():
             with pytest.raises(TypeError, match=r"CfRun\.wrong returned") as error:
                 call(run)
             messages.add(str(error.value))

@@ -86,7 +86,7 @@ def test_the_function_must_be_callable() -> None:
         ({"calls": RUN_CALLS}, r"CfRun\.calls has the name of a relationship"),
         ({"not an id": RUN_CALLS}, r"needs a Python identifier"),
         ({"n": len}, r"must be ts\.computed\(\.\.\.\)"),
-        ({"CfLine": {"n": RUN_CALLS}}, r"fields= names the model 'CfLine', which is not in"),
+        ({"CfLine": {"n": RUN_CALLS}}, r"computed= names the model 'CfLine', which is not in"),
         ([RUN_CALLS], r"must be a mapping of output names"),
     ],
 )
@@ -231,3 +231,22 @@ def test_string_sql_types_match_a_string_declaration() -> None:
         lambda run: run.headsign, type=str, sql=lambda Run: func.upper(Run.headsign, type_=String)
     )
     assert ts.shape(CfRun, computed={"label": label}).fields[-1] == "label"
+
+
+def test_a_composed_root_gets_the_computed_fields_after_its_own() -> None:
+    brief = ts.shape(CfRun, fields=["run_id", "headsign"])
+    shape = ts.shape(CfRun, brief, "calls", computed={"n": RUN_CALLS})
+    assert shape.fields == ("run_id", "headsign", "n")
+    assert shape.node.reads == (("calls", ()),)
+    with spec_error(r"CfRun\.headsign has the name of a mapped column"):
+        ts.shape(CfRun, brief, computed={"headsign": ts.computed(len, type=int)})
+    with spec_error(r"CfRun\.n is both a field of the shape and in computed="):
+        ts.shape(CfRun, shape, computed={"n": RUN_CALLS})
+
+
+def test_a_model_only_in_a_composed_shape_takes_no_computed_fields() -> None:
+    brief = ts.shape(CfRun, fields=["run_id", "headsign"])
+    with spec_error(r"computed= names CfRun, .*declare the computed field in that shape"):
+        ts.shape(CfLine, {"runs": brief}, computed={"CfRun": {"n": RUN_CALLS}})
+    nested = ts.shape(CfLine, {"runs": ts.shape(CfRun, computed={"n": RUN_CALLS})})
+    assert nested.node.relation("runs").child.reads == (("calls", ()),)  # type: ignore[union-attr]

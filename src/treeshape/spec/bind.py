@@ -40,9 +40,16 @@ def bind(
     composed: dict[type, ModelInfo] = {}
     _check_structure(info, root, selectable, composed)
     selection = resolve_fields(info, fields, selectable, composed)
+    extra: tuple[FieldInfo, ...] = ()
     if computed is not None:
-        _add_computed(info, computed, selection, selectable, composed)
+        extra = _add_computed(info, computed, selection, selectable, composed)
     node = _build(info, root, selection)
+    if extra:
+        # A root that is a composed shape (``shape(Trip, trip_brief, computed=...)``): its
+        # fields, then the computed ones.
+        _check_taken(info, node.fields, extra)
+        _check_output_keys(info, node.fields + extra, node.relations)
+        node = ShapeNode.make(info, node.fields + extra, node.relations)
     if computed is not None:
         for path, sub in node.walk():
             _check_reads(sub, sub.reads, path)
@@ -144,11 +151,12 @@ def _add_computed(
     selection: dict[type, tuple[FieldInfo, ...]],
     selectable: Mapping[type, ModelInfo],
     composed: Mapping[type, ModelInfo],
-) -> None:
+) -> tuple[FieldInfo, ...]:
     """Add ``computed=`` to the field selection: after the model's fields, in the order given.
 
     ``computed`` maps output names to `Computed` for the root model, or models (classes or
-    names) to such mappings, as ``fields=`` does.
+    names) to such mappings, as ``fields=`` does. Returns the root's computed fields when the
+    root is a composed shape (whose fields the selection does not choose), else ``()``.
     """
     if not isinstance(computed, Mapping):
         raise SpecError(
@@ -160,22 +168,38 @@ def _add_computed(
     if all(isinstance(value, Mapping) for value in computed.values()) and computed:
         by_name = {m.__name__: i for m, i in selectable.items()}
         per_model = [
-            (_model_for_key(key, root, selectable, by_name, composed), value)
+            (
+                root
+                if key is root.model or key == root.name
+                else _model_for_key(key, root, selectable, by_name, composed, "computed="),
+                value,
+            )
             for key, value in computed.items()
         ]
     else:
         per_model = [(root, computed)]
+    root_extra: tuple[FieldInfo, ...] = ()
     for info, declared in per_model:
         added = bind_computed(info, declared)
+        if info.model not in selectable:
+            root_extra = added  # only the root gets here: the others are checked above
+            continue
         base = selection.get(info.model, info.default_fields)
-        taken = {f.name for f in base}
-        for f in added:
-            if f.name in taken:
-                raise SpecError(
-                    f"{info.name}.{f.name} is both in fields= and in computed=; list it once "
-                    f"(a computed field is output without naming it in fields=)."
-                )
+        _check_taken(info, base, added)
         selection[info.model] = base + added
+    return root_extra
+
+
+def _check_taken(
+    info: ModelInfo, fields: tuple[FieldInfo, ...], added: tuple[FieldInfo, ...]
+) -> None:
+    taken = {f.name for f in fields}
+    for f in added:
+        if f.name in taken:
+            raise SpecError(
+                f"{info.name}.{f.name} is both a field of the shape and in computed=; list it "
+                f"once (a computed field is output without naming it in fields=)."
+            )
 
 
 def _check_reads(node: ShapeNode, reads: ReadTree, path: str) -> None:
@@ -203,6 +227,7 @@ def _model_for_key(
     selectable: Mapping[type, ModelInfo],
     by_name: Mapping[str, ModelInfo],
     composed: Mapping[type, ModelInfo],
+    arg: str = "fields=",
 ) -> ModelInfo:
     if isinstance(key, str):
         found = by_name.get(key)
@@ -210,30 +235,35 @@ def _model_for_key(
             return found
         composed_names = {m.__name__ for m in composed}
         if key in composed_names:
-            raise SpecError(_composed_message(key))
+            raise SpecError(_composed_message(key, arg))
         raise SpecError(
-            f"fields= names the model {safe_repr(key)}, which is not in this shape of {root.name}."
+            f"{arg} names the model {safe_repr(key)}, which is not in this shape of {root.name}."
             f"{did_you_mean(key, by_name)} Models in this shape: {name_list(sorted(by_name))}."
         )
     if isinstance(key, type):
         if key in selectable:
             return selectable[key]
         if key in composed:
-            raise SpecError(_composed_message(key.__name__))
+            raise SpecError(_composed_message(key.__name__, arg))
         raise SpecError(
-            f"fields= names the model {key.__name__}, which is not in this shape of "
+            f"{arg} names the model {key.__name__}, which is not in this shape of "
             f"{root.name}. Models in this shape: {name_list(sorted(by_name))}."
         )
     raise SpecError(
-        f"fields= keys must be model classes or model names, got {type(key).__name__} "
+        f"{arg} keys must be model classes or model names, got {type(key).__name__} "
         f"{safe_repr(key)}."
     )
 
 
-def _composed_message(model_name: str) -> str:
+def _composed_message(model_name: str, arg: str = "fields=") -> str:
     return (
-        f"fields= names {model_name}, but every {model_name} in this shape comes from a "
-        f"composed shape, which keeps its own fields; narrow or redefine that shape instead."
+        f"{arg} names {model_name}, but every {model_name} in this shape comes from a "
+        f"composed shape, which keeps its own fields; "
+        + (
+            "declare the computed field in that shape instead."
+            if arg == "computed="
+            else "narrow or redefine that shape instead."
+        )
     )
 
 

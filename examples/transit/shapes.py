@@ -130,6 +130,7 @@ trip_stop_times = stop_time_with_stop
 # -- computed fields: values of an object and its relationships, with what they read declared ----
 
 
+# [start computed]
 def _first_departure(trip: Trip) -> str | None:
     times = [st.departure_time for st in trip.stop_times if st.departure_time is not None]
     return min(times, default=None)  # zero-padded HH:MM:SS: text order is time order
@@ -197,6 +198,7 @@ trip_span = ts.shape(
 stop_with_route_count = ts.shape(
     Stop, stop_brief, computed={"route_count": route_count}, name="StopWithRouteCount"
 )
+# [end computed]
 
 __all__ = [
     "DEPARTURES",

@@ -133,3 +133,23 @@ def test_transit_computed_fields(
             assert shape.fetch(session, strategy=strategy) == wanted, strategy
             assert shape.fetch_json(session, strategy=strategy) == dumped, strategy
     assert orjson.loads(dumped) == wanted
+
+
+def test_request_fieldsets_name_computed_fields(cairns: sa.Engine) -> None:
+    """``?fields[Trip]=`` names computed fields (did you mean, too), and a fieldset without
+    them loads nothing for them."""
+    from treeshape.web import EndpointShape, QueryError
+
+    endpoint = EndpointShape(shapes.trip_span)
+    assert endpoint.models["Trip"][-2:] == ("first_departure", "last_arrival")
+    with_time = endpoint.from_query([("fields[Trip]", "trip_id,first_departure")])
+    without = endpoint.from_query([("fields[Trip]", "trip_id,trip_headsign")])
+    with pytest.raises(QueryError, match=r"Did you mean 'first_departure'\?"):
+        endpoint.from_query([("fields[Trip]", "first_departur")])
+    spans = {d["trip_id"]: d for d in expected_spans()}
+    for shape, statements in ((with_time, 2), (without, 1)):
+        with Session(cairns) as session, StatementCounter(cairns) as counter:
+            stmt = select(Trip).where(Trip.trip_id == min(spans)).options(*shape.loader_options())
+            doc = shape.dump(session.scalars(stmt).one())
+            assert counter.count == statements
+        assert doc == {k: spans[doc["trip_id"]][k] for k in shape.fields}

@@ -35,6 +35,10 @@ definition of the error semantics) dumps the same objects again to raise the exa
 properties are read with attribute access: they are code the model author wrote, and loader
 options make any relationship they touch raise, not load. In a node with such fields the state
 reads are hoisted before them, so the first error raised is the one the reference raises.
+Computed fields declared with ``ts.computed`` go through `treeshape.spec.computed.value_reader`
+(shared with the other backends): their reads are checked in the instance dicts before the
+function runs, so an unloaded one is a ``KeyError`` here and the reference's `NotLoadedError`,
+never a lazy load.
 
 Repeated many-to-one targets
 ----------------------------

@@ -32,6 +32,12 @@ Relationship options (issue 7), still one statement per relationship:
   (`treeshape.counting`): a column of the parents' statement, no statement of its own.
 * ids: a many-to-one loads nothing (the parent's foreign key is its id); a collection loads
   only the targets' keys (``load_only``).
+
+Computed fields (`treeshape.spec.computed`): the paths a node's computed fields read
+(`ShapeNode.reads`) are loaded too, one ``selectinload`` per relationship level, whether or not
+the shape outputs them; every object on a read path is loaded whole (no ``load_only``: the
+function may read any column), and a relationship the shape loads already (embedded, or ids
+of a collection) is not loaded twice.
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@
 Random shapes over `tests.computed.models` (random include trees, random column subsets,
 random computed fields on every model of the tree, given per model through ``computed=``)
 over random networks: ``dump``, ``dump_json``, marshmallow, Pydantic, ``fetch`` and
-``fetch_json`` in both strategies equal the reference's documents, key order included (and
-``fetch_json`` gives ``dump_json``'s bytes); the
-load costs exactly the statements of the tree joined with the reads (`planned_statements`),
-and serializing none. The models are ``lazy="raise"``: a read the plan missed fails loudly.
+``fetch_json`` in both strategies equal the reference's documents, key order included, and
+``fetch_json`` gives ``dump_json``'s bytes; the load costs exactly the statements of the tree
+joined with the reads (`planned_statements`), and serializing none. The models are
+``lazy="raise"``: a read the plan missed fails loudly.
 """
 
 from __future__ import annotations

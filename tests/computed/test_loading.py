@@ -246,3 +246,53 @@ def test_a_value_of_another_type_is_an_error_in_every_backend(
             messages.add(str(error.value))
         assert len(messages) == 1, messages  # the same message from every backend
         assert f"declared {declared.__name__}" in messages.pop()
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"runs": ts.include(order_by="-run_id", limit=1)},
+        {"runs": ts.include(order_by="headsign", offset=1)},
+        {"runs": ts.include(where={"headsign": "To 3"})},
+    ],
+    ids=["limit", "offset", "where"],
+)
+def test_computed_fields_inside_a_windowed_or_filtered_collection(
+    network_db: Db, spec: Any
+) -> None:
+    """The window is on the runs, the reads below them: allowed, and `fetch` (which selects the
+    field's SQL on a derived table of the window's rows) gives the ORM's documents."""
+    shape = ts.shape(
+        CfLine,
+        spec,
+        fields={"CfRun": ["run_id"]},
+        computed={"CfRun": {"call_count": RUN_CALLS, "first_departure": RUN_FIRST}},
+    )
+    _, count, outputs = load(network_db, shape)
+    assert count == 3  # lines, their runs, the runs' calls
+    docs = outputs["dump"]
+    assert any(line["runs"] for line in docs)
+    calls = calls_of_runs(network_db)
+    for line in docs:
+        for run in line["runs"]:
+            assert run["call_count"] == len(calls[run["run_id"]])
+    with Session(network_db.engine) as session:
+        for strategy in ("core", "json"):
+            assert shape.fetch(session, strategy=strategy) == docs, strategy
+            assert orjson.loads(shape.fetch_json(session, strategy=strategy)) == docs, strategy
+
+
+def test_a_computed_field_of_a_shared_many_to_one_target(network_db: Db) -> None:
+    """A run reached from many calls is dumped once per call (the dumper's memo), its computed
+    field with it."""
+    shape = ts.shape(
+        CfCall, "run", fields={"CfCall": ["seq"]}, computed={"CfRun": {"n": RUN_CALLS}}
+    )
+    _, count, outputs = load(network_db, shape)
+    assert count == 3  # calls, their runs, the runs' calls (the calls again, as the function reads)
+    calls = calls_of_runs(network_db)
+    assert outputs["dump"] and all(
+        doc["run"]["n"] == len(calls[doc["run"]["run_id"]]) for doc in outputs["dump"]
+    )
+    with Session(network_db.engine) as session:
+        assert shape.fetch(session) == outputs["dump"]

@@ -10,6 +10,8 @@ statement: the case a plain ``@property`` cannot get right (see
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -227,9 +229,36 @@ def test_declared_reads_load_what_the_property_needs(library_db: Db) -> None:
 # -- a value of another type than declared --------------------------------------------------------
 
 
+class Flavour(enum.StrEnum):
+    SWEET = "sweet"
+
+
+def test_values_of_the_declared_type_pass(network_db: Db) -> None:
+    shape = ts.shape(
+        CfRun,
+        fields=["run_id"],
+        computed={
+            "day": ts.computed(lambda run: dt.date(2024, 1, run.run_id % 28 + 1), type=dt.date),
+            "flavour": ts.computed(lambda run: Flavour.SWEET, type=Flavour),
+            "ratio": ts.computed(lambda run: run.run_id / 4, type=float | None),
+        },
+    )
+    _, _, outputs = load(network_db, shape)
+    assert outputs["dump"][0]["flavour"] == "sweet"
+    assert outputs["dump"][0]["day"].startswith("2024-01-")
+
+
 @pytest.mark.parametrize(
     ("value", "declared"),
-    [("3", int), (True, int), (3, float), (None, int), (1.5, str)],
+    [
+        ("3", int),
+        (True, int),
+        (3, float),
+        (None, int),
+        (1.5, str),
+        (dt.datetime(2024, 1, 2, 3, 4), dt.date),
+        (Flavour.SWEET, str),
+    ],
 )
 def test_a_value_of_another_type_is_an_error_in_every_backend(
     network_db: Db, value: Any, declared: type

@@ -29,6 +29,7 @@ each backend computes the value with `value_reader`, the one definition of the c
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import types
 import typing
@@ -267,6 +268,9 @@ def _sql_type(info: ModelInfo, name: str, spec: Computed) -> Any:
 # -- computing ------------------------------------------------------------------------------------
 
 
+_EXACT_TYPES = frozenset({int, float, str, bool, bytes, dt.date, dt.datetime, dt.time})
+
+
 def first_unloaded(obj: Any, reads: ReadTree, path: str = "") -> tuple[str, str, str] | None:
     """(model name, attribute, dotted path) of the first read relationship ``obj``'s tree has
     not loaded, or ``None``: reading instance dicts only, so the check itself loads nothing."""
@@ -299,7 +303,11 @@ def value_reader(info: FieldInfo, *, missing: type[Exception]) -> Callable[[Any]
     func = spec.func
     python_type = spec.python_type
     nullable = spec.nullable
-    numeric = python_type in (int, float)
+    # Builtin scalars and date/time values by exact class: a bool for an int would be true
+    # against Pydantic's 1, a datetime for a date a timestamp against a refusal, a str
+    # subclass (a StrEnum) a member against a plain string. Other types (enums, Decimal, UUID,
+    # a user's class) by isinstance.
+    exact = python_type in _EXACT_TYPES
     label = f"{info.model.__name__}.{info.name}"
 
     def read(obj: Any) -> Any:
@@ -313,9 +321,7 @@ def value_reader(info: FieldInfo, *, missing: type[Exception]) -> Callable[[Any]
         if value is None:
             if nullable:
                 return None
-        elif isinstance(value, python_type) and not (numeric and isinstance(value, bool)):
-            # Exact: an int for a float would be 3.0 in Pydantic's output and 3 in the
-            # dumper's, a bool for an int true against 1.
+        elif _builtin_type(value) is python_type if exact else isinstance(value, python_type):
             return value
         declared = python_type.__name__ + (" | None" if nullable else "")
         raise TypeError(

@@ -73,11 +73,6 @@ class Computed:
     _bound: dict[tuple[type, str], FieldInfo] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def describe(self) -> str:
-        """The declaration for error messages: ``int | None reading stop_times``."""
-        text = self.python_type.__name__ + (" | None" if self.nullable else "")
-        return text + (f" reading {', '.join(self.reads)}" if self.reads else "")
-
 
 def computed(
     func: Callable[[Any], Any],

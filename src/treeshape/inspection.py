@@ -14,7 +14,7 @@ import types
 import typing
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import NoInspectionAvailable
@@ -26,6 +26,9 @@ from sqlalchemy.types import JSON, TypeEngine
 from sqlalchemy.types import Enum as SAEnum
 
 from .errors import SpecError, safe_repr
+
+if TYPE_CHECKING:
+    from .spec.computed import Computed
 
 __all__ = [
     "HIDDEN_PREFIX",
@@ -46,7 +49,7 @@ __all__ = [
 HIDDEN_PREFIX = "_treeshape_"
 """Mapper attributes treeshape adds itself (count expressions): never fields of a shape."""
 
-FieldKind = Literal["column", "expression", "hybrid", "property"]
+FieldKind = Literal["column", "expression", "hybrid", "property", "computed"]
 Direction = Literal["one_to_many", "many_to_one", "many_to_many"]
 
 PRIVATE_INFO_KEY = "treeshape_private"
@@ -55,7 +58,8 @@ PRIVATE_INFO_KEY = "treeshape_private"
 
 @dataclass(frozen=True, eq=False)
 class FieldInfo:
-    """One scalar output of a model: a column, a SQL expression, a hybrid or a property."""
+    """One scalar output of a model: a column, a SQL expression, a hybrid, a property, or a
+    field declared with ``ts.computed`` (`treeshape.spec.computed`)."""
 
     model: type
     name: str
@@ -68,6 +72,10 @@ class FieldInfo:
     prop: ColumnProperty[Any] | None = None
     private: bool = False
     doc: str | None = None
+    computed: Computed | None = None
+    """For a computed field: its declaration (function, type, reads, SQL)."""
+    reads: tuple[Any, ...] = ()
+    """For a computed field: the relationship paths it reads, bound (a `ReadTree`)."""
 
     @property
     def read_only(self) -> bool:

@@ -15,21 +15,21 @@ pending, and on an `InputError` the session is exactly as it was.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import bindparam, inspect as sa_inspect, or_, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import InputError
-from ..inspection import NO_DEFAULT, ModelInfo
-from ..tree import ShapeNode
+from ..inspection import ModelInfo
+from ..tree import ShapeNode, memo_lookup
 from .input_model import InputModel, input_model
 from .limits import DEFAULT_LIMITS, Limits, limit_errors
-from .plan import WriteChild, WritePlan, WriteRef, write_plan
+from .plan import KEEP, WriteChild, WritePlan, WriteRef, memo_key, write_plan
 from .rules import Mode
 
 __all__ = ["load", "validate"]
@@ -112,7 +112,7 @@ def load(
     mode: Mode = "create" if instance is None else "patch" if partial else "replace"
     plan = write_plan(node)
     value = validate(node, body, mode, limits=limits)
-    run = _Run(session)
+    run = _Run(session, node)
     root = run.parse(plan, value, ())
     with session.no_autoflush:
         run.read(plan, root, instance)
@@ -123,8 +123,43 @@ def load(
             session.add(obj)
             return obj
         run.update(plan, instance, root)
-        session.add(instance)
+        if sa_inspect(instance).session is not session:
+            # Adding cascades over the whole loaded tree; an object already in this session
+            # has its changes tracked by the attribute events without it.
+            session.add(instance)
         return instance
+
+
+def _flat(keys: Sequence[Key], width: int) -> list[Any]:
+    """``keys`` as an expanding parameter's values: scalars for one column, tuples else."""
+    return [k[0] for k in keys] if width == 1 else [tuple(k) for k in keys]
+
+
+def _in(columns: Sequence[Any], name: str) -> Any:
+    """``columns IN (:name)`` with the list bound at execution, so that one statement
+    serves every body."""
+    target = columns[0] if len(columns) == 1 else tuple_(*columns)
+    return target.in_(bindparam(name, expanding=True))
+
+
+def _rows_statement(model: type, attrs: Sequence[str], *, objects: bool) -> Any:
+    columns = [getattr(model, a) for a in attrs]
+    return (select(model) if objects else select(*columns)).where(_in(columns, "keys"))
+
+
+def _children_statement(child: WriteChild, *, parents: bool, natural: bool) -> Any:
+    """The children of some parents (``:parents``) and/or those with one of some natural
+    keys (``:natural``), in the relationship's order."""
+    model = child.plan.info.model
+    conditions = []
+    if parents:
+        conditions.append(_in([getattr(model, c) for _, c in child.facts.pairs], "parents"))
+    if natural:
+        conditions.append(_in([getattr(model, k) for k in child.plan.key], "natural"))
+    # The relationship's own order (columns of the child's table), then the key: what a
+    # later read of the collection in this session shows.
+    order = [*child.rel.info.order_by, *(getattr(model, k) for k in child.plan.info.primary_key)]
+    return select(model).where(or_(*conditions)).order_by(*order)
 
 
 def _one(values: Sequence[Any]) -> Any:
@@ -167,8 +202,9 @@ def _reader(model: type[InputModel], plan: WritePlan) -> _Reader:
 class _Run:
     """The state of one `load`: problems found, references to check, rows read."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, node: ShapeNode) -> None:
         self.session = session
+        self.node = node
         self.errors: list[dict[str, Any]] = []
         # (model, attributes) -> key -> locations that need a row with that key
         self.wanted: dict[tuple[type, tuple[str, ...]], dict[Key, list[Loc]]] = {}
@@ -223,7 +259,11 @@ class _Run:
                 here = (*loc, child.name)
                 children[child.name] = None if raw is None else self.parse(child.plan, raw, here)
         key = plan.key
-        own_key = tuple(values[k] for k in key) if all(k in values for k in key) else None
+        own_key: Key | None
+        if len(key) == 1:
+            own_key = (values[key[0]],) if key[0] in values else None
+        else:
+            own_key = tuple(values[k] for k in key) if all(k in values for k in key) else None
         return Item(plan, reader.mode, loc, values, refs, children, own_key)
 
     def _want(self, model: type, attrs: tuple[str, ...], key: Key, loc: Loc) -> None:
@@ -264,15 +304,19 @@ class _Run:
     ) -> list[Any]:
         """The keys (or with ``objects``, the objects) of the rows of ``info`` whose ``attrs``
         are one of ``keys``, in one statement."""
-        columns = [getattr(info.model, a) for a in attrs]
-        condition = (
-            columns[0].in_([k[0] for k in keys])
-            if len(columns) == 1
-            else tuple_(*columns).in_([tuple(k) for k in keys])
+        stmt = self._statement(
+            ("rows", info.model, tuple(attrs), objects),
+            lambda: _rows_statement(info.model, attrs, objects=objects),
         )
+        params = {"keys": [k[0] for k in keys] if len(attrs) == 1 else [tuple(k) for k in keys]}
         if objects:
-            return list(self.session.scalars(select(info.model).where(condition)).all())
-        return [tuple(row) for row in self.session.execute(select(*columns).where(condition))]
+            return list(self.session.scalars(stmt, params).all())
+        return [tuple(row) for row in self.session.execute(stmt, params)]
+
+    def _statement(self, what: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        """A read statement of this shape, built once and cached on the root node: building
+        a statement costs more than running it from SQLAlchemy's compiled cache."""
+        return memo_lookup(self.node, memo_key("read", None, *what), build)
 
     def _references(self) -> None:
         for (model, attrs), wanted in self.wanted.items():
@@ -323,7 +367,8 @@ class _Run:
             matched_parents = {id(item) for _, item in parents}
             for obj, item in parents:
                 current = existing.get(id(obj), [])
-                by_key = {tuple(getattr(c, k) for k in sub.key): c for c in current}
+                key_of = sub.key_of
+                by_key = {key_of(c): c for c in current}
                 used = self._match(child, item, by_key, taken, matched)
                 removed = [c for k, c in by_key.items() if k not in used]
                 item.removed[child.name] = removed
@@ -406,30 +451,21 @@ class _Run:
                 need.append(obj)
         if not need and not natural:
             return result, set()
-        model = sub.info.model
-        conditions = []
         pairs = child.facts.pairs
         by_parent: dict[Key, Any] = {}
+        params: dict[str, list[Any]] = {}
+        for obj in need:
+            by_parent[tuple(getattr(obj, p) for p, _ in pairs)] = obj
+            result[id(obj)] = []
         if need:
-            for obj in need:
-                by_parent[tuple(getattr(obj, p) for p, _ in pairs)] = obj
-                result[id(obj)] = []
-            columns = [getattr(model, c) for _, c in pairs]
-            if len(columns) == 1:
-                conditions.append(columns[0].in_([k[0] for k in by_parent]))
-            else:
-                conditions.append(tuple_(*columns).in_(list(by_parent)))
+            params["parents"] = _flat(list(by_parent), len(pairs))
         if natural:
-            columns = [getattr(model, k) for k in sub.key]
-            if len(columns) == 1:
-                conditions.append(columns[0].in_([k[0] for k in natural]))
-            else:
-                conditions.append(tuple_(*columns).in_([tuple(k) for k in natural]))
-        # The relationship's own order (columns of the child's table), then the key: what a
-        # later read of the collection in this session shows.
-        order = [*child.rel.info.order_by, *(getattr(model, k) for k in sub.info.primary_key)]
-        stmt: Any = select(model).where(or_(*conditions)).order_by(*order)
-        rows = self.session.scalars(stmt).all()
+            params["natural"] = _flat(natural, len(sub.key))
+        stmt = self._statement(
+            ("children", child.rel.info.model, child.name, bool(need), bool(natural)),
+            lambda: _children_statement(child, parents=bool(need), natural=bool(natural)),
+        )
+        rows = self.session.scalars(stmt, params).all()
         taken = set()
         wanted = set(natural)
         for row in rows:
@@ -502,8 +538,6 @@ class _Run:
             if local not in state or state[local] != value:
                 setattr(obj, local, value)
         if ref.name in state and obj.__dict__.get("_sa_instance_state") is not None:
-            from sqlalchemy import inspect as sa_inspect
-
             insp: Any = sa_inspect(obj)
             if insp.persistent:
                 insp.session.expire(obj, [ref.name])
@@ -520,19 +554,13 @@ class _Run:
 
     def update(self, plan: WritePlan, obj: Any, item: Item) -> None:
         state = obj.__dict__
-        for write in plan.fields:
-            name = write.name
-            if name in plan.key:
-                continue  # the identity: matched, or checked equal
-            if name in item.values:
-                value = item.values[name]
-            elif item.mode == "replace":
-                if write.facts.scalar_default is not NO_DEFAULT:
-                    value = write.facts.scalar_default
-                elif write.facts.nullable and not write.facts.has_default:
-                    value = None
-                else:
-                    continue
+        values = item.values
+        replace = item.mode == "replace"
+        for name, reset in plan.updatable:
+            if name in values:
+                value = values[name]
+            elif replace and reset is not KEEP:
+                value = reset
             else:
                 continue
             if name not in state or state[name] != value:

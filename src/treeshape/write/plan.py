@@ -9,10 +9,15 @@ columns), and whether the shape can be written at all (`SpecError`, naming the p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
+from operator import attrgetter
+from typing import Any
 
 from ..errors import SpecError
 from ..inspection import (
+    NO_DEFAULT,
     ColumnFacts,
     FieldInfo,
     ModelInfo,
@@ -23,7 +28,18 @@ from ..inspection import (
 )
 from ..tree import RelationNode, ShapeNode, memo_lookup
 
-__all__ = ["WriteChild", "WriteField", "WritePlan", "WriteRef", "memo_key", "write_plan"]
+__all__ = [
+    "KEEP",
+    "WriteChild",
+    "WriteField",
+    "WritePlan",
+    "WriteRef",
+    "memo_key",
+    "write_plan",
+]
+
+KEEP: Any = object()
+"""In `WritePlan.updatable`: a replace that leaves the field out keeps its value."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,6 +113,36 @@ class WritePlan:
             if item.name == name:
                 return item
         return None
+
+    @cached_property
+    def key_of(self) -> Callable[[Any], tuple[Any, ...]]:
+        """The `key` of an object of the model, as a tuple (computed once per plan: `load`
+        calls it for every existing child it matches)."""
+        if not self.key:
+            return lambda obj: ()
+        if len(self.key) == 1:
+            get = attrgetter(self.key[0])
+            return lambda obj: (get(obj),)
+        return attrgetter(*self.key)  # type: ignore[return-value]  # a tuple for 2+ names
+
+    @cached_property
+    def updatable(self) -> tuple[tuple[str, Any], ...]:
+        """The fields an update may write (the key is the identity, never written) and what
+        a replace that leaves one out sets it to: what a create would give it (its plain
+        default, else NULL when nullable without a default), else `KEEP`."""
+        result = []
+        for write in self.fields:
+            if write.name in self.key:
+                continue
+            facts = write.facts
+            if facts.scalar_default is not NO_DEFAULT:
+                reset = facts.scalar_default
+            elif facts.nullable and not facts.has_default:
+                reset = None
+            else:
+                reset = KEEP
+            result.append((write.name, reset))
+        return tuple(result)
 
     @property
     def references(self) -> dict[str, tuple[type, str]]:

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, inspect as sa_inspect, or_, select, tuple_
+from sqlalchemy import bindparam, or_, select, tuple_
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 

@@ -123,7 +123,7 @@ class WritePlan:
         if len(self.key) == 1:
             get = attrgetter(self.key[0])
             return lambda obj: (get(obj),)
-        return attrgetter(*self.key)  # type: ignore[return-value]  # a tuple for 2+ names
+        return attrgetter(*self.key)  # a tuple for two or more names
 
     @cached_property
     def updatable(self) -> tuple[tuple[str, Any], ...]:

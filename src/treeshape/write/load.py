@@ -377,17 +377,46 @@ class _Run:
                     next_doomed += removed
                 if removed and child.on_missing == "error":
                     keys = ", ".join(_text(k) for k in by_key if k not in used)
+                    what = (
+                        f"existing {sub.info.name} children ({'/'.join(sub.key)} {keys})"
+                        if child.many
+                        else f"the existing {sub.info.name}"
+                        + (f" ({'/'.join(sub.key)} {keys})" if sub.key else "")
+                    )
                     self.error(
                         (*item.loc, child.name),
-                        f"The body leaves out existing {sub.info.name} children "
-                        f"({'/'.join(sub.key) or 'key'} {keys}); send them too, or declare "
+                        f"The body leaves out {what}; send it too, or declare "
                         f"ts.include(..., on_missing='delete'|'unlink'|'keep').",
                         "missing_children",
                     )
             for item in givers:
                 if id(item) not in matched_parents:
                     self._match(child, item, {}, taken, matched)
+            for c in child_items:
+                if c.match is None and c.mode == "patch":
+                    self._creatable(c)
             self._children(sub, matched, child_items, next_doomed)
+
+    def _creatable(self, item: Item) -> None:
+        """A patch that gives a one-to-one child its parent does not have creates it: the
+        child must then carry what a create needs (its patch model cannot require it)."""
+        plan = item.plan
+        missing = [
+            f.name
+            for f in plan.fields
+            if f.required_on_create
+            and f.name not in item.values
+            and not (plan.key_generated and f.name in plan.key)
+        ]
+        missing += [r.name for r in plan.refs if r.required_on_create and r.name not in item.refs]
+        parent = item.loc[-1] if item.loc else plan.info.name
+        for name in missing:
+            self.error(
+                (*item.loc, name),
+                f"Field required: this patch creates the {plan.info.name} at {parent!r} (there "
+                f"is none yet), and a new {plan.info.name} needs {name!r}.",
+                "missing",
+            )
 
     def _match(
         self,

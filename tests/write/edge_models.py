@@ -1,7 +1,8 @@
 """Models for the write edge cases: unique columns, composite foreign keys, one-to-one children.
 
 * ``Depot``: a composite natural key (``region``, ``code``), which ``Member`` references with a
-  composite foreign key written directly as two columns (``depot_region``, ``depot_code``);
+  composite foreign key written directly as two columns (``depot_region``, ``depot_code``), or
+  set by embedding the members in their depot (``depot_in``);
 * ``Member``: a generated key, a unique column (``email``), a composite unique constraint
   (``region``, ``handle``) and three one-to-one (``uselist=False``) children:
 * ``Card``: a one-to-one with its own generated key and a unique number;
@@ -27,6 +28,7 @@ __all__ = [
     "Locker",
     "Member",
     "card_in",
+    "depot_in",
     "member_in",
     "member_shape",
 ]
@@ -42,6 +44,8 @@ class Depot(EdgeBase):
     region: Mapped[str] = mapped_column(String(4), primary_key=True)
     code: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     name: Mapped[str | None] = mapped_column(String(20))
+
+    members: Mapped[list[Member]] = relationship(order_by="Member.member_id")
 
 
 class Member(EdgeBase):
@@ -108,3 +112,10 @@ def member_shape(card: str = "delete", bio: str = "delete", locker: str = "unlin
 
 member_in = member_shape()
 """The shape the edge tests write with, and read back with."""
+
+depot_in = ts.shape(
+    Depot,
+    {"members": ts.include(ts.shape(Member, fields=["member_id", "email", "region", "handle"]))},
+    fields=["region", "code", "name"],
+)
+"""A depot with its members embedded: the composite foreign key is set by the relationship."""

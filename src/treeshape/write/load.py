@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, or_, select, tuple_
+from sqlalchemy import and_, bindparam, literal, or_, select, tuple_, union_all
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import InputError
-from ..inspection import ModelInfo
+from ..inspection import NO_DEFAULT, ModelInfo, model_info
 from ..tree import ShapeNode, memo_lookup
 from .input_model import InputModel, input_model
 from .limits import DEFAULT_LIMITS, Limits, limit_errors
@@ -176,7 +176,7 @@ class _Reader:
     """How to read one input model class's instances: (key, attribute) pairs per kind."""
 
     mode: Mode
-    fields: tuple[tuple[str, str, tuple[type, str] | None], ...]
+    fields: tuple[tuple[str, str], ...]
     refs: tuple[tuple[WriteRef, str], ...]
     children: tuple[tuple[WriteChild, str], ...]
 
@@ -188,11 +188,7 @@ def _reader(model: type[InputModel], plan: WritePlan) -> _Reader:
         names = model.__treeshape_attributes__
         reader = _Reader(
             mode=model.__treeshape_mode__,  # type: ignore[arg-type]
-            fields=tuple(
-                (f.name, names[f.name], f.facts.references[0] if f.facts.references else None)
-                for f in plan.fields
-                if f.name in names
-            ),
+            fields=tuple((f.name, names[f.name]) for f in plan.fields if f.name in names),
             refs=tuple((r, names[r.name]) for r in plan.refs if r.name in names),
             children=tuple((c, names[c.name]) for c in plan.children if c.name in names),
         )
@@ -212,6 +208,8 @@ class _Run:
         self.found: dict[tuple[type, tuple[str, ...]], dict[Key, Any]] = {}
         # the groups whose rows are needed as objects (many-to-many memberships)
         self.objects: set[tuple[type, tuple[str, ...]]] = set()
+        # the items whose plan has foreign keys written directly or unique columns
+        self.checked: list[Item] = []
 
     def error(self, loc: Loc, msg: str, kind: str) -> None:
         self.errors.append({"loc": loc, "msg": msg, "type": kind})
@@ -223,11 +221,9 @@ class _Run:
         state = value.__dict__
         given = value.model_fields_set
         values: dict[str, Any] = {}
-        for name, attr, target in reader.fields:
+        for name, attr in reader.fields:
             if attr in given:
-                values[name] = found = state[attr]
-                if target is not None and found is not None:
-                    self._want(target[0], (target[1],), (found,), (*loc, name))
+                values[name] = state[attr]
         refs: dict[str, Any] = {}
         for ref, attr in reader.refs:
             if attr not in given:
@@ -265,7 +261,10 @@ class _Run:
             own_key = (values[key[0]],) if key[0] in values else None
         else:
             own_key = tuple(values[k] for k in key) if all(k in values for k in key) else None
-        return Item(plan, reader.mode, loc, values, refs, children, own_key)
+        item = Item(plan, reader.mode, loc, values, refs, children, own_key)
+        if plan.foreign_keys or plan.uniques:
+            self.checked.append(item)
+        return item
 
     def _want(self, model: type, attrs: tuple[str, ...], key: Key, loc: Loc) -> None:
         self.wanted.setdefault((model, attrs), {}).setdefault(key, []).append(loc)
@@ -277,7 +276,10 @@ class _Run:
             if (
                 root.key is not None
                 and not plan.key_generated
-                and self._rows(plan.info, plan.key, [root.key])
+                and (
+                    root.key in self._pending(plan.info.model, plan.key)
+                    or self._rows(plan.info, plan.key, [root.key])
+                )
             ):
                 self.error(
                     (*root.loc, *plan.key) if len(plan.key) == 1 else root.loc,
@@ -298,7 +300,119 @@ class _Run:
                     )
             root.match = instance
             self._children(plan, [(instance, root)], [root], [])
+        self._columns()
         self._references()
+
+    def _pending(
+        self, model: type, attrs: Sequence[str], *, deleted: bool = False
+    ) -> dict[Key, Any]:
+        """The objects of ``model`` the session adds (or with ``deleted``, deletes) at its
+        next flush, by ``attrs``: a reference to a pending row is as good as one to a stored
+        row, and a stored row being deleted is none (reads run without autoflush)."""
+        found: dict[Key, Any] = {}
+        for obj in self.session.deleted if deleted else self.session.new:
+            if isinstance(obj, model):
+                key = tuple(getattr(obj, a) for a in attrs)
+                if None not in key:
+                    found[key] = obj
+        return found
+
+    def _columns(self) -> None:
+        """Foreign keys written directly (each constraint as a whole, with the matched row's
+        values for the columns a patch leaves out) to check with the references; then the
+        unique column sets, against the stored rows, the pending ones and the body itself."""
+        uniques: dict[tuple[type, tuple[str, ...]], list[tuple[Key, Item]]] = {}
+        for item in self.checked:
+            plan = item.plan
+            for fk in plan.foreign_keys:
+                if not any(c in item.values for c in fk.columns):
+                    continue  # unchanged
+                key = self._value(item, fk.columns)
+                if None not in key:
+                    loc = (*item.loc, next(c for c in fk.columns if c in item.values))
+                    self._want(fk.target, fk.target_columns, key, loc)
+            for names in plan.uniques:
+                if item.match is not None and not any(c in item.values for c in names):
+                    continue  # unchanged: a conflict would be the other item's
+                key = self._value(item, names)
+                if None not in key:
+                    uniques.setdefault((plan.info.model, names), []).append((key, item))
+        for (model, names), given in uniques.items():
+            self._unique(model, names, given)
+
+    @staticmethod
+    def _value(item: Item, names: Sequence[str]) -> Key:
+        """The values ``item`` leaves in ``names`` once written: the body's, else the matched
+        row's (a patch), else what a create gives (the plain default, or NULL)."""
+        result = []
+        for name in names:
+            if name in item.values:
+                result.append(item.values[name])
+            elif item.match is not None and item.mode == "patch":
+                result.append(getattr(item.match, name))
+            else:
+                write = item.plan.field(name)
+                default = write.facts.scalar_default if write is not None else NO_DEFAULT
+                result.append(None if default is NO_DEFAULT else default)
+        return tuple(result)
+
+    def _unique(self, model: type, names: tuple[str, ...], given: list[tuple[Key, Item]]) -> None:
+        """One statement: the stored rows holding one of the ``given`` values of ``names``,
+        joined on the database's own comparison (its collation decides what is equal)."""
+        info = model_info(model)
+        what = "/".join(names)
+        seen: dict[Key, Item] = {}
+        for key, item in given:
+            first = seen.setdefault(key, item)
+            if first is not item:
+                self.error(
+                    (*item.loc, names[0]),
+                    f"{what} {_text(key)} is given twice in this body (also at "
+                    f"{'.'.join(map(str, first.loc)) or 'the root'}); {info.name}.{what} "
+                    f"is unique.",
+                    "duplicate_value",
+                )
+        pending = self._pending(model, names)
+        for key, item in given:
+            other = pending.get(key)
+            if other is not None and other is not item.match:
+                self.error(
+                    (*item.loc, names[0]),
+                    f"{what} {_text(key)} is taken by a {info.name} pending in the session; "
+                    f"{info.name}.{what} is unique.",
+                    "already_exists",
+                )
+        columns = [getattr(model, n) for n in names]
+        values = union_all(
+            *(
+                select(
+                    literal(index).label("i"),
+                    *(
+                        literal(v, c.type).label(f"v{n}")
+                        for n, (v, c) in enumerate(zip(key, columns, strict=True))
+                    ),
+                )
+                for index, (key, _) in enumerate(given)
+            )
+        ).subquery("given")
+        primary = [getattr(model, k) for k in info.primary_key]
+        stmt = select(values.c.i, *primary).join_from(
+            values, model, and_(*(c == values.c[f"v{n}"] for n, c in enumerate(columns)))
+        )
+        for index, *row_key in self.session.execute(stmt):
+            key, item = given[index]
+            match = item.match
+            if match is not None and tuple(getattr(match, k) for k in info.primary_key) == tuple(
+                row_key
+            ):
+                continue  # the row the item writes itself
+            self.error(
+                (*item.loc, names[0]),
+                f"A {info.name} with {what} {_text(key)} already exists "
+                f"({'/'.join(info.primary_key)} {_text(tuple(row_key))}); {info.name}.{what} "
+                f"is unique.",
+                "already_exists",
+            )
 
     def _rows(
         self, info: ModelInfo, attrs: Sequence[str], keys: Sequence[Key], *, objects: bool = False
@@ -321,14 +435,20 @@ class _Run:
 
     def _references(self) -> None:
         for (model, attrs), wanted in self.wanted.items():
-            from ..inspection import model_info
-
             info = model_info(model)
-            if (model, attrs) in self.objects:
-                rows = self._rows(info, attrs, list(wanted), objects=True)
-                found = {tuple(getattr(row, a) for a in attrs): row for row in rows}
-            else:
-                found = {key: key for key in self._rows(info, attrs, list(wanted))}
+            objects = (model, attrs) in self.objects
+            pending = self._pending(model, attrs)
+            found = {key: pending[key] if objects else key for key in wanted if key in pending}
+            # The rows the session deletes at its next flush are no targets any more.
+            gone = self._pending(model, attrs, deleted=True)
+            rest = [key for key in wanted if key not in found]
+            if rest and objects:
+                rows = self._rows(info, attrs, rest, objects=True)
+                found.update((tuple(getattr(row, a) for a in attrs), row) for row in rows)
+            elif rest:
+                found.update((key, key) for key in self._rows(info, attrs, rest))
+            for key in gone:
+                found.pop(key, None)
             self.found[(model, attrs)] = found
             for key, locs in wanted.items():
                 if key not in found:

@@ -20,11 +20,14 @@ from ..inspection import (
     NO_DEFAULT,
     ColumnFacts,
     FieldInfo,
+    ForeignKeyFacts,
     ModelInfo,
     RelationFacts,
     column_facts,
+    foreign_keys,
     model_info,
     relation_facts,
+    unique_keys,
 )
 from ..tree import RelationNode, ShapeNode, memo_lookup
 
@@ -107,6 +110,12 @@ class WritePlan:
     key_independent: bool
     """The key does not contain the parent's columns: a new natural key may collide with
     another parent's child (or, at the root, with any row)."""
+    foreign_keys: tuple[ForeignKeyFacts, ...] = ()
+    """The foreign keys whose every column the body writes directly: their values, taken
+    together (composite keys as a whole), must name a row."""
+    uniques: tuple[tuple[str, ...], ...] = ()
+    """The unique column sets besides the key whose every column the body writes: a value
+    taken by another row, or given twice in the body, is an error before any write."""
 
     def field(self, name: str) -> WriteField | None:
         for item in self.fields:
@@ -143,11 +152,6 @@ class WritePlan:
                 reset = KEEP
             result.append((write.name, reset))
         return tuple(result)
-
-    @property
-    def references(self) -> dict[str, tuple[type, str]]:
-        """Writable foreign key columns and the (model, attribute) each must match."""
-        return {f.name: f.facts.references[0] for f in self.fields if f.facts.references}
 
 
 def memo_key(kind: str, parent: RelationNode | None, *parts: object) -> str:
@@ -264,6 +268,14 @@ def _build(node: ShapeNode, parent: RelationNode | None, path: str) -> WritePlan
                 f"a row: add it to the shape's fields to write {info.name} objects."
             )
     return WritePlan(
+        foreign_keys=tuple(
+            fk for fk in foreign_keys(info.model) if writable.issuperset(fk.columns)
+        ),
+        uniques=tuple(
+            names
+            for names in unique_keys(info.model)
+            if writable.issuperset(names) and set(names) != set(key)
+        ),
         node=node,
         info=info,
         path=path,

@@ -137,6 +137,17 @@ def test_duplicates_within_the_body(db: Db) -> None:
     assert "members.0" in info.value.errors[0]["msg"] or "members.0" in str(info.value)
 
 
+def test_one_statement_per_unique_set_whatever_the_body_size(db: Db) -> None:
+    seed(db)
+    members = [{"email": f"m{i}@x", "region": "N", "handle": f"k{i}"} for i in range(600)]
+    members[599]["email"] = "a@x"
+    with Session(db.engine) as session, StatementCounter(db.engine) as counter:
+        with pytest.raises(ts.InputError) as info:
+            depot_in.load({"region": "E", "code": 5, "members": members}, session=session)
+        assert counter.count == 3  # the depot's key, email, region/handle
+    assert errors(info) == {(("members", 599, "email"), "already_exists")}
+
+
 def test_a_value_pending_from_an_earlier_load(db: Db) -> None:
     seed(db)
     with Session(db.engine) as session:

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, bindparam, literal, or_, select, tuple_, union_all
+from sqlalchemy import Integer, and_, bindparam, column, or_, select, tuple_
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import values as sa_values
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -383,18 +384,18 @@ class _Run:
                     "already_exists",
                 )
         columns = [getattr(model, n) for n in names]
-        values = union_all(
-            *(
-                select(
-                    literal(index).label("i"),
-                    *(
-                        literal(v, c.type).label(f"v{n}")
-                        for n, (v, c) in enumerate(zip(key, columns, strict=True))
-                    ),
-                )
-                for index, (key, _) in enumerate(given)
+        # A VALUES list joined to the table: the database pairs each given value with the
+        # rows it equals by its own rules (a case-insensitive collation matches "A" to "a"),
+        # in one statement whatever the number of values.
+        values = (
+            sa_values(
+                column("i", Integer),
+                *(column(f"v{n}", c.type) for n, c in enumerate(columns)),
+                name="given",
             )
-        ).subquery("given")
+            .data([(index, *key) for index, (key, _) in enumerate(given)])
+            .cte("given")
+        )
         primary = [getattr(model, k) for k in info.primary_key]
         stmt = select(values.c.i, *primary).join_from(
             values, model, and_(*(c == values.c[f"v{n}"] for n, c in enumerate(columns)))

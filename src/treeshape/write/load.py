@@ -37,6 +37,7 @@ from .rules import Mode
 __all__ = ["load", "validate"]
 
 Loc = tuple[Any, ...]
+_READS = memo_key("reads", None)
 Key = tuple[Any, ...]
 
 
@@ -217,10 +218,13 @@ class _Run:
 
     # -- the body as items ------------------------------------------------------------------
 
-    def parse(self, plan: WritePlan, value: InputModel, loc: Loc) -> Item:
-        reader = _reader(type(value), plan)
+    def parse(
+        self, plan: WritePlan, value: InputModel, loc: Loc, reader: _Reader | None = None
+    ) -> Item:
+        if reader is None:
+            reader = _reader(type(value), plan)
         state = value.__dict__
-        given = value.model_fields_set
+        given = value.__pydantic_fields_set__
         values: dict[str, Any] = {}
         for name, attr in reader.fields:
             if attr in given:
@@ -249,8 +253,10 @@ class _Run:
                 continue
             raw = state[attr]
             if child.many:
+                # Every item of a validated list is of one input model class: one reader.
+                sub_reader = _reader(type(raw[0]), child.plan) if raw else None
                 children[child.name] = [
-                    self.parse(child.plan, sub, (*loc, child.name, index))
+                    self.parse(child.plan, sub, (*loc, child.name, index), sub_reader)
                     for index, sub in enumerate(raw or ())
                 ]
             else:
@@ -432,7 +438,12 @@ class _Run:
     def _statement(self, what: tuple[Any, ...], build: Callable[[], Any]) -> Any:
         """A read statement of this shape, built once and cached on the root node: building
         a statement costs more than running it from SQLAlchemy's compiled cache."""
-        return memo_lookup(self.node, memo_key("read", None, *what), build)
+        statements: dict[tuple[Any, ...], Any] = memo_lookup(self.node, _READS, dict)
+        stmt = statements.get(what)
+        if stmt is None:
+            # Two threads may build one at once: equal statements, the first one stays.
+            stmt = statements.setdefault(what, build())
+        return stmt
 
     def _references(self) -> None:
         for (model, attrs), wanted in self.wanted.items():
@@ -646,10 +657,8 @@ class _Run:
         for ref in plan.refs:
             if not ref.many and ref.name in item.refs:
                 key = item.refs[ref.name]
-                for local, remote in ref.pairs:
-                    values[local] = (
-                        None if key is None else key[ref.target.primary_key.index(remote)]
-                    )
+                for local, position in ref.positions:
+                    values[local] = None if key is None else key[position]
         obj = plan.info.model(**values)
         for ref in plan.refs:
             if ref.many and ref.name in item.refs:
@@ -684,8 +693,8 @@ class _Run:
         object's state, to load again if anything reads it.
         """
         state = obj.__dict__
-        for local, remote in ref.pairs:
-            value = None if key is None else key[ref.target.primary_key.index(remote)]
+        for local, position in ref.positions:
+            value = None if key is None else key[position]
             if local not in state or state[local] != value:
                 setattr(obj, local, value)
         if ref.name in state and obj.__dict__.get("_sa_instance_state") is not None:

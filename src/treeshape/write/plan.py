@@ -79,6 +79,12 @@ class WriteRef:
             not self.many and not self.nullable and not any(f.has_default for f in self.local_facts)
         )
 
+    @cached_property
+    def positions(self) -> tuple[tuple[str, int], ...]:
+        """(parent foreign key attribute, its position in the target's key) of a
+        many-to-one: where each column's value is in a referenced key."""
+        return tuple((local, self.target.primary_key.index(remote)) for local, remote in self.pairs)
+
 
 @dataclass(frozen=True, eq=False)
 class WriteChild:

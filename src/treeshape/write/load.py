@@ -165,6 +165,24 @@ def _children_statement(child: WriteChild, *, parents: bool, natural: bool) -> A
     return select(model).where(or_(*conditions)).order_by(*order)
 
 
+def _edit_in_place(current: Any, result: list[Any]) -> bool:
+    """Make the loaded collection ``current`` into ``result`` by deleting and appending, if
+    ``result`` keeps ``current``'s order and adds at the end only (a replace that leaves
+    the order alone): the events then fire for the changed children only, where assigning
+    the list fires one for every child. ``False`` (nothing done) otherwise."""
+    wanted = {id(c) for c in result}
+    kept = [c for c in current if id(c) in wanted]
+    if len(kept) > len(result) or any(a is not b for a, b in zip(kept, result, strict=False)):
+        return False
+    if len(wanted) != len(result):
+        return False  # one object twice: let the assignment decide
+    # By position, never by ==, which a model may define by value.
+    for index in reversed([i for i, c in enumerate(current) if id(c) not in wanted]):
+        del current[index]
+    current.extend(result[len(kept) :])
+    return True
+
+
 def _one(values: Sequence[Any]) -> Any:
     return values[0] if len(values) == 1 else tuple(values)
 
@@ -742,4 +760,9 @@ class _Run:
             elif child.on_missing == "delete":
                 for gone in removed:
                     self._delete(child.plan, gone)
-            setattr(obj, child.name, result if child.many else (result[0] if result else None))
+            if child.many:
+                current = state.get(child.name)
+                if current is None or not _edit_in_place(current, result):
+                    setattr(obj, child.name, result)
+            else:
+                setattr(obj, child.name, result[0] if result else None)

@@ -263,3 +263,32 @@ def test_unique_verdict_matches_the_database(edb: Db, emails: list[str], taken: 
         assert session.scalar(select(func.count()).select_from(Member)) == len(taken) + (
             0 if fails else len(emails)
         )
+
+
+DEPOTS = [("N", 1), ("S", 2)]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    region=st.none() | st.sampled_from(["N", "S", "W"]),
+    code=st.none() | st.sampled_from([1, 2, 3]),
+)
+def test_composite_foreign_key_verdict(edb: Db, region: str | None, code: int | None) -> None:
+    """A member's depot columns are refused exactly when both are set and name no depot; on
+    PostgreSQL and MariaDB, which enforce the constraint, exactly when the insert would fail."""
+    seed(edb)
+    data = {"email": "z@x", "region": "N", "depot_region": region, "depot_code": code}
+    found, _ = attempt(edb, data)
+    dangling = region is not None and code is not None and (region, code) not in DEPOTS
+    assert found == ({(("depot_region",), "not_found")} if dangling else set())
+    if edb.kind != "sqlite":
+        with Session(edb.engine) as session:
+            session.add(Member(email="y@x", region="N", depot_region=region, depot_code=code))
+            try:
+                session.commit()
+                refused = False
+            except IntegrityError:
+                refused = True
+        assert refused == dangling

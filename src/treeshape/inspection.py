@@ -21,7 +21,7 @@ from sqlalchemy.exc import NoInspectionAvailable
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import ColumnProperty, Mapper, RelationshipProperty
 from sqlalchemy.orm.interfaces import MANYTOMANY, MANYTOONE, ONETOMANY
-from sqlalchemy.sql.schema import Column
+from sqlalchemy.sql.schema import Column, Table, UniqueConstraint
 from sqlalchemy.types import JSON, TypeEngine
 from sqlalchemy.types import Enum as SAEnum
 
@@ -36,14 +36,17 @@ __all__ = [
     "Direction",
     "FieldInfo",
     "FieldKind",
+    "ForeignKeyFacts",
     "ModelInfo",
     "RelationInfo",
     "RelationJoins",
+    "foreign_keys",
     "is_configured",
     "is_enum_type",
     "mapper_of",
     "model_info",
     "python_type_of",
+    "unique_keys",
 ]
 
 HIDDEN_PREFIX = "_treeshape_"
@@ -530,6 +533,76 @@ def _references(model: type, column: Any) -> tuple[tuple[type, str], ...]:
                     continue
                 found.append((other.class_, key))
                 break
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class ForeignKeyFacts:
+    """One foreign key constraint of a model's table, by attribute names (for writing)."""
+
+    columns: tuple[str, ...]
+    """The model's attributes, in the constraint's order."""
+    target: type
+    target_columns: tuple[str, ...]
+    """The referenced model's attributes, pairwise with ``columns``."""
+
+
+def foreign_keys(model: type) -> tuple[ForeignKeyFacts, ...]:
+    """Every foreign key constraint of ``model``'s tables whose columns (on both sides) are
+    mapped attributes: a composite key is one constraint, checked as a whole."""
+    mapper = model_info(model).mapper
+    found: list[ForeignKeyFacts] = []
+    for table in mapper.tables:
+        if not isinstance(table, Table):
+            continue  # a select() mapped as a class: no constraints
+        for constraint in sorted(table.foreign_key_constraints, key=lambda c: tuple(c.column_keys)):
+            try:
+                local = tuple(mapper.get_property_by_column(c).key for c in constraint.columns)
+            except Exception:  # a column of the table the model does not map
+                continue
+            remote = [element.column for element in constraint.elements]
+            for other in mapper.registry.mappers:
+                if remote[0].table not in other.tables:
+                    continue
+                try:
+                    target = tuple(other.get_property_by_column(c).key for c in remote)
+                except Exception:  # the referenced columns are not mapped on that class
+                    continue
+                found.append(ForeignKeyFacts(local, other.class_, target))
+                break
+    return tuple(found)
+
+
+def unique_keys(model: type) -> tuple[tuple[str, ...], ...]:
+    """The attribute sets of ``model`` the database keeps unique besides its primary key:
+    ``unique=True`` columns, ``UniqueConstraint``s and unique indexes (plain columns only)."""
+    info = model_info(model)
+    mapper = info.mapper
+    primary = set(info.primary_key)
+    found: list[tuple[str, ...]] = []
+    for table in mapper.tables:
+        if not isinstance(table, Table):
+            continue  # a select() mapped as a class: no constraints
+        sets: list[list[Any]] = [
+            list(c.columns) for c in table.constraints if isinstance(c, UniqueConstraint)
+        ]
+        sets += [
+            list(ix.columns)
+            for ix in table.indexes
+            if ix.unique
+            and len(ix.columns) == len(ix.expressions)  # no expression index
+            and not any(
+                k.endswith("_where") and v is not None for k, v in ix.dialect_kwargs.items()
+            )
+        ]
+        sets += [[c] for c in table.columns if c.unique]
+        for columns in sets:
+            try:
+                names = tuple(mapper.get_property_by_column(c).key for c in columns)
+            except Exception:  # an unmapped column
+                continue
+            if names and set(names) != primary and names not in found:
+                found.append(names)
     return tuple(found)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .backends.dumper import dump_json_many, dump_json_one, dump_many, dump_one
@@ -31,7 +31,13 @@ if TYPE_CHECKING:
 __all__ = ["Document", "Shape", "shape"]
 
 
-def shape(model: type, *specs: Any, fields: FieldsArg = None, name: str | None = None) -> Shape:
+def shape(
+    model: type,
+    *specs: Any,
+    fields: FieldsArg = None,
+    name: str | None = None,
+    computed: Mapping[Any, Any] | None = None,
+) -> Shape:
     """Define the shape of a nested view of ``model``.
 
     ``specs`` are dotted include paths (``"trips.stop_times.stop"``, several or
@@ -39,6 +45,9 @@ def shape(model: type, *specs: Any, fields: FieldsArg = None, name: str | None =
     (composition), freely mixed. ``fields`` is a list of field names for ``model``, or a mapping
     from model class or model name to field names; models not named output every column.
     ``name`` names the generated classes (``RouteDetail``) instead of a derived name.
+    ``computed`` adds computed fields (`computed`): ``{"first_departure": ts.computed(...)}``
+    for ``model``, or a mapping from model (class or name) to such mappings; each is output
+    after the model's fields, and the paths it reads are loaded by `Shape.loader_options`.
 
     Raises `SpecError` for anything that does not fit the models. The shape is bound to the
     mappers now if they are configured (any query configures them), else at its first use,
@@ -48,14 +57,20 @@ def shape(model: type, *specs: Any, fields: FieldsArg = None, name: str | None =
     """
     mapper_of(model)
     if is_configured(model):
-        return Shape(_bound(model, specs, fields, name))
+        return Shape(_bound(model, specs, fields, name, computed))
     # Errors of dotted paths now, whatever the mappers' state (composed shapes bind later).
     parse(model.__name__, tuple(spec for spec in specs if isinstance(spec, str)))
-    return Shape(None, lambda: _bound(model, specs, fields, name))
+    return Shape(None, lambda: _bound(model, specs, fields, name, computed))
 
 
-def _bound(model: type, specs: tuple[Any, ...], fields: FieldsArg, name: str | None) -> ShapeNode:
-    node = bind(model, specs, fields, name)
+def _bound(
+    model: type,
+    specs: tuple[Any, ...],
+    fields: FieldsArg,
+    name: str | None,
+    computed: Mapping[Any, Any] | None,
+) -> ShapeNode:
+    node = bind(model, specs, fields, name, computed)
     claim_names(node)
     return node
 

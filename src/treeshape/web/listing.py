@@ -83,6 +83,9 @@ _BAD_CURSOR = (
     "the Link header's next or prev link, or leave {name} out for the first page)."
 )
 
+_CURSOR_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
+_CURSOR_EXAMPLE = "eyJzIjoiIiwidiI6WzFdfQ.LlX0aOQtqbeE5PAZ9xJ0Ig"  # the form only: its tag fails
+
 Direction = Literal["after", "before"]
 Order = tuple[tuple[str, bool], ...]
 
@@ -250,25 +253,46 @@ class ListEndpoint:
         return self.endpoint.describe(parameter)
 
     def parameter_schema(self, parameter: str) -> dict[str, Any]:
-        """The JSON Schema of ``parameter``'s value, for OpenAPI documents."""
+        """The JSON Schema of ``parameter``'s value, for OpenAPI documents: its name as the
+        title and an example its own schema accepts."""
+        if parameter not in LIST_PARAMETERS:
+            return self.endpoint.parameter_schema(parameter)
+        schema: dict[str, Any]
         if parameter == LIMIT:
-            return {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": self.max_limit,
-                "default": self.default_limit,
-            }
-        if parameter == OFFSET:
-            return {"type": "integer", "minimum": 0, "maximum": self.max_offset}
-        if parameter in (AFTER, BEFORE):
-            return {"type": "string", "pattern": r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"}
-        if parameter == SORT:
+            schema = {"type": "integer", "minimum": 1, "maximum": self.max_limit}
+            # No "default" keyword: FastAPI writes its own (none) there; the description says it.
+            schema["examples"] = [self.default_limit]
+        elif parameter == OFFSET:
+            schema = {"type": "integer", "minimum": 0, "maximum": self.max_offset}
+            schema["examples"] = [min(self.default_limit, self.max_offset)]
+        elif parameter in (AFTER, BEFORE):
+            schema = {"type": "string", "pattern": _CURSOR_PATTERN, "examples": [_CURSOR_EXAMPLE]}
+        elif parameter == SORT:
             names = "|".join(self.sortable) or "(?!)"
             item = f"-?(?:{names})"
-            return {"type": "string", "pattern": f"^{item}(?:,{item})*$"}
-        if parameter == TOTAL:
-            return {"type": "boolean"}
-        return self.endpoint.parameter_schema(parameter)
+            schema = {"type": "string", "pattern": f"^{item}(?:,{item})*$"}
+            schema["examples"] = [f"-{self.sortable[0]}" if self.sortable else ""]
+        else:
+            schema = {"type": "boolean", "examples": [True]}
+        return {"title": parameter, **schema}
+
+    def response_headers(self) -> dict[str, dict[str, Any]]:
+        """The OpenAPI ``headers`` of a 200: ``Link`` and, with ``total=True``,
+        ``X-Total-Count``."""
+        headers: dict[str, dict[str, Any]] = {
+            "Link": {
+                "description": 'RFC 8288 links to the first, previous and next page (rel="first", '
+                '"prev", "next"), relative to this server; "next" and "prev" are left out where '
+                "there is no such page.",
+                "schema": {"type": "string"},
+            }
+        }
+        if self.total:
+            headers["X-Total-Count"] = {
+                "description": "The number of matching rows, with total=true.",
+                "schema": {"type": "integer", "minimum": 0},
+            }
+        return headers
 
     # -- the request path ---------------------------------------------------------------------
 

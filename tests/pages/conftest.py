@@ -99,7 +99,8 @@ def _clients(db: str) -> Iterator[dict[str, Client]]:
 
 
 @pytest.fixture(scope="module")
-def clients(sample_db: str) -> Iterator[dict[str, Client]]:
+def clients(sample_db: str) -> Iterator[dict[str, Client]]:  # noqa: F811  (the fixture)
+    """Both apps, four ways, on the sample feed of the session's ``database`` parameter."""
     yield from _clients(sample_db)
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 import treeshape as ts
 from treeshape.web import ListEndpoint
 
-__all__ = ["BOOKS", "Base", "Book", "SHELVES", "SHELVES_PLAIN", "Shelf", "shelf_list"]
+__all__ = ["BOOKS", "SHELVES", "SHELVES_PLAIN", "Base", "Book", "Shelf", "shelf_list"]
 
 
 class Base(DeclarativeBase):

@@ -38,13 +38,9 @@ def cursor_of(link: str) -> list[tuple[str, str]]:
     return parse_qsl(urlsplit(link).query)
 
 
-@pytest.mark.parametrize(
-    ("how", "statements"), [("load", 2), ("core", 2), ("json", 1)]
-)
+@pytest.mark.parametrize(("how", "statements"), [("load", 2), ("core", 2), ("json", 1)])
 @pytest.mark.parametrize("total", [False, True])
-def test_a_page_is_its_query_plus_the_count(
-    db: Db, how: str, statements: int, total: bool
-) -> None:
+def test_a_page_is_its_query_plus_the_count(db: Db, how: str, statements: int, total: bool) -> None:
     params = [("sort", "-rank,label"), ("limit", "3"), ("total", str(total).lower())]
     first = SHELVES.from_query(params, path="/s")
     with Session(db.engine) as session:
@@ -69,9 +65,11 @@ def test_fetch_offset_matches_the_orm(db: Db) -> None:
             raw = shelf_list.fetch_json(session, offset=8, strategy=strategy)
             assert orjson.loads(raw) == every[8:]
         objs = session.scalars(
-            sa.select(Shelf).order_by(Shelf.shelf_id).offset(3).limit(4).options(
-                *shelf_list.loader_options()
-            )
+            sa.select(Shelf)
+            .order_by(Shelf.shelf_id)
+            .offset(3)
+            .limit(4)
+            .options(*shelf_list.loader_options())
         ).all()
         assert shelf_list.dump(objs, many=True) == every[3:7]
     with pytest.raises(ts.FetchError, match="offset"):

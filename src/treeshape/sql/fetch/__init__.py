@@ -83,10 +83,11 @@ def fetch(
     *,
     order_by: Any = None,
     limit: int | None = None,
+    offset: int | None = None,
     strategy: Strategy = "auto",
 ) -> list[Document]:
     """The JSON-ready documents of the roots matching ``criteria`` (see the module doc)."""
-    request = FetchRequest.make(node, session, criteria, order_by, limit)
+    request = FetchRequest.make(node, session, criteria, order_by, limit, offset)
     if choose(node, request.dialect, strategy) == "json":
         return list(orjson.loads(run_json(node, request)))
     return run_core(node, request)
@@ -99,10 +100,11 @@ def fetch_json(
     *,
     order_by: Any = None,
     limit: int | None = None,
+    offset: int | None = None,
     strategy: Strategy = "auto",
 ) -> bytes:
     """`fetch` as JSON bytes (an array), straight from the database's text where it can."""
-    request = FetchRequest.make(node, session, criteria, order_by, limit)
+    request = FetchRequest.make(node, session, criteria, order_by, limit, offset)
     if choose(node, request.dialect, strategy) == "json":
         return run_json(node, request)
     return orjson.dumps(run_core(node, request))

@@ -79,9 +79,9 @@ class _CoreLevel:
         if self.rel is None:
             stmt = select(*[getattr(self.keys_entity, k) for k in info.primary_key])
             stmt = stmt.where(*request.criteria)
-            if request.limit is not None:
+            if request.windowed:
                 order = request.root_order(self.keys_entity, self.node)
-                stmt = stmt.order_by(*order).limit(request.limit)
+                stmt = request.window(stmt.order_by(*order))
                 if request.dialect.name in ("mysql", "mariadb"):
                     # MySQL and MariaDB refuse a LIMIT directly inside the IN (...) the levels
                     # below test their parents' keys with: a derived table around it.
@@ -110,7 +110,7 @@ class _CoreLevel:
         if self.mode == "root":
             stmt = stmt.where(*request.criteria)
             stmt = stmt.order_by(*request.root_order(self.rows_entity, self.node))
-            return stmt.limit(request.limit) if request.limit is not None else stmt
+            return request.window(stmt)
         assert parent_keys is not None and self.rel is not None
         if self.mode == "lookup":
             own_keys = self.keys_statement(parent_keys, request)

@@ -206,8 +206,7 @@ def _compile_document(element: DocumentExpression, compiler: Any, **kw: Any) -> 
 def run_json(node: ShapeNode, request: FetchRequest) -> bytes:
     doc: DocumentExpression = json_plans(node).get(request.dialect)
     stmt = doc.statement.where(*request.criteria).order_by(*request.order_by, *doc.key_order)
-    if request.limit is not None:
-        stmt = stmt.limit(request.limit)
+    stmt = request.window(stmt)
     try:
         texts = execute(node, request, stmt).scalars().all()
     except DBAPIError as error:

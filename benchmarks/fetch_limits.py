@@ -194,6 +194,31 @@ def postgres_copy(source: Engine, server: Any = None) -> tuple[Engine, Any]:
     return engine, started
 
 
+def mariadb_copy(source: Engine, server: Any = None) -> tuple[Engine, Any]:
+    """A database with ``source``'s transit tables on ``server`` (a
+    `tests.mariadb_server.MariaDbServer`), or on a private server started here; returns the
+    engine and the server to close (the one started here, else ``None``)."""
+    from tests import mariadb_server
+
+    started = None
+    if server is None:
+        server = started = mariadb_server.open_server()
+    db = server.create_database()
+    engine = create_engine(db.url)
+    Base.metadata.create_all(engine)
+    with source.connect() as src, engine.begin() as dst:
+        for t in Base.metadata.sorted_tables:
+            rows = [dict(r._mapping) for r in src.execute(t.select())]
+            for i in range(0, len(rows), 5000):
+                dst.execute(t.insert(), rows[i : i + 5000])
+    import os
+    if not os.environ.get("NO_ANALYZE"):
+      with engine.connect() as conn:
+        for t in Base.metadata.sorted_tables:
+            conn.exec_driver_sql(f"ANALYZE TABLE `{t.name}`").all()
+    return engine, started
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feed", default="cairns")

@@ -1,16 +1,23 @@
 """The Core strategy: one SELECT per level of the tree, stitched into documents in Python.
 
-Each relationship's statement is driven by a *subquery* of its parents' keys (never an IN list
-of fetched values), so the statement count is ``1 + relationships`` whatever the number of
-rows. Rows are converted with the same converters as the dumper (`treeshape.values`), so every
-column type any dialect can load works.
+Each relationship's statement is driven by the keys of the rows the level above has fetched,
+as bound parameters (``parent.pk IN (?, ?, ...)``; a many-to-one by its parents' foreign-key
+values): the database looks each one up in an index, whatever its statistics say about the
+tables, where the nested ``IN (SELECT ... IN (SELECT ...))`` chains this replaces were planned
+as full scans per row on MariaDB without fresh statistics (53 s on a Cairns route). Past
+`bound_limit` keys a level falls back to the subquery chain (SQLite refuses more parameters),
+so the statement count stays ``1 + relationships`` whatever the number of rows. Rows are
+converted with the same converters as the dumper (`treeshape.values`), so every column type any
+dialect can load works.
 """
 
 from __future__ import annotations
 
 import operator
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 from sqlalchemy import func, select
@@ -27,6 +34,7 @@ from .relations import (
     collection_order_in,
     field_expression,
     in_keys,
+    in_values,
     is_lookup,
     join_for,
     local_keys,
@@ -34,7 +42,36 @@ from .relations import (
 )
 from .request import Document, FetchRequest, execute
 
-__all__ = ["run_core"]
+__all__ = ["bound_limit", "run_core"]
+
+
+def bound_limit(dialect_name: str) -> int:
+    """How many bound values one level's key list may have before it falls back to a subquery.
+
+    SQLite allows 32766 parameters per statement since 3.32 (999 before); psycopg and asyncpg
+    allow 65535 and 32767; PyMySQL interpolates on the client, bounded by
+    ``max_allowed_packet``. One budget below all of them, with room for a shape's own
+    parameters (``where=`` options, windows).
+    """
+    if dialect_name == "sqlite" and sqlite3.sqlite_version_info < (3, 32):
+        return 900
+    return 30000
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """The keys that drive a level's statement: the fetched ``values`` (scalars, or tuples
+    for a composite key), and the same keys as a subquery (``query``) for when there are more
+    of them than a statement may bind."""
+
+    values: list[Any]
+    query: Callable[[], Select[Any]]
+
+    def test(self, columns: Sequence[Any], dialect_name: str) -> Any:
+        """``columns IN (...)``: the values bound, or the subquery past `bound_limit`."""
+        if len(self.values) * len(columns) <= bound_limit(dialect_name):
+            return in_values(columns, self.values)
+        return in_keys(columns, self.query())
 
 
 @dataclass(eq=False)
@@ -73,8 +110,9 @@ class _CoreLevel:
     def getter(self, expressions: Sequence[Any]) -> Callable[[Any], Any]:
         return operator.itemgetter(*[self.add(e) for e in expressions])
 
-    def keys_statement(self, parent_keys: Select[Any] | None, request: FetchRequest) -> Select[Any]:
-        """The primary keys of this level's rows, as a subquery for the levels below."""
+    def keys_statement(self, parent_keys: _Keys | None, request: FetchRequest) -> Select[Any]:
+        """The primary keys of this level's rows, as a subquery (for a windowed many-to-one,
+        and for the levels below when their keys are too many to bind)."""
         info = self.node.info
         if self.rel is None:
             stmt = select(*[getattr(self.keys_entity, k) for k in info.primary_key])
@@ -94,7 +132,8 @@ class _CoreLevel:
         joined = join_for(self.keys_parent, self.keys_entity, self.rel)
         stmt = select(*keys).select_from(joined)
         stmt = stmt.where(
-            in_keys(parent_pk, parent_keys), *where_clauses(self.rel.options, self.keys_entity)
+            parent_keys.test(parent_pk, request.dialect.name),
+            *where_clauses(self.rel.options, self.keys_entity),
         )
         if self.rel.options.windowed:
             numbered = _numbered(stmt, self.rel, self.keys_parent, self.keys_entity, joined)
@@ -104,8 +143,14 @@ class _CoreLevel:
             )
         return stmt.correlate(None)
 
-    def rows_statement(self, parent_keys: Select[Any] | None, request: FetchRequest) -> Select[Any]:
-        """This level's rows: output fields plus the keys that stitching needs."""
+    def rows_statement(
+        self, parent_keys: _Keys | None, request: FetchRequest, targets: list[Any] | None = None
+    ) -> Select[Any]:
+        """This level's rows: output fields plus the keys that stitching needs.
+
+        ``targets`` (a plain many-to-one only) are the parents' foreign-key values: the rows
+        are the targets they name, without a join to the parents.
+        """
         stmt = select(*self.columns)
         if self.mode == "root":
             stmt = stmt.where(*request.criteria)
@@ -113,6 +158,15 @@ class _CoreLevel:
             return stmt.limit(request.limit) if request.limit is not None else stmt
         assert parent_keys is not None and self.rel is not None
         if self.mode == "lookup":
+            remote = [getattr(self.rows_entity, k) for k in remote_keys(self.rel)]
+            if (
+                targets is not None
+                and not self.rel.options.windowed
+                and len(targets) * len(remote) <= bound_limit(request.dialect.name)
+            ):
+                return stmt.where(
+                    in_values(remote, targets), *where_clauses(self.rel.options, self.rows_entity)
+                )
             own_keys = self.keys_statement(parent_keys, request)
             pk = [getattr(self.rows_entity, k) for k in self.node.info.primary_key]
             return stmt.where(in_keys(pk, own_keys))
@@ -120,7 +174,8 @@ class _CoreLevel:
         joined = join_for(self.rows_parent, self.rows_entity, self.rel)
         stmt = stmt.select_from(joined)
         stmt = stmt.where(
-            in_keys(parent_pk, parent_keys), *where_clauses(self.rel.options, self.rows_entity)
+            parent_keys.test(parent_pk, request.dialect.name),
+            *where_clauses(self.rel.options, self.rows_entity),
         )
         if self.rel.options.windowed:
             numbered = _numbered(stmt, self.rel, self.rows_parent, self.rows_entity, joined)
@@ -256,24 +311,34 @@ def run_core(node: ShapeNode, request: FetchRequest) -> list[Document]:
     make = _make_converter(plan)
     records = [(make(row), row) for row in rows]
     by_key = {plan.key(row): doc for doc, row in records}
-    _run_children(plan, plan.keys_statement(None, request), records, by_key, request)
+    keys = _Keys(list(by_key), partial(plan.keys_statement, None, request))
+    _run_children(plan, keys, records, by_key, request)
     return [doc for doc, _ in records]
+
+
+def _targets(level: _CoreLevel, name: str, records: list[tuple[Document, Any]]) -> list[Any]:
+    """The distinct, complete foreign-key values of ``level``'s rows for the many-to-one
+    ``name``: the targets its lookup statement fetches."""
+    local = level.locals[name]
+    values = dict.fromkeys(local(row) for _, row in records)
+    return [v for v in values if v is not None and not (type(v) is tuple and None in v)]
 
 
 def _run_children(
     level: _CoreLevel,
-    keys: Select[Any],
+    keys: _Keys,
     records: list[tuple[Document, Any]],
     by_key: dict[Any, Document],
     request: FetchRequest,
 ) -> None:
     for child in level.children:
         assert child.rel is not None
-        rows = execute(child.node, request, child.rows_statement(keys, request)).all()
+        name = child.rel.name
+        targets = _targets(level, name, records) if child.mode == "lookup" else None
+        rows = execute(child.node, request, child.rows_statement(keys, request, targets)).all()
         make = _make_converter(child)
         child_records: list[tuple[Document, Any]] = []
         child_by_key: dict[Any, Document] = {}
-        name = child.rel.name
         if child.mode == "lookup":
             by_remote: dict[Any, Document] = {}
             for row in rows:
@@ -302,6 +367,5 @@ def _run_children(
                 elif parent[name] is None:
                     parent[name] = doc
         if child.children:
-            _run_children(
-                child, child.keys_statement(keys, request), child_records, child_by_key, request
-            )
+            child_keys = _Keys(list(child_by_key), partial(child.keys_statement, keys, request))
+            _run_children(child, child_keys, child_records, child_by_key, request)

@@ -18,6 +18,7 @@ __all__ = [
     "collection_order_in",
     "field_expression",
     "in_keys",
+    "in_values",
     "is_lookup",
     "join_for",
     "joinable_lookup",
@@ -48,6 +49,14 @@ def in_keys(columns: Sequence[Any], subquery: Select[Any]) -> Any:
     if len(columns) == 1:
         return columns[0].in_(subquery)
     return tuple_(*columns).in_(subquery)
+
+
+def in_values(columns: Sequence[Any], values: Sequence[Any]) -> Any:
+    """``columns IN (:v1, :v2, ...)``: fetched keys as bound parameters (tuples for a
+    composite key), one expanding parameter so that the compiled statement is cached."""
+    if len(columns) == 1:
+        return columns[0].in_(values)
+    return tuple_(*columns).in_(values)
 
 
 def join_for(parent: Any, child: Any, rel: RelationNode) -> Any:

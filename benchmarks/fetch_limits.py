@@ -212,10 +212,11 @@ def mariadb_copy(source: Engine, server: Any = None) -> tuple[Engine, Any]:
             for i in range(0, len(rows), 5000):
                 dst.execute(t.insert(), rows[i : i + 5000])
     import os
+
     if not os.environ.get("NO_ANALYZE"):
-      with engine.connect() as conn:
-        for t in Base.metadata.sorted_tables:
-            conn.exec_driver_sql(f"ANALYZE TABLE `{t.name}`").all()
+        with engine.connect() as conn:
+            for t in Base.metadata.sorted_tables:
+                conn.exec_driver_sql(f"ANALYZE TABLE `{t.name}`").all()
     return engine, started
 
 

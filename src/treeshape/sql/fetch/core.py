@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import Select
 
 from ...inspection import FieldInfo, model_info
@@ -67,11 +68,19 @@ class _Keys:
     values: list[Any]
     query: Callable[[], Select[Any]]
 
+    def bound(self, width: int, dialect_name: str) -> bool:
+        """Whether the values (``width`` columns each) are few enough to bind."""
+        return len(self.values) * width <= bound_limit(dialect_name)
+
     def test(self, columns: Sequence[Any], dialect_name: str) -> Any:
         """``columns IN (...)``: the values bound, or the subquery past `bound_limit`."""
-        if len(self.values) * len(columns) <= bound_limit(dialect_name):
+        if self.bound(len(columns), dialect_name):
             return in_values(columns, self.values)
         return in_keys(columns, self.query())
+
+
+_KEYS = "treeshape_keys"
+"""The expanding parameter of a level's statement: the keys the level above fetched."""
 
 
 @dataclass(eq=False)
@@ -79,8 +88,8 @@ class _CoreLevel:
     """The statements and row handling of one node of the tree (one statement per level).
 
     ``rows_entity`` is the alias the level's rows are selected from; ``keys_entity`` and
-    ``keys_parent`` are other aliases, for the key subquery that drives the levels below, so
-    that no alias appears twice in one statement.
+    ``keys_parent`` are other aliases, for the key subquery (a windowed many-to-one, and the
+    fallback past `bound_limit` keys), so that no alias appears twice in one statement.
     """
 
     node: ShapeNode
@@ -102,6 +111,9 @@ class _CoreLevel:
     locals: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
     remote: Callable[[Any], Any] = operator.itemgetter(0)
     children: list[_CoreLevel] = field(default_factory=list)
+    bound: Select[Any] | None = None
+    """The rows statement with bound keys, built at its first use (it is the same for every
+    call, so SQLAlchemy's compiled cache serves it without building a statement per call)."""
 
     def add(self, expression: Any) -> int:
         self.columns.append(expression.label(f"c{len(self.columns)}"))
@@ -145,38 +157,59 @@ class _CoreLevel:
 
     def rows_statement(
         self, parent_keys: _Keys | None, request: FetchRequest, targets: list[Any] | None = None
-    ) -> Select[Any]:
-        """This level's rows: output fields plus the keys that stitching needs.
+    ) -> tuple[Select[Any], dict[str, Any] | None]:
+        """This level's rows (output fields plus the keys that stitching needs), and the
+        statement's parameters.
 
         ``targets`` (a plain many-to-one only) are the parents' foreign-key values: the rows
-        are the targets they name, without a join to the parents.
+        are the targets they name, without a join to the parents. Bound keys make the statement
+        the same for every call: it is built once per plan, with the keys as one expanding
+        parameter.
         """
-        stmt = select(*self.columns)
         if self.mode == "root":
-            stmt = stmt.where(*request.criteria)
+            stmt = select(*self.columns).where(*request.criteria)
             stmt = stmt.order_by(*request.root_order(self.rows_entity, self.node))
-            return stmt.limit(request.limit) if request.limit is not None else stmt
+            return (stmt.limit(request.limit) if request.limit is not None else stmt), None
         assert parent_keys is not None and self.rel is not None
+        dialect = request.dialect.name
         if self.mode == "lookup":
             remote = [getattr(self.rows_entity, k) for k in remote_keys(self.rel)]
             if (
                 targets is not None
                 and not self.rel.options.windowed
-                and len(targets) * len(remote) <= bound_limit(request.dialect.name)
+                and len(targets) * len(remote) <= bound_limit(dialect)
             ):
-                return stmt.where(
-                    in_values(remote, targets), *where_clauses(self.rel.options, self.rows_entity)
-                )
+                return self._bound_statement(), {_KEYS: targets}
             own_keys = self.keys_statement(parent_keys, request)
             pk = [getattr(self.rows_entity, k) for k in self.node.info.primary_key]
-            return stmt.where(in_keys(pk, own_keys))
+            return select(*self.columns).where(in_keys(pk, own_keys)), None
+        if parent_keys.bound(len(_pk_keys(self.rows_parent)), dialect):
+            return self._bound_statement(), {_KEYS: parent_keys.values}
         parent_pk = [getattr(self.rows_parent, k) for k in _pk_keys(self.rows_parent)]
+        return self._grouped(in_keys(parent_pk, parent_keys.query())), None
+
+    def _bound_statement(self) -> Select[Any]:
+        """The rows statement with the keys as the expanding parameter ``_KEYS``."""
+        stmt = self.bound
+        if stmt is None:
+            assert self.rel is not None
+            keys: BindParameter[Any] = bindparam(_KEYS, expanding=True)
+            if self.mode == "lookup":
+                remote = [getattr(self.rows_entity, k) for k in remote_keys(self.rel)]
+                where = where_clauses(self.rel.options, self.rows_entity)
+                stmt = select(*self.columns).where(in_values(remote, keys), *where)
+            else:
+                parent_pk = [getattr(self.rows_parent, k) for k in _pk_keys(self.rows_parent)]
+                stmt = self._grouped(in_values(parent_pk, keys))
+            self.bound = stmt
+        return stmt
+
+    def _grouped(self, parents: Any) -> Select[Any]:
+        """A collection's rows joined to the parents that ``parents`` (a condition) selects."""
+        assert self.rel is not None
         joined = join_for(self.rows_parent, self.rows_entity, self.rel)
-        stmt = stmt.select_from(joined)
-        stmt = stmt.where(
-            parent_keys.test(parent_pk, request.dialect.name),
-            *where_clauses(self.rel.options, self.rows_entity),
-        )
+        stmt = select(*self.columns).select_from(joined)
+        stmt = stmt.where(parents, *where_clauses(self.rel.options, self.rows_entity))
         if self.rel.options.windowed:
             numbered = _numbered(stmt, self.rel, self.rows_parent, self.rows_entity, joined)
             inner = numbered.subquery()
@@ -307,7 +340,7 @@ def _make_converter(level: _CoreLevel) -> Callable[[Any], Document]:
 
 def run_core(node: ShapeNode, request: FetchRequest) -> list[Document]:
     plan = _core_plan(node)
-    rows = execute(node, request, plan.rows_statement(None, request)).all()
+    rows = execute(node, request, plan.rows_statement(None, request)[0]).all()
     make = _make_converter(plan)
     records = [(make(row), row) for row in rows]
     by_key = {plan.key(row): doc for doc, row in records}
@@ -335,7 +368,8 @@ def _run_children(
         assert child.rel is not None
         name = child.rel.name
         targets = _targets(level, name, records) if child.mode == "lookup" else None
-        rows = execute(child.node, request, child.rows_statement(keys, request, targets)).all()
+        stmt, params = child.rows_statement(keys, request, targets)
+        rows = execute(child.node, request, stmt, params).all()
         make = _make_converter(child)
         child_records: list[tuple[Document, Any]] = []
         child_by_key: dict[Any, Document] = {}

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import tuple_
 from sqlalchemy.orm import join as orm_join
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import Select
 
 from ...inspection import FieldInfo
@@ -51,9 +52,9 @@ def in_keys(columns: Sequence[Any], subquery: Select[Any]) -> Any:
     return tuple_(*columns).in_(subquery)
 
 
-def in_values(columns: Sequence[Any], values: Sequence[Any]) -> Any:
+def in_values(columns: Sequence[Any], values: Sequence[Any] | BindParameter[Any]) -> Any:
     """``columns IN (:v1, :v2, ...)``: fetched keys as bound parameters (tuples for a
-    composite key), one expanding parameter so that the compiled statement is cached."""
+    composite key), or an expanding `bindparam` that takes them at execution."""
     if len(columns) == 1:
         return columns[0].in_(values)
     return tuple_(*columns).in_(values)

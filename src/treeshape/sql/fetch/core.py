@@ -257,13 +257,14 @@ def _build_level(
             aliased(parent_model),
         )
     entity = level.rows_entity
-    if level.mode == "grouped":
-        level.parent_key = level.getter(
-            [getattr(level.rows_parent, k) for k in _pk_keys(level.rows_parent)]
-        )
+    # The fields first: a row's leading columns, which `_make_converter` zips in one step.
     for f in node.fields:
         level.fields.append(
             (f.name, level.add(field_expression(entity, f)), converter_for(f.python_type))
+        )
+    if level.mode == "grouped":
+        level.parent_key = level.getter(
+            [getattr(level.rows_parent, k) for k in _pk_keys(level.rows_parent)]
         )
     level.key = level.getter([getattr(entity, k) for k in node.info.primary_key])
     if rel is not None and rel.render == "ids":
@@ -316,26 +317,45 @@ def _core_plan(node: ShapeNode) -> _CoreLevel:
 
 
 def _make_converter(level: _CoreLevel) -> Callable[[Any], Document]:
-    fields = level.fields
-    placeholders = level.placeholders
+    """A row -> document function for ``level``: the fields zipped from the row in one step
+    (most need no conversion), then the few converted, then the placeholders."""
+    names = [name for name, _, _ in level.fields]
+    # The fields are the row's leading columns (`_build_level`): zip stops after them.
+    assert [index for _, index, _ in level.fields] == list(range(len(names)))
+    converted = [(name, convert) for name, _, convert in level.fields if convert is not None]
+    many = [name for name, kind, _ in level.placeholders if kind == "many"]
+    ones = {name: None for name, kind, _ in level.placeholders if kind == "one"}
+    values = [(name, data) for name, kind, data in level.placeholders if kind == "value"]
+    ids = [(name, data) for name, kind, data in level.placeholders if kind == "ids"]
+    order = [name for name, _, _ in level.placeholders]
 
     def make(row: Any) -> Document:
-        out: Document = {}
-        for name, index, convert in fields:
-            value = row[index]
-            out[name] = value if convert is None or value is None else convert(value)
-        for name, kind, data in placeholders:
-            if kind == "many":
-                out[name] = []
-            elif kind == "one":
-                out[name] = None
-            elif kind == "value":
-                out[name] = row[data]
-            else:
-                out[name] = data(row)
+        out: Document = dict(zip(names, row))  # noqa: B905 (the row is longer, by design)
+        for name, convert in converted:
+            value = out[name]
+            if value is not None:
+                out[name] = convert(value)
+        if ones:
+            out.update(ones)
+        for name in many:
+            out[name] = []
+        for name, index in values:
+            out[name] = row[index]
+        for name, data in ids:
+            out[name] = data(row)
         return out
 
-    return make
+    if order == [*ones, *many, *(n for n, _ in values), *(n for n, _ in ids)]:
+        return make
+
+    def make_ordered(row: Any) -> Document:
+        # Placeholders of several kinds interleaved: keep their declared key order.
+        out = make(row)
+        for name in order:
+            out[name] = out.pop(name)
+        return out
+
+    return make_ordered
 
 
 def run_core(node: ShapeNode, request: FetchRequest) -> list[Document]:

@@ -47,7 +47,7 @@ Relationship options (issue 7), without adding statements: ``order_by`` replaces
 collection's order (`options.collection_order`); ``where`` is one more condition of the
 relationship's statement (Core) or correlated subquery (JSON); ``limit``/``offset`` per parent
 are a ``row_number() OVER (PARTITION BY <parent key> ORDER BY ...)`` window in Core (in the rows
-statement and in the key subquery that drives the levels below, so both see the same rows) and a
+statement, whose fetched keys then drive the levels below, so both see the same rows) and a
 ``LIMIT``/``OFFSET`` of the correlated subquery in JSON (which runs per parent anyway); through a
 secondary, both number the rows of the parent's join or membership test, so a target listed
 twice for a parent takes two places, as in the ORM's collection; counts are

@@ -138,8 +138,10 @@ def hybrid_expression(f: FieldInfo) -> Any:
     return expr if isinstance(expr, ColumnElement) or hasattr(expr, "__clause_element__") else None
 
 
-def execute(node: ShapeNode, request: FetchRequest, stmt: Select[Any]) -> Any:
-    """Run ``stmt`` on the request's session or connection.
+def execute(
+    node: ShapeNode, request: FetchRequest, stmt: Select[Any], params: dict[str, Any] | None = None
+) -> Any:
+    """Run ``stmt`` (with ``params``) on the request's session or connection.
 
     A Session without ``do_orm_execute`` hooks (other than treeshape's own, which only touches
     relationship loads) runs it on its connection as Core (what the ORM
@@ -149,8 +151,9 @@ def execute(node: ShapeNode, request: FetchRequest, stmt: Select[Any]) -> Any:
     session = request.session
     if isinstance(session, Session):
         if any(hook is not replace_secondary_windows for hook in session.dispatch.do_orm_execute):
-            return session.execute(stmt)
+            return session.execute(stmt, params)
         if session.autoflush:
             session.flush()
-        return session.connection(bind_arguments={"mapper": node.info.mapper}).execute(stmt)
-    return session.execute(stmt)
+        bind = {"mapper": node.info.mapper}
+        return session.connection(bind_arguments=bind).execute(stmt, params)
+    return session.execute(stmt, params)

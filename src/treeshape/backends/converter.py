@@ -21,9 +21,23 @@ from marshmallow import fields
 from marshmallow_sqlalchemy import ModelConverter
 
 from ..inspection import FieldInfo
-from ..values import _datetime_to_json, _decimal_to_json, _time_to_json, to_json_value
+from ..values import (
+    _bytes_to_json,
+    _datetime_to_json,
+    _decimal_to_json,
+    _time_to_json,
+    to_json_value,
+)
 
-__all__ = ["TYPE_MAPPING", "JsonDateTime", "JsonDecimal", "JsonTime", "JsonValue", "ShapeConverter"]
+__all__ = [
+    "TYPE_MAPPING",
+    "JsonBytes",
+    "JsonDateTime",
+    "JsonDecimal",
+    "JsonTime",
+    "JsonValue",
+    "ShapeConverter",
+]
 
 
 class JsonDateTime(fields.DateTime):
@@ -45,6 +59,14 @@ class JsonDecimal(fields.Decimal):
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
         return None if value is None else _decimal_to_json(value)
+
+
+class JsonBytes(fields.Raw):
+    """Bytes (``LargeBinary`` and other binary columns), dumped as lowercase hex like the other
+    backends; marshmallow has no binary field of its own."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        return None if value is None else _bytes_to_json(value)
 
 
 class JsonValue(fields.Raw):
@@ -70,6 +92,7 @@ TYPE_MAPPING: dict[type, type[fields.Field[Any]]] = {
     dt.date: fields.Date,
     dt.time: JsonTime,
     uuid.UUID: fields.UUID,
+    bytes: JsonBytes,
 }
 
 
@@ -81,6 +104,10 @@ class ShapeConverter(ModelConverter):
         sa.Enum: _enum_by_value,
         sa.JSON: JsonValue,
         sa.PickleType: JsonValue,
+        # BLOB and PostgreSQL's BYTEA derive from LargeBinary.
+        sa.LargeBinary: JsonBytes,
+        sa.BINARY: JsonBytes,
+        sa.VARBINARY: JsonBytes,
     }
 
     @property

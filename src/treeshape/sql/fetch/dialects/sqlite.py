@@ -6,13 +6,16 @@ import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    BINARY,
     JSON,
+    VARBINARY,
     Boolean,
     Date,
     DateTime,
     Enum,
     Float,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Time,
@@ -111,6 +114,9 @@ class SqliteJson(JsonDialect):
                 scale = decimal_scale(sa_type)
                 return null_safe(expr, func.printf(f"%.{scale}f", expr))
             return self._real(expr, where)
+        if isinstance(sa_type, LargeBinary | BINARY | VARBINARY):
+            # Bytes as lowercase hex, the one convention (`treeshape.values`).
+            return null_safe(expr, func.lower(func.hex(expr)))
         if isinstance(sa_type, Integer | String):
             return expr
         if isinstance(sa_type, NullType):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 import treeshape as ts
-from tests.databases import BOTH, Db
+from tests.databases import ALL, Db
 from tests.models_b.helpers import agree, open_db
 
 
@@ -49,7 +49,7 @@ FIELDS = {
 shape = ts.shape(Folder, "files", fields={"Attachment": FIELDS["Attachment"]})
 
 
-@pytest.fixture(scope="module", params=BOTH)
+@pytest.fixture(scope="module", params=ALL)
 def db(request: pytest.FixtureRequest) -> Iterator[Db]:
     with open_db(request, Base.metadata) as db:
         yield db

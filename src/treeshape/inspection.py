@@ -177,7 +177,7 @@ class ModelInfo:
         """Every name `field` accepts (for "did you mean" suggestions)."""
         names = [n for n, f in self.columns.items() if not f.private]
         names += list(self.expressions)
-        for cls in self.model.__mro__:
+        for cls in _declared_classes(self.model):
             for attr, value in vars(cls).items():
                 if isinstance(value, property | hybrid_property) and attr not in names:
                     names.append(attr)
@@ -377,9 +377,20 @@ def _key_or_none(mapper: Any, column: Any) -> str | None:
         return None
 
 
+_LIBRARIES = frozenset({"pydantic", "sqlmodel", "sqlalchemy"})
+
+
+def _declared_classes(model: type) -> list[type]:
+    """The classes of ``model``'s MRO that the application declares: not those of Pydantic,
+    SQLModel or SQLAlchemy, whose properties (``__fields__``, ``model_fields_set``,
+    ``model_extra`` on a SQLModel table) are the library's, not the model's fields."""
+    return [cls for cls in model.__mro__ if cls.__module__.split(".")[0] not in _LIBRARIES]
+
+
 def _attribute_field(model: type, name: str) -> FieldInfo | None:
-    """A hybrid property or Python ``@property`` as a read-only field."""
-    for cls in model.__mro__:
+    """A hybrid property or Python ``@property`` the application declares, as a read-only
+    field."""
+    for cls in _declared_classes(model):
         descriptor = vars(cls).get(name)
         if descriptor is None:
             continue

@@ -86,10 +86,25 @@ def enum_case(expr: Any, sa_type: Enum, f: FieldInfo) -> Any:
 
 
 def plain_type(f: FieldInfo) -> TypeEngine[Any]:
+    """The column's type as SQL sees it; `Unsupported` where Python converts its values.
+
+    A `TypeDecorator` that converts no result (SQLModel's ``AutoString``, one that only picks
+    a type per dialect or checks what is written) reads back as its ``impl`` does.
+    """
     sa_type = f.sa_type
+    while isinstance(sa_type, TypeDecorator) and _reads_as_impl(type(sa_type)):
+        sa_type = sa_type.impl_instance
     if sa_type is None or isinstance(sa_type, TypeDecorator):
         raise Unsupported(f"{f.model.__name__}.{f.name}: type {sa_type!r} converts in Python")
     return sa_type
+
+
+def _reads_as_impl(cls: type[TypeDecorator[Any]]) -> bool:
+    """Whether a TypeDecorator class leaves the values it reads as its ``impl`` gives them."""
+    return all(
+        getattr(cls, name) is getattr(TypeDecorator, name)
+        for name in ("process_result_value", "result_processor", "column_expression")
+    )
 
 
 class JsonDialect:

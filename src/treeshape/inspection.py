@@ -18,11 +18,12 @@ from typing import Any, Literal
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import NoInspectionAvailable
+from sqlalchemy.ext.associationproxy import AssociationProxyExtensionType
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import ColumnProperty, Mapper, RelationshipProperty
 from sqlalchemy.orm.interfaces import MANYTOMANY, MANYTOONE, ONETOMANY
 from sqlalchemy.sql.schema import Column
-from sqlalchemy.types import JSON, TypeEngine
+from sqlalchemy.types import JSON, TypeDecorator, TypeEngine
 from sqlalchemy.types import Enum as SAEnum
 
 from .errors import SpecError, safe_repr
@@ -36,11 +37,13 @@ __all__ = [
     "ModelInfo",
     "RelationInfo",
     "RelationJoins",
+    "attribute_note",
     "is_configured",
     "is_enum_type",
     "mapper_of",
     "model_info",
     "python_type_of",
+    "reads_as_impl",
 ]
 
 HIDDEN_PREFIX = "_treeshape_"
@@ -278,6 +281,41 @@ def _read_mapper(model: type, mapper: Mapper[Any]) -> ModelInfo:
         relationships=relationships,
         primary_key=pk_keys,
         order={key: i for i, key in enumerate(mapper.attrs.keys())},
+    )
+
+
+ASSOCIATION_PROXY = AssociationProxyExtensionType.ASSOCIATION_PROXY
+
+
+def attribute_note(model: type, name: str) -> str:
+    """Why ``name``, a mapped attribute of ``model`` that is not a field, is not one (a
+    sentence for an error message), or ``""`` when it is no such attribute."""
+    mapper: Mapper[Any] = sa_inspect(model)
+    synonym = mapper.synonyms.get(name)
+    if synonym is not None:
+        return (
+            f" {model.__name__}.{name} is a synonym of {model.__name__}.{synonym.name}: list "
+            f"{synonym.name!r} instead (outputs keep the mapped attribute's name)."
+        )
+    descriptor = mapper.all_orm_descriptors.get(name)
+    if getattr(descriptor, "extension_type", None) is ASSOCIATION_PROXY:
+        proxy: Any = descriptor
+        return (
+            f" {model.__name__}.{name} is an association proxy of "
+            f"{proxy.target_collection}.{proxy.value_attr}, which no SQL loads by itself: "
+            f"include the relationship {proxy.target_collection!r} with the field "
+            f"{proxy.value_attr!r} instead."
+        )
+    return ""
+
+
+def reads_as_impl(sa_type: TypeDecorator[Any]) -> bool:
+    """Whether a `TypeDecorator` leaves the values it reads as its ``impl`` gives them (it only
+    picks a type per dialect or checks what is written, as SQLModel's ``AutoString``)."""
+    cls = type(sa_type)
+    return all(
+        getattr(cls, name) is getattr(TypeDecorator, name)
+        for name in ("process_result_value", "result_processor", "column_expression")
     )
 
 

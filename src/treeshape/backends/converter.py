@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from marshmallow import fields
 from marshmallow_sqlalchemy import ModelConverter
 
-from ..inspection import FieldInfo
+from ..inspection import FieldInfo, reads_as_impl
 from ..values import (
     _bytes_to_json,
     _datetime_to_json,
@@ -116,9 +116,14 @@ class ShapeConverter(ModelConverter):
 
     def field_for_shape_field(self, info: FieldInfo) -> fields.Field[Any]:
         """The marshmallow field for one shape field."""
-        if info.kind == "column" and info.prop is not None:
+        if info.kind == "column" and info.prop is not None and not _converts(info.sa_type):
             field: fields.Field[Any] = self.property2field(info.prop)
             return field
+        if info.kind == "column":
+            # A TypeDecorator that converts what it reads (Interval on most databases, an
+            # application's own): its values are not its impl's, so the field follows the
+            # Python type, as the other backends do.
+            return JsonValue(allow_none=info.nullable)
         # Expressions, hybrids and properties: read-only outputs typed by their Python type.
         field_class = _field_class_for_python_type(info.python_type)
         kwargs: dict[str, Any] = {"dump_only": True, "allow_none": info.nullable}
@@ -128,6 +133,10 @@ class ShapeConverter(ModelConverter):
             kwargs["metadata"] = {"description": info.doc}
         result: fields.Field[Any] = field_class(**kwargs)
         return result
+
+
+def _converts(sa_type: Any) -> bool:
+    return isinstance(sa_type, sa.types.TypeDecorator) and not reads_as_impl(sa_type)
 
 
 def _field_class_for_python_type(python_type: Any) -> Any:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import SpecError, did_you_mean, name_list, safe_repr
-from ..inspection import FieldInfo, ModelInfo, RelationInfo, model_info
+from ..inspection import FieldInfo, ModelInfo, RelationInfo, attribute_note, model_info
 from ..tree import RelationNode, RelationOptions, ShapeNode
 from .options import resolve
 from .parse import SpecEntry, parse
@@ -206,6 +206,9 @@ def field_infos(info: ModelInfo, names: Any) -> tuple[FieldInfo, ...]:
             )
         found = info.field(name)
         if found is None:
+            note = attribute_note(info.model, name)
+            if note:
+                raise SpecError(f"{info.name}.{name} cannot be a field.{note}")
             raise SpecError(
                 f"{info.name} has no field {safe_repr(name)}."
                 f"{did_you_mean(name, info.field_names())} "

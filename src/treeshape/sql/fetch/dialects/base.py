@@ -21,7 +21,7 @@ from sqlalchemy.sql.selectable import Select
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from ....compat import enum_lookup
-from ....inspection import FieldInfo
+from ....inspection import FieldInfo, reads_as_impl
 from ....tree import RelationNode, ShapeNode
 from ...clauses import where_clauses
 from ...secondary import correlated_from
@@ -92,19 +92,11 @@ def plain_type(f: FieldInfo) -> TypeEngine[Any]:
     a type per dialect or checks what is written) reads back as its ``impl`` does.
     """
     sa_type = f.sa_type
-    while isinstance(sa_type, TypeDecorator) and _reads_as_impl(type(sa_type)):
+    while isinstance(sa_type, TypeDecorator) and reads_as_impl(sa_type):
         sa_type = sa_type.impl_instance
     if sa_type is None or isinstance(sa_type, TypeDecorator):
         raise Unsupported(f"{f.model.__name__}.{f.name}: type {sa_type!r} converts in Python")
     return sa_type
-
-
-def _reads_as_impl(cls: type[TypeDecorator[Any]]) -> bool:
-    """Whether a TypeDecorator class leaves the values it reads as its ``impl`` gives them."""
-    return all(
-        getattr(cls, name) is getattr(TypeDecorator, name)
-        for name in ("process_result_value", "result_processor", "column_expression")
-    )
 
 
 class JsonDialect:

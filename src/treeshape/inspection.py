@@ -22,6 +22,7 @@ from sqlalchemy.ext.associationproxy import AssociationProxyExtensionType
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import ColumnProperty, Mapper, RelationshipProperty
 from sqlalchemy.orm.interfaces import MANYTOMANY, MANYTOONE, ONETOMANY
+from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.schema import Column
 from sqlalchemy.types import JSON, TypeDecorator, TypeEngine
 from sqlalchemy.types import Enum as SAEnum
@@ -335,18 +336,22 @@ def python_type_of(sa_type: TypeEngine[Any] | None) -> Any:
 
 def _column_field(model: type, prop: ColumnProperty[Any]) -> FieldInfo:
     expr = prop.columns[0]
-    if isinstance(expr, Column) and expr.table is not None:
+    # A column of a table, or of the subquery or join a class is mapped on (a view's
+    # aggregate is a plain column of the view, loaded with the row).
+    if isinstance(expr, ColumnClause) and getattr(expr, "table", None) is not None:
         return FieldInfo(
             model=model,
             name=prop.key,
             kind="column",
             python_type=python_type_of(expr.type),
-            nullable=bool(expr.nullable),
+            nullable=bool(getattr(expr, "nullable", True)),
             primary_key=bool(expr.primary_key),
             sa_type=expr.type,
             prop=prop,
-            private=bool(expr.info.get(PRIVATE_INFO_KEY) or prop.info.get(PRIVATE_INFO_KEY)),
-            doc=prop.doc or expr.doc or expr.comment,
+            private=bool(
+                _column_info(expr).get(PRIVATE_INFO_KEY) or prop.info.get(PRIVATE_INFO_KEY)
+            ),
+            doc=prop.doc or getattr(expr, "doc", None) or getattr(expr, "comment", None),
         )
     return FieldInfo(
         model=model,
@@ -359,6 +364,11 @@ def _column_field(model: type, prop: ColumnProperty[Any]) -> FieldInfo:
         private=bool(prop.info.get(PRIVATE_INFO_KEY)),
         doc=prop.doc,
     )
+
+
+def _column_info(expr: ColumnClause[Any]) -> dict[Any, Any]:
+    # A subquery's column from an expression has no ``info`` of its own.
+    return expr.info if isinstance(expr, Column) else {}
 
 
 def _relation(model: type, prop: RelationshipProperty[Any]) -> RelationInfo:

@@ -16,7 +16,7 @@ from ..errors import did_you_mean, name_list
 from ..shape import Shape
 from ..spec.narrow import narrow_node
 from .cache import CacheInfo, NarrowingCache
-from .fieldsets import outputs_of, select_outputs
+from .fieldsets import fieldset_names, outputs_of, select_outputs
 from .narrowing import Narrowing
 from .openapi import ParameterDocs
 from .paging import Paging
@@ -64,7 +64,9 @@ class EndpointShape:
         self.depth = max((p.count(".") + 1 for p in self.paths), default=0)
         # What fields[Model] may name per embedded model (fields, counts, id lists), in mapper
         # order: the union over every place the model appears.
-        self._outputs = outputs_of(shape.node)
+        # Unique per model, also for two classes of one name (`fieldset_names`).
+        self._labels = fieldset_names(shape.node)
+        self._outputs = outputs_of(shape.node, self._labels)
         self.models: dict[str, tuple[str, ...]] = self._outputs.names
         self._paging = Paging.declare(
             shape.node, max_page=max_page or {}, sortable=sortable or {}, max_offset=max_offset
@@ -144,7 +146,7 @@ class EndpointShape:
                 problems.add(lambda: self._outside_path(narrowing.include or (), outside[0]))
             else:
                 included = narrow_node(node, narrowing.include, None)
-        present = outputs_of(included).names
+        present = outputs_of(included, self._labels).names
         for model, names in narrowing.fields:
             self._check_fields(narrowing, model, names, present, problems)
         if narrowing.include and narrowing.fields:
@@ -153,7 +155,7 @@ class EndpointShape:
         if problems:
             raise problems.error()
         selection = {model: frozenset(names) for model, names in narrowing.fields}
-        narrowed = select_outputs(included, selection)
+        narrowed = select_outputs(included, selection, self._labels)
         return Shape(self._paging.apply(narrowed, narrowing))
 
     def _outside_path(self, include: tuple[str, ...], path: str) -> Problem:
@@ -222,12 +224,12 @@ class EndpointShape:
                 assert found is not None  # the path was checked against the declared ones
                 parent = found.child
             rel = parent.relation(last)
-            names = selection.get(parent.info.name)
+            names = selection.get(self._labels[parent.info.model])
             if rel is None or rel.render == "objects" or names is None:
                 continue
             keys = rel.outputs
             if not set(keys) & set(names):
-                model = parent.info.name
+                model = self._labels[parent.info.model]
                 problems.add(
                     Problem(
                         INCLUDE,

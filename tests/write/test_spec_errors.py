@@ -7,6 +7,7 @@ from examples.transit.models import Route, Stop, StopTime, Trip
 
 import treeshape as ts
 
+from .edge_models import member_shape
 from .models import Invoice, InvoiceLine
 
 
@@ -89,3 +90,11 @@ def test_private_columns_are_never_writable() -> None:
     assert info.value.errors[0]["type"] == "extra_forbidden"
     with pytest.raises(ts.SpecError, match="private"):
         ts.shape(Agency, fields=["agency_id", "agency_internal_note"])
+
+
+def test_keep_is_refused_on_a_one_to_one() -> None:
+    """A replace that keeps the old child of a one-to-one would leave two rows where the
+    relationship holds one."""
+    with pytest.raises(ts.SpecError, match=r"Member\.bio.*on_missing='keep' on a one-to-one"):
+        member_shape(bio="keep").input_model("replace")
+    assert member_shape(bio="delete").input_model("replace").__name__

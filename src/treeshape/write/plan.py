@@ -243,6 +243,12 @@ def _build(node: ShapeNode, parent: RelationNode | None, path: str) -> WritePlan
                 f"{target.name}'s foreign key is NOT NULL, part of its primary key or the "
                 f"relationship deletes orphans; use 'delete', 'keep' or 'error'."
             )
+        if rel.options.on_missing == "keep" and not rel.many:
+            raise SpecError(
+                f"{where}: on_missing='keep' on a one-to-one would leave the old "
+                f"{target.name} linked beside the body's new one, two rows where the "
+                f"relationship holds one; use 'delete', 'unlink' or 'error'."
+            )
         child_path = f"{path}.{rel.name}" if path else rel.name
         children.append(
             WriteChild(

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from .backends.dumper import dump_json_many, dump_json_one, dump_many, dump_one
 from .inspection import is_configured, mapper_of
 from .naming import claim_names
-from .spec.bind import FieldsArg, bind
+from .spec.bind import FieldsArg, NamesArg, bind
 from .spec.narrow import narrow_node
 from .spec.parse import parse
 from .sql.loading import loader_options
-from .tree import ShapeNode
+from .tree import KeyStyle, ShapeNode
 
 Document = dict[str, Any]
 """One JSON-ready document: what ``dump`` gives for one object."""
@@ -31,7 +31,14 @@ if TYPE_CHECKING:
 __all__ = ["Document", "Shape", "shape"]
 
 
-def shape(model: type, *specs: Any, fields: FieldsArg = None, name: str | None = None) -> Shape:
+def shape(
+    model: type,
+    *specs: Any,
+    fields: FieldsArg = None,
+    name: str | None = None,
+    key_style: KeyStyle | None = None,
+    names: NamesArg = None,
+) -> Shape:
     """Define the shape of a nested view of ``model``.
 
     ``specs`` are dotted include paths (``"trips.stop_times.stop"``, several or
@@ -39,6 +46,14 @@ def shape(model: type, *specs: Any, fields: FieldsArg = None, name: str | None =
     (composition), freely mixed. ``fields`` is a list of field names for ``model``, or a mapping
     from model class or model name to field names; models not named output every column.
     ``name`` names the generated classes (``RouteDetail``) instead of a derived name.
+
+    ``key_style`` (a callable such as ``pydantic.alias_generators.to_camel``) gives every
+    output key of the shape from its attribute name, in every node the spec builds and in
+    composed shapes that set no style of their own; ``names`` renames single outputs
+    (``{"stop_name": "name"}`` for the root model, ``{Stop: {...}}`` per model) and wins over
+    the style; ``ts.include(name=...)`` names a relationship. Every backend, the request
+    parameters and the write side use these output keys; two outputs with one key are a
+    `SpecError`. Use ``key_style=str`` to keep attribute names under a composing style.
 
     Raises `SpecError` for anything that does not fit the models. The shape is bound to the
     mappers now if they are configured (any query configures them), else at its first use,
@@ -48,14 +63,21 @@ def shape(model: type, *specs: Any, fields: FieldsArg = None, name: str | None =
     """
     mapper_of(model)
     if is_configured(model):
-        return Shape(_bound(model, specs, fields, name))
+        return Shape(_bound(model, specs, fields, name, key_style, names))
     # Errors of dotted paths now, whatever the mappers' state (composed shapes bind later).
     parse(model.__name__, tuple(spec for spec in specs if isinstance(spec, str)))
-    return Shape(None, lambda: _bound(model, specs, fields, name))
+    return Shape(None, lambda: _bound(model, specs, fields, name, key_style, names))
 
 
-def _bound(model: type, specs: tuple[Any, ...], fields: FieldsArg, name: str | None) -> ShapeNode:
-    node = bind(model, specs, fields, name)
+def _bound(
+    model: type,
+    specs: tuple[Any, ...],
+    fields: FieldsArg,
+    name: str | None,
+    key_style: KeyStyle | None,
+    names: NamesArg,
+) -> ShapeNode:
+    node = bind(model, specs, fields, name, key_style, names)
     claim_names(node)
     return node
 

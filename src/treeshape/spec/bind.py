@@ -11,32 +11,129 @@ from typing import Any
 
 from ..errors import SpecError, did_you_mean, name_list, safe_repr
 from ..inspection import FieldInfo, ModelInfo, RelationInfo, model_info
-from ..tree import RelationNode, RelationOptions, ShapeNode
+from ..tree import (
+    DEFAULT_NAMING,
+    KeyStyle,
+    Naming,
+    RelationNode,
+    RelationOptions,
+    ShapeNode,
+    output_keys,
+)
 from .options import resolve
 from .parse import SpecEntry, parse
 
-__all__ = ["FieldsArg", "bind", "field_infos", "relation_or_error", "resolve_fields"]
+__all__ = [
+    "FieldsArg",
+    "NamesArg",
+    "bind",
+    "field_infos",
+    "relation_or_error",
+    "resolve_fields",
+]
 
 FieldsArg = Iterable[str] | Mapping[Any, Iterable[str]] | None
+NamesArg = Mapping[str, str] | Mapping[Any, Mapping[str, str]] | None
 
 
-def bind(model: Any, specs: tuple[Any, ...], fields: FieldsArg, name: str | None) -> ShapeNode:
-    """The shape tree for ``shape(model, *specs, fields=fields, name=name)``."""
+def bind(
+    model: Any,
+    specs: tuple[Any, ...],
+    fields: FieldsArg,
+    name: str | None,
+    key_style: KeyStyle | None = None,
+    names: NamesArg = None,
+) -> ShapeNode:
+    """The shape tree for ``shape(model, *specs, fields=fields, name=name, ...)``."""
     info = model_info(model)
     if name is not None and (not isinstance(name, str) or not name.isidentifier()):
         raise SpecError(
             f"name= for a shape of {info.name} must be a Python identifier such as "
             f"'RouteDetail', got {safe_repr(name)}."
         )
+    _check_style(info, key_style)
     root = parse(info.name, specs)
     selectable: dict[type, ModelInfo] = {}
     composed: dict[type, ModelInfo] = {}
     _check_structure(info, root, selectable, composed)
     selection = resolve_fields(info, fields, selectable, composed)
-    node = _build(info, root, selection)
+    renames = _resolve_names(info, names, selectable, composed)
+    node = _build(info, root, selection, key_style, renames)
     if name is not None and name != node.name:
-        node = ShapeNode.make(node.info, node.fields, node.relations, name)
+        node = ShapeNode.make(node.info, node.fields, node.relations, name, node.naming)
     return node
+
+
+def _check_style(info: ModelInfo, key_style: Any) -> None:
+    if key_style is None:
+        return
+    if not callable(key_style):
+        raise SpecError(
+            f"key_style= for a shape of {info.name} must be a callable from attribute name to "
+            f"output key, such as pydantic.alias_generators.to_camel, got "
+            f"{type(key_style).__name__} {safe_repr(key_style)}."
+        )
+    try:
+        hash(key_style)
+    except TypeError:
+        raise SpecError(
+            f"key_style= for a shape of {info.name} must be hashable (it is part of the "
+            f"shape's identity); use a function, got {type(key_style).__name__}."
+        ) from None
+
+
+def _resolve_names(
+    root: ModelInfo,
+    names: NamesArg,
+    selectable: Mapping[type, ModelInfo],
+    composed: Mapping[type, ModelInfo],
+) -> dict[type, tuple[tuple[str, str], ...]]:
+    """``names=`` as sorted ``(attribute, key)`` pairs per model, every name checked.
+
+    ``{"stop_name": "name"}`` renames the root model's outputs; ``{Stop: {...}}`` (or
+    ``{"Stop": {...}}``) those of every node of that model the spec builds (composed shapes
+    keep their own names, as they keep their fields).
+    """
+    if names is None:
+        return {}
+    if not isinstance(names, Mapping):
+        raise SpecError(
+            f"names= for {root.name} must be a mapping of attribute name to output key, or of "
+            f"model to such a mapping, got {type(names).__name__} {safe_repr(names)}."
+        )
+    values = list(names.values())
+    if values and all(isinstance(v, Mapping) for v in values):
+        items: list[tuple[Any, Any]] = list(names.items())
+    elif all(isinstance(v, str) for v in values):
+        items = [(root.model, names)]
+    else:
+        raise SpecError(
+            f"names= for {root.name} mixes output keys and per-model mappings: give "
+            f"{{'attribute': 'key'}} for {root.name}, or {{Model: {{'attribute': 'key'}}}}."
+        )
+    by_name = {m.__name__: i for m, i in selectable.items()}
+    resolved: dict[type, tuple[tuple[str, str], ...]] = {}
+    for key, mapping in items:
+        info = _model_for_key(key, root, selectable, by_name, composed, "names=")
+        if info.model in resolved:
+            raise SpecError(f"names= names the model {info.name} twice.")
+        pairs: list[tuple[str, str]] = []
+        for attribute, output in mapping.items():
+            if not isinstance(attribute, str) or not isinstance(output, str) or not output:
+                raise SpecError(
+                    f"names= for {info.name} maps attribute names to non-empty output keys, "
+                    f"got {safe_repr(attribute)}: {safe_repr(output)}."
+                )
+            valid = [*info.field_names(), *info.relationships]
+            if attribute not in valid:
+                raise SpecError(
+                    f"names= for {info.name} renames {attribute!r}, which is no field or "
+                    f"relationship of {info.name}.{did_you_mean(attribute, valid)} Fields and "
+                    f"relationships of {info.name}: {name_list(valid)}."
+                )
+            pairs.append((attribute, output))
+        resolved[info.model] = tuple(sorted(pairs))
+    return resolved
 
 
 def _check_structure(
@@ -117,7 +214,7 @@ def resolve_fields(
     by_name = {m.__name__: i for m, i in selectable.items()}
     resolved: dict[type, tuple[FieldInfo, ...]] = {}
     for key, names in items:
-        info = _model_for_key(key, root, selectable, by_name, composed or {})
+        info = _model_for_key(key, root, selectable, by_name, composed or {}, "fields=")
         if info.model in resolved:
             raise SpecError(f"fields= names the model {info.name} twice.")
         resolved[info.model] = field_infos(info, names)
@@ -130,6 +227,7 @@ def _model_for_key(
     selectable: Mapping[type, ModelInfo],
     by_name: Mapping[str, ModelInfo],
     composed: Mapping[type, ModelInfo],
+    argument: str,
 ) -> ModelInfo:
     if isinstance(key, str):
         found = by_name.get(key)
@@ -137,30 +235,32 @@ def _model_for_key(
             return found
         composed_names = {m.__name__ for m in composed}
         if key in composed_names:
-            raise SpecError(_composed_message(key))
+            raise SpecError(_composed_message(key, argument))
         raise SpecError(
-            f"fields= names the model {safe_repr(key)}, which is not in this shape of {root.name}."
+            f"{argument} names the model {safe_repr(key)}, which is not in this shape of "
+            f"{root.name}."
             f"{did_you_mean(key, by_name)} Models in this shape: {name_list(sorted(by_name))}."
         )
     if isinstance(key, type):
         if key in selectable:
             return selectable[key]
         if key in composed:
-            raise SpecError(_composed_message(key.__name__))
+            raise SpecError(_composed_message(key.__name__, argument))
         raise SpecError(
-            f"fields= names the model {key.__name__}, which is not in this shape of "
+            f"{argument} names the model {key.__name__}, which is not in this shape of "
             f"{root.name}. Models in this shape: {name_list(sorted(by_name))}."
         )
     raise SpecError(
-        f"fields= keys must be model classes or model names, got {type(key).__name__} "
+        f"{argument} keys must be model classes or model names, got {type(key).__name__} "
         f"{safe_repr(key)}."
     )
 
 
-def _composed_message(model_name: str) -> str:
+def _composed_message(model_name: str, argument: str) -> str:
     return (
-        f"fields= names {model_name}, but every {model_name} in this shape comes from a "
-        f"composed shape, which keeps its own fields; narrow or redefine that shape instead."
+        f"{argument} names {model_name}, but every {model_name} in this shape comes from a "
+        f"composed shape, which keeps its own fields and names; narrow or redefine that shape "
+        f"instead."
     )
 
 
@@ -208,13 +308,80 @@ def _child_node(
     entry: SpecEntry,
     options: RelationOptions,
     selection: Mapping[type, tuple[FieldInfo, ...]],
+    style: KeyStyle | None,
+    renames: Mapping[type, tuple[tuple[str, str], ...]],
 ) -> ShapeNode:
     """The target's node; for ids or a count only, just its primary key (nothing else is read)."""
     target = model_info(rel.target)
     if options.ids or not options.embed:
         keys = tuple(target.columns[key] for key in target.primary_key)
         return ShapeNode.make(target, keys, ())
-    return _build(target, entry, selection)
+    return _build(target, entry, selection, style, renames)
+
+
+def _naming(
+    info: ModelInfo,
+    fields: tuple[FieldInfo, ...],
+    relations: tuple[RelationNode, ...],
+    naming: Naming,
+    path: str,
+) -> Naming:
+    """``naming`` checked for this node: every key a non-empty string, no key twice."""
+    where = f"at {path!r}" if path else "at the root"
+    seen: dict[str, str] = {}
+    attributes = [f.name for f in fields]
+    for rel in relations:
+        attributes += rel.outputs
+    for attribute in attributes:
+        try:
+            key: Any = naming.key(attribute)
+        except Exception as error:
+            raise SpecError(
+                f"The key_style of {info.name} {where} failed on {attribute!r}: "
+                f"{type(error).__name__}: {error}."
+            ) from error
+        if not isinstance(key, str) or not key:
+            raise SpecError(
+                f"The key_style of {info.name} {where} gave {safe_repr(key)} for {attribute!r}; "
+                f"an output key is a non-empty string."
+            )
+    for attribute, key in output_keys(fields, relations, naming):
+        if not key.isprintable() or "\\" in key:
+            # Keys are SQL string literals in fetch's JSON statements, where MySQL reads a
+            # backslash as an escape: refused rather than quoted per dialect.
+            raise SpecError(
+                f"The output key {key!r} of {info.name}.{attribute} {where} has a backslash or "
+                f"a non-printable character; output keys are printable text without '\\'."
+            )
+        if key in seen:
+            raise SpecError(
+                f"Two outputs of {info.name} {where} have the output key {key!r}: "
+                f"{seen[key]!r} and {attribute!r}. Give one of them another name with "
+                f"names={{{attribute!r}: '...'}} (ts.include(name='...') for a relationship)."
+            )
+        seen[key] = attribute
+    return naming
+
+
+def _inherit(node: ShapeNode, style: KeyStyle | None, path: str) -> ShapeNode:
+    """A composed shape under a composing shape's key style: the style applies to every node
+    of it that sets none (a shape with its own style keeps it, and so do the nodes below)."""
+    if style is None or node.naming.style is not None:
+        return node
+    relations = tuple(
+        RelationNode(
+            rel.info, _inherit(rel.child, style, f"{path}.{rel.name}".lstrip(".")), rel.options
+        )
+        for rel in node.relations
+    )
+    naming = Naming(style, node.naming.renames)
+    return ShapeNode.make(
+        node.info,
+        node.fields,
+        relations,
+        node.name,
+        _naming(node.info, node.fields, relations, naming, path),
+    )
 
 
 def _check_output_keys(
@@ -233,11 +400,16 @@ def _check_output_keys(
 
 
 def _build(
-    info: ModelInfo, entry: SpecEntry, selection: Mapping[type, tuple[FieldInfo, ...]]
+    info: ModelInfo,
+    entry: SpecEntry,
+    selection: Mapping[type, tuple[FieldInfo, ...]],
+    style: KeyStyle | None = None,
+    renames: Mapping[type, tuple[tuple[str, str], ...]] | None = None,
 ) -> ShapeNode:
+    renames = renames or {}
     shapes = entry.shapes
     if len(shapes) == 1 and not entry.children:
-        return shapes[0]
+        return _inherit(shapes[0], style, entry.path)
     if shapes:
         field_sets = {node.fields for node in shapes}
         if len(field_sets) > 1:
@@ -247,10 +419,23 @@ def _build(
                 f"{' vs '.join(sorted(str(list(n.field_names)) for n in shapes))}. "
                 f"Compose one shape there."
             )
+        namings = {node.naming for node in shapes}
+        if len(namings) > 1:
+            where = f"at {entry.path!r}" if entry.path else "at the root"
+            raise SpecError(
+                f"Shapes of {info.name} with different key styles or names meet {where}; "
+                f"compose shapes that name their outputs alike there."
+            )
         fields = shapes[0].fields
+        naming = shapes[0].naming
+        if naming.style is None and style is not None:
+            naming = Naming(style, naming.renames)
     else:
         fields = selection.get(info.model, info.default_fields)
-
+        naming = Naming(style, renames.get(info.model, ()))
+        if naming == DEFAULT_NAMING:
+            naming = DEFAULT_NAMING
+    style = naming.style
     # Relationships: those of the composed shapes, merged with those the spec names here.
     merged: dict[str, tuple[RelationInfo, SpecEntry, RelationOptions]] = {}
     for node in shapes:
@@ -284,8 +469,11 @@ def _build(
         else:
             merged[rel_name] = (rel_info, child_entry, options)
     relations = tuple(
-        RelationNode(rel_info, _child_node(rel_info, sub, options, selection), options)
+        RelationNode(
+            rel_info, _child_node(rel_info, sub, options, selection, style, renames), options
+        )
         for rel_info, sub, options in merged.values()
     )
     _check_output_keys(info, fields, relations)
-    return ShapeNode.make(info, fields, relations)
+    naming = _naming(info, fields, relations, naming, entry.path)
+    return ShapeNode.make(info, fields, relations, naming=naming)

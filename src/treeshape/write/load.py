@@ -190,7 +190,7 @@ class _Run:
             if attr in given:
                 values[name] = found = state[attr]
                 if target is not None and found is not None:
-                    self._want(target[0], (target[1],), (found,), (*loc, name))
+                    self._want(target[0], (target[1],), (found,), (*loc, plan.body_key(name)))
         refs: dict[str, Any] = {}
         for ref, attr in reader.refs:
             if attr not in given:
@@ -201,13 +201,14 @@ class _Run:
                 self.objects.add((ref.target.model, attrs))
                 keys = [k if isinstance(k, tuple) else (k,) for k in raw or ()]
                 for index, key in enumerate(keys):
-                    self._want(ref.target.model, attrs, key, (*loc, ref.name, index))
+                    here = (*loc, plan.body_key(ref.name), index)
+                    self._want(ref.target.model, attrs, key, here)
                 refs[ref.name] = keys
             elif raw is None:
                 refs[ref.name] = None
             else:
                 key = raw if isinstance(raw, tuple) else (raw,)
-                self._want(ref.target.model, attrs, key, (*loc, ref.name))
+                self._want(ref.target.model, attrs, key, (*loc, plan.body_key(ref.name)))
                 refs[ref.name] = key
         children: dict[str, list[Item] | Item | None] = {}
         for child, attr in reader.children:
@@ -216,11 +217,11 @@ class _Run:
             raw = state[attr]
             if child.many:
                 children[child.name] = [
-                    self.parse(child.plan, sub, (*loc, child.name, index))
+                    self.parse(child.plan, sub, (*loc, plan.body_key(child.name), index))
                     for index, sub in enumerate(raw or ())
                 ]
             else:
-                here = (*loc, child.name)
+                here = (*loc, plan.body_key(child.name))
                 children[child.name] = None if raw is None else self.parse(child.plan, raw, here)
         key = plan.key
         own_key = tuple(values[k] for k in key) if all(k in values for k in key) else None
@@ -239,7 +240,7 @@ class _Run:
                 and self._rows(plan.info, plan.key, [root.key])
             ):
                 self.error(
-                    (*root.loc, *plan.key) if len(plan.key) == 1 else root.loc,
+                    (*root.loc, plan.body_key(plan.key[0])) if len(plan.key) == 1 else root.loc,
                     f"A {plan.info.name} with {'/'.join(plan.key)} {_text(root.key)} "
                     f"already exists.",
                     "already_exists",
@@ -249,10 +250,10 @@ class _Run:
             for name in plan.key:
                 if name in root.values and root.values[name] != getattr(instance, name):
                     self.error(
-                        (*root.loc, name),
-                        f"{name} {root.values[name]!r} differs from the {plan.info.name} being "
-                        f"written ({getattr(instance, name)!r}): a body cannot change the "
-                        f"identity of the object it replaces.",
+                        (*root.loc, plan.body_key(name)),
+                        f"{plan.body_key(name)} {root.values[name]!r} differs from the "
+                        f"{plan.info.name} being written ({getattr(instance, name)!r}): a "
+                        f"body cannot change the identity of the object it replaces.",
                         "identity_changed",
                     )
             root.match = instance
@@ -332,7 +333,7 @@ class _Run:
                 if removed and child.on_missing == "error":
                     keys = ", ".join(_text(k) for k in by_key if k not in used)
                     self.error(
-                        (*item.loc, child.name),
+                        (*item.loc, item.plan.body_key(child.name)),
                         f"The body leaves out existing {sub.info.name} children "
                         f"({'/'.join(sub.key) or 'key'} {keys}); send them too, or declare "
                         f"ts.include(..., on_missing='delete'|'unlink'|'keep').",
@@ -361,7 +362,7 @@ class _Run:
                 continue
             if key in used:
                 self.error(
-                    (*c.loc, sub.key[0]) if len(sub.key) == 1 else c.loc,
+                    (*c.loc, sub.body_key(sub.key[0])) if len(sub.key) == 1 else c.loc,
                     f"{'/'.join(sub.key)} {_text(key)} is given twice in this collection.",
                     "duplicate_key",
                 )
@@ -373,14 +374,14 @@ class _Run:
                 matched.append((found, c))
             elif sub.key_generated:
                 self.error(
-                    (*c.loc, sub.key[0]) if len(sub.key) == 1 else c.loc,
+                    (*c.loc, sub.body_key(sub.key[0])) if len(sub.key) == 1 else c.loc,
                     f"{sub.info.name} {_text(key)} is not one of this "
                     f"{item.plan.info.name}'s {child.name}; leave the key out to create one.",
                     "not_a_child",
                 )
             elif key in taken:
                 self.error(
-                    (*c.loc, sub.key[0]) if len(sub.key) == 1 else c.loc,
+                    (*c.loc, sub.body_key(sub.key[0])) if len(sub.key) == 1 else c.loc,
                     f"A {sub.info.name} with {'/'.join(sub.key)} {_text(key)} already exists "
                     f"and is not one of this {item.plan.info.name}'s {child.name}.",
                     "already_exists",

@@ -92,6 +92,12 @@ class WritePlan:
     """The key does not contain the parent's columns: a new natural key may collide with
     another parent's child (or, at the root, with any row)."""
 
+    def body_key(self, attribute: str) -> str:
+        """The key of ``attribute`` in a body: its output key (`ShapeNode.keys`), so a body
+        reads like the documents the shape dumps (a generated key outside the shape's fields
+        takes the naming's spelling)."""
+        return self.node.keys.get(attribute) or self.node.naming.key(attribute)
+
     def field(self, name: str) -> WriteField | None:
         for item in self.fields:
             if item.name == name:

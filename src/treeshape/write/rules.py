@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,12 +42,15 @@ class Slot:
     """One key of a body at one node."""
 
     name: str
+    """The attribute the key writes."""
     required: bool
     nullable: bool
     field: WriteField | None = None
     ref: WriteRef | None = None
     child: WriteChild | None = None
     child_mode: Mode | None = None
+    key: str = ""
+    """The key in the body: the attribute's output key (`WritePlan.body_key`)."""
 
 
 def slots(plan: WritePlan, mode: Mode, *, root: bool) -> list[Slot]:
@@ -75,7 +79,7 @@ def slots(plan: WritePlan, mode: Mode, *, root: bool) -> list[Slot]:
             result.append(Slot(child.name, mode == "replace", False, child=child, child_mode=sub))
         else:
             result.append(Slot(child.name, False, True, child=child, child_mode=mode))
-    return result
+    return [dataclasses.replace(slot, key=plan.body_key(slot.name)) for slot in result]
 
 
 _SUFFIX = {"create": "Create", "replace": "Replace", "patch": "Patch"}

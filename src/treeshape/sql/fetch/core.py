@@ -175,7 +175,7 @@ def _build_level(
         )
     for f in node.fields:
         level.fields.append(
-            (f.name, level.add(field_expression(entity, f)), converter_for(f.python_type))
+            (node.key(f.name), level.add(field_expression(entity, f)), converter_for(f.python_type))
         )
     level.key = level.getter([getattr(entity, k) for k in node.info.primary_key])
     if rel is not None and rel.render == "ids":
@@ -187,9 +187,11 @@ def _build_level(
         if child.render == "ids" and not child.many:
             columns = [getattr(entity, k) for k in child.id_locals]
             getter = level.getter(columns)
-            level.placeholders.append((child.name, "ids", _key_value(child.child.fields, getter)))
+            key_value = _key_value(child.child.fields, getter)
+            level.placeholders.append((node.key(child.name), "ids", key_value))
         elif child.loads:
-            level.placeholders.append((child.name, "many" if child.many else "one", None))
+            kind: Literal["many", "one"] = "many" if child.many else "one"
+            level.placeholders.append((node.key(child.name), kind, None))
             if is_lookup(child):
                 level.locals[child.name] = level.getter(
                     [getattr(entity, k) for k in local_keys(child)]
@@ -197,7 +199,7 @@ def _build_level(
             level.children.append(_build_level(child.child, child, model))
         if options.count is not None:
             index = level.add(count_expression(child, entity))
-            level.placeholders.append((options.count, "value", index))
+            level.placeholders.append((node.key(options.count), "value", index))
     return level
 
 
@@ -273,7 +275,8 @@ def _run_children(
         make = _make_converter(child)
         child_records: list[tuple[Document, Any]] = []
         child_by_key: dict[Any, Document] = {}
-        name = child.rel.name
+        # Documents take the output key; `locals` are by attribute.
+        name = level.node.key(child.rel.name)
         if child.mode == "lookup":
             by_remote: dict[Any, Document] = {}
             for row in rows:
@@ -281,7 +284,7 @@ def _run_children(
                 child_records.append((doc, row))
                 child_by_key[child.key(row)] = doc
                 by_remote[child.remote(row)] = doc
-            local = level.locals[name]
+            local = level.locals[child.rel.name]
             for doc, row in records:
                 doc[name] = by_remote.get(local(row))
         else:

@@ -226,8 +226,11 @@ class EndpointShape:
         """An included count or id list that ``fields[Model]`` leaves out would have no effect."""
         selection = dict(narrowing.fields)
         for path in narrowing.include or ():
+            attribute_path = self._attribute_path.get(path)
+            if attribute_path is None:
+                continue  # outside the shape: reported as such
             parent = self.shape.node
-            *head, last = self._attribute_path[path].split(".")
+            *head, last = attribute_path.split(".")
             for name in head:
                 found = parent.relation(name)
                 assert found is not None  # the path was checked against the declared ones

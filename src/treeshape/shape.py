@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from .backends.dumper import dump_json_many, dump_json_one, dump_many, dump_one
 from .inspection import is_configured, mapper_of
 from .naming import claim_names
-from .spec.bind import FieldsArg, NamesArg, bind
+from .spec.bind import FieldsArg, NamesArg, bind, check_style
 from .spec.narrow import narrow_node
 from .spec.parse import parse
 from .sql.loading import loader_options
@@ -62,6 +62,7 @@ def shape(
     now in both cases.
     """
     mapper_of(model)
+    check_style(model.__name__, key_style)
     if is_configured(model):
         return Shape(_bound(model, specs, fields, name, key_style, names))
     # Errors of dotted paths now, whatever the mappers' state (composed shapes bind later).

@@ -27,6 +27,7 @@ __all__ = [
     "FieldsArg",
     "NamesArg",
     "bind",
+    "check_style",
     "field_infos",
     "relation_or_error",
     "resolve_fields",
@@ -51,7 +52,7 @@ def bind(
             f"name= for a shape of {info.name} must be a Python identifier such as "
             f"'RouteDetail', got {safe_repr(name)}."
         )
-    _check_style(info, key_style)
+    check_style(info.name, key_style)
     root = parse(info.name, specs)
     selectable: dict[type, ModelInfo] = {}
     composed: dict[type, ModelInfo] = {}
@@ -64,12 +65,13 @@ def bind(
     return node
 
 
-def _check_style(info: ModelInfo, key_style: Any) -> None:
+def check_style(model_name: str, key_style: Any) -> None:
+    """`SpecError` unless ``key_style`` is ``None`` or a hashable callable."""
     if key_style is None:
         return
     if not callable(key_style):
         raise SpecError(
-            f"key_style= for a shape of {info.name} must be a callable from attribute name to "
+            f"key_style= for a shape of {model_name} must be a callable from attribute name to "
             f"output key, such as pydantic.alias_generators.to_camel, got "
             f"{type(key_style).__name__} {safe_repr(key_style)}."
         )
@@ -77,7 +79,7 @@ def _check_style(info: ModelInfo, key_style: Any) -> None:
         hash(key_style)
     except TypeError:
         raise SpecError(
-            f"key_style= for a shape of {info.name} must be hashable (it is part of the "
+            f"key_style= for a shape of {model_name} must be hashable (it is part of the "
             f"shape's identity); use a function, got {type(key_style).__name__}."
         ) from None
 

@@ -15,7 +15,7 @@ from pydantic.alias_generators import to_camel
 
 import treeshape as ts
 from tests.databases import ALL, Db, database
-from tests.test_mariadb_fetch import Base, Bus, Depot, Kind, _check, _insert
+from tests.test_mariadb_fetch import Base, Depot, Kind, _check, _insert
 
 
 def hostile(name: str) -> str:

@@ -9,8 +9,8 @@ Two spellings, the same meaning (see `treeshape.spec` for where they go)::
 values or SQLAlchemy expressions and therefore have no string form, so no filter is ever built
 from text. The string form ``name(option,option=value,...)`` on any path segment takes
 ``order_by`` (fields joined by ``+``, ``-`` for descending: ``order_by=-departure_time+stop_id``),
-``limit``, ``offset``, ``count`` (bare for ``<name>_count``, or ``count=key``), ``ids`` and
-``embed=false``.
+``limit``, ``offset``, ``count`` (bare for ``<name>_count``, or ``count=key``), ``ids``,
+``embed=false`` and ``name=key`` (the relationship's output key).
 
 Parsing (`RawOptions`) checks the form only; `resolve` checks the options against the
 relationship when the shape is bound, and yields the hashable `RelationOptions` of the tree.

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 import treeshape as ts
 from tests.agreement import assert_backends_agree, serialized, without_jit
+from tests.core.reference import reference_dump
 from tests.databases import Db
 from tests.factories import NetworkSpec, build_network
 from tests.models import Call, Journey, Line, Operator, Place
@@ -74,8 +75,8 @@ def test_every_backend_gives_the_renamed_reference(
         return
     shape = ts.shape(root, tree, fields=fields, key_style=style, names=renames)
     plain = ts.shape(root, tree, fields=fields)
-    if style is not str or renames:
-        assert shape != plain  # equal trees with other names are other nodes and classes
+    assert shape != plain  # equal trees with a naming are other nodes, with other classes
+    assert shape.pydantic_model is not plain.pydantic_model
     db.clean()
     with Session(db.engine) as session:
         build_network(session, network)
@@ -83,8 +84,6 @@ def test_every_backend_gives_the_renamed_reference(
         objs = session.scalars(
             select(root).options(*plain.loader_options()).order_by(*inspect(root).primary_key)
         ).all()
-        from tests.core.reference import reference_dump
-
         expected = [
             renamed(reference_dump(o, tree, fields, COLUMNS), root, tree, style, renames)
             for o in objs
@@ -121,7 +120,6 @@ def test_a_style_is_inherited_by_composed_shapes_that_set_none(db: Db) -> None:
     operator = next(d["operator"] for d in docs if d["operator"] is not None)
     assert list(operator) == ["OPERATOR_ID", "NAME"]
     # The composed shapes themselves are unchanged: attribute names, their own classes.
-    assert calls.dump  # (defined before, used alone below)
     with Session(db.engine) as session:
         first = session.scalars(select(Call).options(*calls.loader_options())).first()
         assert first is not None and list(calls.dump(first)) == ["sequence", "place_id"]
@@ -233,3 +231,21 @@ def test_json_schema_and_generated_classes_show_the_output_keys() -> None:
     }
     assert shape.pydantic_model.model_validate(doc).model_dump(mode="json") == doc
     assert orjson.loads(shape.pydantic_model.model_validate(doc).model_dump_json()) == doc
+
+
+def test_a_named_composed_shape_under_a_style_gets_its_own_class() -> None:
+    brief = ts.shape(Place, fields=["place_id", "name"], name="NamesPlaceBrief")
+    calls = ts.shape(Call, {"place": brief}, key_style=to_camel)
+    restyled = calls.node.relation("place")
+    assert restyled is not None and restyled.child != brief.node
+    model = calls.pydantic_model.model_fields["place"].annotation
+    assert brief.pydantic_model.__name__ == "NamesPlaceBrief"
+    assert model is not brief.pydantic_model
+    assert list(calls.json_schema()["properties"]) == [
+        "journeyId",
+        "sequence",
+        "placeId",
+        "arrives",
+        "dwell",
+        "place",
+    ]

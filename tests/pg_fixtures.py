@@ -25,7 +25,6 @@ them out, and the terminal summary says how many ran against which server.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +33,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import pgserver
+from tests.server_report import ServerReport
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -43,63 +43,29 @@ PG_FIXTURES = frozenset(
 )
 
 
-class _Report:
-    """What the terminal summary says about PostgreSQL (module state: one session per process)."""
-
-    server: str | None = None
-    startup: float | None = None
-    unavailable: str | None = None
-    outcomes: dict[str, int] = {}
+REPORT = ServerReport(
+    label="PostgreSQL", marker="postgres", fixtures=PG_FIXTURES, require_env="TREESHAPE_REQUIRE_PG"
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "postgres: needs a PostgreSQL server")
-    _Report.outcomes = {}
+    REPORT.configure(config)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        names = getattr(item, "fixturenames", ())
-        # db_url[postgresql] carries the marker itself (its PostgreSQL fixture is dynamic).
-        if PG_FIXTURES.intersection(names) and item.get_closest_marker("postgres") is None:
-            item.add_marker(pytest.mark.postgres)
+    REPORT.mark(items)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if "postgres" not in report.keywords:
-        return
-    if report.when == "call" or (report.when == "setup" and not report.passed):
-        outcome = "error" if report.when == "setup" and report.failed else report.outcome
-        _Report.outcomes[outcome] = _Report.outcomes.get(outcome, 0) + 1
+    REPORT.record(report)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    outcomes = _Report.outcomes
-    if not outcomes and _Report.server is None and _Report.unavailable is None:
-        return
-    counts = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) or "no test ran"
-    if _Report.server is not None:
-        where = _Report.server
-        if _Report.startup is not None:
-            where += f", started in {_Report.startup:.2f}s"
-    else:
-        where = f"unavailable: {_Report.unavailable}"
-    terminalreporter.write_sep("-", "PostgreSQL")
-    terminalreporter.write_line(f"PostgreSQL tests: {counts} ({where})")
+    REPORT.summary(terminalreporter)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Where PostgreSQL is required, a run in which no PostgreSQL test passed is a failure."""
-    if os.environ.get("TREESHAPE_REQUIRE_PG", "").strip() != "1":
-        return
-    if exitstatus == 0 and not _Report.outcomes.get("passed"):
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        tr = session.config.pluginmanager.get_plugin("terminalreporter")
-        if tr is not None:
-            tr.ensure_newline()
-            tr.write_line(
-                "TREESHAPE_REQUIRE_PG=1 but no PostgreSQL test passed", red=True, bold=True
-            )
+    REPORT.require(session, exitstatus)
 
 
 @pytest.fixture(scope="session")
@@ -107,13 +73,14 @@ def pg_server() -> Iterator[pgserver.PgServer]:
     try:
         server = pgserver.open_server()
     except pgserver.PgUnavailable as exc:
-        _Report.unavailable = str(exc).splitlines()[0]
+        REPORT.unavailable = str(exc).splitlines()[0]
         if pgserver.in_ci():
             pytest.fail(f"PostgreSQL is required here (CI) but unavailable: {exc}", pytrace=False)
         pytest.skip(f"PostgreSQL unavailable: {exc}")
-    _Report.server = f"PostgreSQL {server.version}, {server.describe()}"
-    if server.cluster is not None:
-        _Report.startup = server.cluster.startup_seconds
+    REPORT.started(
+        f"PostgreSQL {server.version}, {server.describe()}",
+        server.cluster.startup_seconds if server.cluster is not None else None,
+    )
     try:
         yield server
     finally:

@@ -20,6 +20,8 @@ documents show.
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
 import treeshape as ts
 
 from .models import Agency, Route, Stop, StopTime, Trip
@@ -125,19 +127,97 @@ trip_detail = ts.shape(
 #: ``GET /trips/{trip_id}/stop_times``: the list of a trip's calls, each with its stop.
 trip_stop_times = stop_time_with_stop
 
+# -- computed fields: values of an object and its relationships, with what they read declared ----
+
+
+# [start computed]
+def _first_departure(trip: Trip) -> str | None:
+    times = [st.departure_time for st in trip.stop_times if st.departure_time is not None]
+    return min(times, default=None)  # zero-padded HH:MM:SS: text order is time order
+
+
+def _last_arrival(trip: Trip) -> str | None:
+    times = [st.arrival_time for st in trip.stop_times if st.arrival_time is not None]
+    return max(times, default=None)
+
+
+#: A trip's first departure: read from its stop_times, which the loader plan loads for it (the
+#: shape need not output them), or computed by the database in `fetch`.
+first_departure = ts.computed(
+    _first_departure,
+    type=str | None,
+    reads=["stop_times"],
+    sql=lambda trip: (
+        select(func.min(StopTime.departure_time))
+        .where(StopTime.trip_id == trip.trip_id)
+        .scalar_subquery()
+    ),
+    doc="The trip's first departure time (HH:MM:SS, past 24:00 after midnight); null if none.",
+)
+
+#: A trip's last arrival, the same way.
+last_arrival = ts.computed(
+    _last_arrival,
+    type=str | None,
+    reads=["stop_times"],
+    sql=lambda trip: (
+        select(func.max(StopTime.arrival_time))
+        .where(StopTime.trip_id == trip.trip_id)
+        .scalar_subquery()
+    ),
+    doc="The trip's last arrival time (HH:MM:SS); null if none.",
+)
+
+#: How many routes serve a stop: the distinct routes of the trips calling at it.
+route_count = ts.computed(
+    lambda stop: len({trip.route_id for trip in stop.trips}),
+    type=int,
+    reads=["trips"],
+    sql=lambda stop: (
+        select(func.count(func.distinct(Trip.route_id)))
+        .select_from(StopTime)
+        .join(Trip, Trip.trip_id == StopTime.trip_id)
+        .where(StopTime.stop_id == stop.stop_id)
+        .scalar_subquery()
+    ),
+    doc="The number of distinct routes whose trips call at the stop.",
+)
+
+#: A trip's span of service, for a timetable overview: the trip fragment and its first and last
+#: times, without the stop_times themselves. Not an endpoint of the apps (their documents stay
+#: as they are); `docs/howto/computed-fields.md` shows it, and `tests/computed/test_transit.py`
+#: checks it against the feed on every backend.
+trip_span = ts.shape(
+    Trip,
+    trip_brief,
+    computed={"first_departure": first_departure, "last_arrival": last_arrival},
+    name="TripSpan",
+)
+
+#: A stop with the number of routes serving it.
+stop_with_route_count = ts.shape(
+    Stop, stop_brief, computed={"route_count": route_count}, name="StopWithRouteCount"
+)
+# [end computed]
+
 __all__ = [
     "DEPARTURES",
     "agency_brief",
     "departure",
+    "first_departure",
+    "last_arrival",
     "route_brief",
+    "route_count",
     "route_detail",
     "route_list_item",
     "stop_brief",
     "stop_detail",
     "stop_list_item",
     "stop_time_with_stop",
+    "stop_with_route_count",
     "trip_brief",
     "trip_detail",
+    "trip_span",
     "trip_stop_times",
     "trip_timetable",
     "trip_with_route",

@@ -10,6 +10,7 @@ route_detail.dump(session.scalars(stmt).one())
 from .errors import InputError, NotLoadedError, SpecError, TreeshapeError
 from .inspection import PRIVATE_INFO_KEY
 from .shape import Shape, shape
+from .spec.computed import Computed, computed
 from .spec.options import include
 from .sql.fetch import FetchError
 from .tree import RelationOptions
@@ -18,6 +19,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "PRIVATE_INFO_KEY",
+    "Computed",
     "FetchError",
     "InputError",
     "NotLoadedError",
@@ -26,6 +28,7 @@ __all__ = [
     "SpecError",
     "TreeshapeError",
     "__version__",
+    "computed",
     "include",
     "shape",
 ]

@@ -14,18 +14,21 @@ import types
 import typing
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import NoInspectionAvailable
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import ColumnProperty, Mapper, RelationshipProperty
 from sqlalchemy.orm.interfaces import MANYTOMANY, MANYTOONE, ONETOMANY
-from sqlalchemy.sql.schema import Column
+from sqlalchemy.sql.schema import Column, Table, UniqueConstraint
 from sqlalchemy.types import JSON, TypeEngine
 from sqlalchemy.types import Enum as SAEnum
 
 from .errors import SpecError, safe_repr
+
+if TYPE_CHECKING:
+    from .spec.computed import Computed
 
 __all__ = [
     "HIDDEN_PREFIX",
@@ -33,20 +36,23 @@ __all__ = [
     "Direction",
     "FieldInfo",
     "FieldKind",
+    "ForeignKeyFacts",
     "ModelInfo",
     "RelationInfo",
     "RelationJoins",
+    "foreign_keys",
     "is_configured",
     "is_enum_type",
     "mapper_of",
     "model_info",
     "python_type_of",
+    "unique_keys",
 ]
 
 HIDDEN_PREFIX = "_treeshape_"
 """Mapper attributes treeshape adds itself (count expressions): never fields of a shape."""
 
-FieldKind = Literal["column", "expression", "hybrid", "property"]
+FieldKind = Literal["column", "expression", "hybrid", "property", "computed"]
 Direction = Literal["one_to_many", "many_to_one", "many_to_many"]
 
 PRIVATE_INFO_KEY = "treeshape_private"
@@ -55,7 +61,8 @@ PRIVATE_INFO_KEY = "treeshape_private"
 
 @dataclass(frozen=True, eq=False)
 class FieldInfo:
-    """One scalar output of a model: a column, a SQL expression, a hybrid or a property."""
+    """One scalar output of a model: a column, a SQL expression, a hybrid, a property, or a
+    field declared with ``ts.computed`` (`treeshape.spec.computed`)."""
 
     model: type
     name: str
@@ -68,6 +75,10 @@ class FieldInfo:
     prop: ColumnProperty[Any] | None = None
     private: bool = False
     doc: str | None = None
+    computed: Computed | None = None
+    """For a computed field: its declaration (function, type, reads, SQL)."""
+    reads: tuple[Any, ...] = ()
+    """For a computed field: the relationship paths it reads, bound (a `ReadTree`)."""
 
     @property
     def read_only(self) -> bool:
@@ -522,6 +533,76 @@ def _references(model: type, column: Any) -> tuple[tuple[type, str], ...]:
                     continue
                 found.append((other.class_, key))
                 break
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class ForeignKeyFacts:
+    """One foreign key constraint of a model's table, by attribute names (for writing)."""
+
+    columns: tuple[str, ...]
+    """The model's attributes, in the constraint's order."""
+    target: type
+    target_columns: tuple[str, ...]
+    """The referenced model's attributes, pairwise with ``columns``."""
+
+
+def foreign_keys(model: type) -> tuple[ForeignKeyFacts, ...]:
+    """Every foreign key constraint of ``model``'s tables whose columns (on both sides) are
+    mapped attributes: a composite key is one constraint, checked as a whole."""
+    mapper = model_info(model).mapper
+    found: list[ForeignKeyFacts] = []
+    for table in mapper.tables:
+        if not isinstance(table, Table):
+            continue  # a select() mapped as a class: no constraints
+        for constraint in sorted(table.foreign_key_constraints, key=lambda c: tuple(c.column_keys)):
+            try:
+                local = tuple(mapper.get_property_by_column(c).key for c in constraint.columns)
+            except Exception:  # a column of the table the model does not map
+                continue
+            remote = [element.column for element in constraint.elements]
+            for other in mapper.registry.mappers:
+                if remote[0].table not in other.tables:
+                    continue
+                try:
+                    target = tuple(other.get_property_by_column(c).key for c in remote)
+                except Exception:  # the referenced columns are not mapped on that class
+                    continue
+                found.append(ForeignKeyFacts(local, other.class_, target))
+                break
+    return tuple(found)
+
+
+def unique_keys(model: type) -> tuple[tuple[str, ...], ...]:
+    """The attribute sets of ``model`` the database keeps unique besides its primary key:
+    ``unique=True`` columns, ``UniqueConstraint``s and unique indexes (plain columns only)."""
+    info = model_info(model)
+    mapper = info.mapper
+    primary = set(info.primary_key)
+    found: list[tuple[str, ...]] = []
+    for table in mapper.tables:
+        if not isinstance(table, Table):
+            continue  # a select() mapped as a class: no constraints
+        sets: list[list[Any]] = [
+            list(c.columns) for c in table.constraints if isinstance(c, UniqueConstraint)
+        ]
+        sets += [
+            list(ix.columns)
+            for ix in table.indexes
+            if ix.unique
+            and len(ix.columns) == len(ix.expressions)  # no expression index
+            and not any(
+                k.endswith("_where") and v is not None for k, v in ix.dialect_kwargs.items()
+            )
+        ]
+        sets += [[c] for c in table.columns if c.unique]
+        for columns in sets:
+            try:
+                names = tuple(mapper.get_property_by_column(c).key for c in columns)
+            except Exception:  # an unmapped column
+                continue
+            if names and set(names) != primary and names not in found:
+                found.append(names)
     return tuple(found)
 
 

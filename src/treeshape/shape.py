@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .backends.dumper import dump_json_many, dump_json_one, dump_many, dump_one
@@ -38,6 +38,7 @@ def shape(
     name: str | None = None,
     key_style: KeyStyle | None = None,
     names: NamesArg = None,
+    computed: Mapping[Any, Any] | None = None,
 ) -> Shape:
     """Define the shape of a nested view of ``model``.
 
@@ -46,6 +47,9 @@ def shape(
     (composition), freely mixed. ``fields`` is a list of field names for ``model``, or a mapping
     from model class or model name to field names; models not named output every column.
     ``name`` names the generated classes (``RouteDetail``) instead of a derived name.
+    ``computed`` adds computed fields (`computed`): ``{"first_departure": ts.computed(...)}``
+    for ``model``, or a mapping from model (class or name) to such mappings; each is output
+    after the model's fields, and the paths it reads are loaded by `Shape.loader_options`.
 
     ``key_style`` (a callable such as ``pydantic.alias_generators.to_camel``) gives every
     output key of the shape from its attribute name, in every node the spec builds and in
@@ -64,10 +68,10 @@ def shape(
     mapper_of(model)
     check_style(model.__name__, key_style)
     if is_configured(model):
-        return Shape(_bound(model, specs, fields, name, key_style, names))
+        return Shape(_bound(model, specs, fields, name, computed, key_style, names))
     # Errors of dotted paths now, whatever the mappers' state (composed shapes bind later).
     parse(model.__name__, tuple(spec for spec in specs if isinstance(spec, str)))
-    return Shape(None, lambda: _bound(model, specs, fields, name, key_style, names))
+    return Shape(None, lambda: _bound(model, specs, fields, name, computed, key_style, names))
 
 
 def _bound(
@@ -75,10 +79,11 @@ def _bound(
     specs: tuple[Any, ...],
     fields: FieldsArg,
     name: str | None,
+    computed: Mapping[Any, Any] | None,
     key_style: KeyStyle | None,
     names: NamesArg,
 ) -> ShapeNode:
-    node = bind(model, specs, fields, name, key_style, names)
+    node = bind(model, specs, fields, name, computed, key_style, names)
     claim_names(node)
     return node
 

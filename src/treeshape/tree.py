@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_NAMING",
     "KeyStyle",
     "Naming",
+    "ReadTree",
     "RelationNode",
     "RelationOptions",
     "Rendering",
@@ -30,6 +31,7 @@ __all__ = [
     "memo_lookup",
     "memoize",
     "memoize_class",
+    "merge_reads",
     "output_keys",
 ]
 
@@ -61,6 +63,20 @@ class Naming:
 
 
 DEFAULT_NAMING = Naming()
+
+
+ReadTree = tuple[tuple[str, "ReadTree"], ...]
+"""Relationship paths a computed field reads, as a hashable tree sorted by name:
+``(("stop_times", (("stop", ()),)),)`` for ``stop_times.stop``."""
+
+
+def merge_reads(trees: Iterable[ReadTree]) -> ReadTree:
+    """The union of read trees."""
+    merged: dict[str, list[ReadTree]] = {}
+    for tree in trees:
+        for key, sub in tree:
+            merged.setdefault(key, []).append(sub)
+    return tuple((key, merge_reads(subs)) for key, subs in sorted(merged.items()))
 
 
 @dataclass(frozen=True)
@@ -355,6 +371,17 @@ class ShapeNode:
                 )
             self.memo["tree.load_keys"] = keys
         result: frozenset[str] | None = self.memo["tree.load_keys"]
+        return result
+
+    @property
+    def reads(self) -> ReadTree:
+        """The relationship paths this node's computed fields read (a merged `ReadTree`): the
+        loader plan loads them whole, whether or not the shape outputs them."""
+        reads = self.memo.get("tree.reads")
+        if reads is None:
+            reads = merge_reads(f.reads for f in self.fields if f.reads)
+            self.memo["tree.reads"] = reads
+        result: ReadTree = reads
         return result
 
     def count_relations(self) -> int:

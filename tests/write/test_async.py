@@ -52,5 +52,5 @@ def test_aload_creates_replaces_and_refuses(db_url: str) -> None:
             await aengine.dispose()
 
     reads, errors = asyncio.run(scenario())
-    assert reads == 3  # customers, tags, products
+    assert reads == 4  # customers, tags, products; the unique number
     assert [(e["loc"], e["type"]) for e in errors] == [(("customer",), "not_found")]

@@ -35,6 +35,10 @@ definition of the error semantics) dumps the same objects again to raise the exa
 properties are read with attribute access: they are code the model author wrote, and loader
 options make any relationship they touch raise, not load. In a node with such fields the state
 reads are hoisted before them, so the first error raised is the one the reference raises.
+Computed fields declared with ``ts.computed`` go through `treeshape.spec.computed.value_reader`
+(shared with the other backends): their reads are checked in the instance dicts before the
+function runs, so an unloaded one is a ``KeyError`` here and the reference's `NotLoadedError`,
+never a lazy load.
 
 Repeated many-to-one targets
 ----------------------------
@@ -78,6 +82,7 @@ import orjson
 
 from ..errors import NotLoadedError
 from ..inspection import FieldInfo
+from ..spec.computed import value_reader
 from ..sql.counting import count_attribute
 from ..tree import RelationNode, ShapeNode, memoize
 from ..values import (
@@ -204,7 +209,7 @@ def reference_dumper(node: ShapeNode) -> ObjectDumper:
         if f.loaded_from_state
     ]
     computed_fields = [
-        (f.name, key(f.name), converter_for(f.python_type))
+        (f.name, key(f.name), converter_for(f.python_type), _reader(f, NotLoadedError))
         for f in node.fields
         if not f.loaded_from_state
     ]
@@ -225,8 +230,8 @@ def reference_dumper(node: ShapeNode) -> ObjectDumper:
             except KeyError:
                 raise NotLoadedError(model_name, name, name) from None
             out[output] = value if convert is None or value is None else convert(value)
-        for name, output, convert in computed_fields:
-            value = getattr(obj, name)
+        for _name, output, convert, read in computed_fields:
+            value = read(obj)
             out[output] = value if convert is None or value is None else convert(value)
         for name, output, many, child in relations:
             try:
@@ -247,6 +252,16 @@ def reference_dumper(node: ShapeNode) -> ObjectDumper:
         return out
 
     return dump
+
+
+def _reader(info: FieldInfo, missing: type[Exception]) -> Callable[[Any], Any]:
+    """How a field that is not state is read: a computed field through `value_reader` (its
+    reads checked first, so an unloaded one raises instead of lazy-loading), a hybrid or a
+    property by attribute access."""
+    if info.computed is not None:
+        return value_reader(info, missing=missing)
+    name = info.name
+    return lambda obj: getattr(obj, name)
 
 
 def _reference_specials(
@@ -462,6 +477,9 @@ class _Compiler:
     def _field(self, info: FieldInfo) -> str:
         if info.loaded_from_state:
             read = f"d[{info.name!r}]"
+        elif info.computed is not None:
+            # An unloaded read raises KeyError here: the reference then names its path.
+            read = f"{self._constant(value_reader(info, missing=KeyError), 'k')}(o)"
         elif info.name.isidentifier() and not keyword.iskeyword(info.name):
             read = f"o.{info.name}"
         else:

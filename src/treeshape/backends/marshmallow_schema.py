@@ -8,12 +8,14 @@ time would never be freed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
 
 from ..errors import NotLoadedError
 from ..naming import class_name
+from ..spec.computed import value_reader
 from ..sql.counting import count_attribute
 from ..tree import RelationNode, ShapeNode, memoize_class
 from .converter import TYPE_MAPPING, ShapeConverter
@@ -34,8 +36,12 @@ class ShapeSchema(ma.Schema):
 
     __treeshape_shape__: ShapeNode
     __treeshape_state_keys__: frozenset[str] = frozenset()
+    __treeshape_computed__: dict[str, Callable[[Any], Any]] = {}
 
     def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        compute = self.__treeshape_computed__.get(attr)
+        if compute is not None:
+            return compute(obj)
         state = getattr(obj, "__dict__", None)
         if (
             state is not None
@@ -135,6 +141,11 @@ def schema_class(node: ShapeNode) -> type[ShapeSchema]:
         if key != name:
             attrs[name].data_key = key
     attrs["__treeshape_shape__"] = node
+    attrs["__treeshape_computed__"] = {
+        f.name: value_reader(f, missing=NotLoadedError)
+        for f in node.fields
+        if f.computed is not None
+    }
     attrs["__treeshape_state_keys__"] = frozenset(state_keys)
     attrs["__module__"] = "treeshape.generated"
     attrs["__doc__"] = f"marshmallow schema of the shape {node.info.name}{node.describe()}."

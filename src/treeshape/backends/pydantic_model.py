@@ -9,7 +9,7 @@ from __future__ import annotations
 import decimal
 import keyword
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from operator import itemgetter
 from typing import Annotated, Any, ClassVar, Optional, Self
 
@@ -29,6 +29,7 @@ from ..compat import validator_without_reuse
 from ..errors import NotLoadedError
 from ..inspection import FieldInfo
 from ..naming import class_name
+from ..spec.computed import value_reader
 from ..sql.counting import count_attribute
 from ..tree import RelationNode, ShapeNode, memoize, memoize_class
 
@@ -106,6 +107,50 @@ class ShapeModel(BaseModel):
             by_alias=by_alias,
             by_name=by_name,
         )
+
+
+class _WithComputed:
+    """An object seen with its computed fields' values as attributes, for ``from_attributes``.
+
+    ``__dict__`` is the object's own, so `ShapeModel._require_loaded` checks the real state.
+    """
+
+    __slots__ = ("_obj", "_values")
+
+    def __init__(self, obj: Any, values: dict[str, Any]) -> None:
+        object.__setattr__(self, "_obj", obj)
+        object.__setattr__(self, "_values", values)
+
+    @property
+    def __dict__(self) -> dict[str, Any]:  # type: ignore[override]
+        state: dict[str, Any] = object.__getattribute__(self, "_obj").__dict__
+        return state
+
+    def __getattr__(self, name: str) -> Any:
+        values: dict[str, Any] = object.__getattribute__(self, "_values")
+        if name in values:
+            return values[name]
+        return getattr(object.__getattribute__(self, "_obj"), name)
+
+
+def _computed_validator(node: ShapeNode) -> Any:
+    """A wrap validator giving ``from_attributes`` the values of ``node``'s computed fields
+    (`value_reader`: reads checked, the function called, the type checked), under their
+    output keys, which is what Pydantic reads (a renamed field's validation alias)."""
+    readers = [
+        (f.name, value_reader(f, missing=NotLoadedError))
+        for f in node.fields
+        if f.computed is not None
+    ]
+    if not readers:
+        return None
+
+    def with_computed(cls: Any, data: Any, handler: Any) -> Any:
+        if isinstance(data, Mapping | BaseModel) or not hasattr(data, "__dict__"):
+            return handler(data)
+        return handler(_WithComputed(data, {name: read(data) for name, read in readers}))
+
+    return model_validator(mode="wrap")(with_computed)
 
 
 @memoize
@@ -294,11 +339,13 @@ def model_class(node: ShapeNode) -> type[ShapeModel]:
             kwargs["serialization_alias"] = output
         fields[attribute_name] = (annotation, Field(..., **kwargs))
     name = class_name(node)
+    validator = _computed_validator(node)
     model: type[ShapeModel] = create_model(
         name,
         __base__=ShapeModel,
         __module__="treeshape.generated",
         __doc__=f"Pydantic model of the treeshape shape {node.info.name}{node.describe()}.",
+        __validators__={"_treeshape_computed": validator} if validator is not None else None,
         **fields,
     )
     model.__treeshape_state_keys__ = frozenset(state_keys)

@@ -15,11 +15,13 @@ from ..tree import (
     DEFAULT_NAMING,
     KeyStyle,
     Naming,
+    ReadTree,
     RelationNode,
     RelationOptions,
     ShapeNode,
     output_keys,
 )
+from .computed import bind_computed
 from .options import resolve
 from .parse import SpecEntry, parse
 
@@ -42,10 +44,12 @@ def bind(
     specs: tuple[Any, ...],
     fields: FieldsArg,
     name: str | None,
+    computed: Any = None,
     key_style: KeyStyle | None = None,
     names: NamesArg = None,
 ) -> ShapeNode:
-    """The shape tree for ``shape(model, *specs, fields=fields, name=name, ...)``."""
+    """The shape tree for ``shape(model, *specs, fields=fields, name=name, computed=...,
+    key_style=..., names=...)``."""
     info = model_info(model)
     if name is not None and (not isinstance(name, str) or not name.isidentifier()):
         raise SpecError(
@@ -58,8 +62,27 @@ def bind(
     composed: dict[type, ModelInfo] = {}
     _check_structure(info, root, selectable, composed)
     selection = resolve_fields(info, fields, selectable, composed)
-    renames = _resolve_names(info, names, selectable, composed)
+    extra: tuple[FieldInfo, ...] = ()
+    if computed is not None:
+        extra = _add_computed(info, computed, selection, selectable, composed)
+    # Computed fields are outputs too: names= may rename them.
+    computed_names = {
+        model: {f.name for f in chosen if f.computed is not None}
+        for model, chosen in selection.items()
+    }
+    computed_names.setdefault(info.model, set()).update(f.name for f in extra)
+    renames = _resolve_names(info, names, selectable, composed, computed_names)
     node = _build(info, root, selection, key_style, renames)
+    if extra:
+        # A root that is a composed shape (``shape(Trip, trip_brief, computed=...)``): its
+        # fields, then the computed ones.
+        _check_taken(info, node.fields, extra)
+        _check_output_keys(info, node.fields + extra, node.relations)
+        naming = _naming(info, node.fields + extra, node.relations, node.naming, "")
+        node = ShapeNode.make(info, node.fields + extra, node.relations, naming=naming)
+    if computed is not None:
+        for path, sub in node.walk():
+            _check_reads(sub, sub.reads, path)
     if name is not None and name != node.name:
         node = ShapeNode.make(node.info, node.fields, node.relations, name, node.naming)
     return node
@@ -89,6 +112,7 @@ def _resolve_names(
     names: NamesArg,
     selectable: Mapping[type, ModelInfo],
     composed: Mapping[type, ModelInfo],
+    computed_names: Mapping[type, set[str]],
 ) -> dict[type, tuple[tuple[str, str], ...]]:
     """``names=`` as sorted ``(attribute, key)`` pairs per model, every name checked.
 
@@ -126,7 +150,11 @@ def _resolve_names(
                     f"names= for {info.name} maps attribute names to non-empty output keys, "
                     f"got {safe_repr(attribute)}: {safe_repr(output)}."
                 )
-            valid = [*info.field_names(), *info.relationships]
+            valid = [
+                *info.field_names(),
+                *sorted(computed_names.get(info.model, ())),
+                *info.relationships,
+            ]
             if attribute not in valid:
                 raise SpecError(
                     f"names= for {info.name} renames {attribute!r}, which is no field or "
@@ -190,11 +218,13 @@ def resolve_fields(
     fields: FieldsArg,
     selectable: Mapping[type, ModelInfo],
     composed: Mapping[type, ModelInfo] | None = None,
+    computed: Mapping[type, Mapping[str, FieldInfo]] | None = None,
 ) -> dict[type, tuple[FieldInfo, ...]]:
     """Turn ``fields=`` into field infos per model, checking every model and field name.
 
     ``selectable`` are the models whose field set ``fields`` may choose; ``composed`` the models
-    present only inside composed shapes (which keep their own fields), for a precise error.
+    present only inside composed shapes (which keep their own fields), for a precise error;
+    ``computed`` the computed fields a narrowing may name, per model.
     """
     if fields is None:
         return {}
@@ -219,8 +249,84 @@ def resolve_fields(
         info = _model_for_key(key, root, selectable, by_name, composed or {}, "fields=")
         if info.model in resolved:
             raise SpecError(f"fields= names the model {info.name} twice.")
-        resolved[info.model] = field_infos(info, names)
+        resolved[info.model] = field_infos(info, names, (computed or {}).get(info.model))
     return resolved
+
+
+def _add_computed(
+    root: ModelInfo,
+    computed: Any,
+    selection: dict[type, tuple[FieldInfo, ...]],
+    selectable: Mapping[type, ModelInfo],
+    composed: Mapping[type, ModelInfo],
+) -> tuple[FieldInfo, ...]:
+    """Add ``computed=`` to the field selection: after the model's fields, in the order given.
+
+    ``computed`` maps output names to `Computed` for the root model, or models (classes or
+    names) to such mappings, as ``fields=`` does. Returns the root's computed fields when the
+    root is a composed shape (whose fields the selection does not choose), else ``()``.
+    """
+    if not isinstance(computed, Mapping):
+        raise SpecError(
+            f"computed= for {root.name} must be a mapping of output names to ts.computed(...) "
+            f"(or of models to such mappings), got {type(computed).__name__} "
+            f"{safe_repr(computed)}."
+        )
+    per_model: list[tuple[ModelInfo, Any]]
+    if all(isinstance(value, Mapping) for value in computed.values()) and computed:
+        by_name = {m.__name__: i for m, i in selectable.items()}
+        per_model = [
+            (
+                root
+                if key is root.model or key == root.name
+                else _model_for_key(key, root, selectable, by_name, composed, "computed="),
+                value,
+            )
+            for key, value in computed.items()
+        ]
+    else:
+        per_model = [(root, computed)]
+    root_extra: tuple[FieldInfo, ...] = ()
+    for info, declared in per_model:
+        added = bind_computed(info, declared)
+        if info.model not in selectable:
+            root_extra = added  # only the root gets here: the others are checked above
+            continue
+        base = selection.get(info.model, info.default_fields)
+        _check_taken(info, base, added)
+        selection[info.model] = base + added
+    return root_extra
+
+
+def _check_taken(
+    info: ModelInfo, fields: tuple[FieldInfo, ...], added: tuple[FieldInfo, ...]
+) -> None:
+    taken = {f.name for f in fields}
+    for f in added:
+        if f.name in taken:
+            raise SpecError(
+                f"{info.name}.{f.name} is both a field of the shape and in computed=; list it "
+                f"once (a computed field is output without naming it in fields=)."
+            )
+
+
+def _check_reads(node: ShapeNode, reads: ReadTree, path: str) -> None:
+    """A read through a relationship the shape filters or cuts would see only those rows: the
+    function's value would silently depend on the window. Refuse it."""
+    for key, sub in reads:
+        rel = node.relation(key)
+        if rel is None:
+            continue
+        if rel.options.where or rel.options.windowed:
+            where = f"{path}.{key}" if path else key
+            raise SpecError(
+                f"A computed field of {node.info.name} reads {where!r}, which this shape "
+                f"includes with where=/limit=/offset= ({rel.options.describe()}): the function "
+                f"would see only those rows. Include the relationship without them, or compute "
+                f"from what the shape outputs."
+            )
+        if sub:
+            _check_reads(rel.child, sub, f"{path}.{key}" if path else key)
 
 
 def _model_for_key(
@@ -229,7 +335,7 @@ def _model_for_key(
     selectable: Mapping[type, ModelInfo],
     by_name: Mapping[str, ModelInfo],
     composed: Mapping[type, ModelInfo],
-    argument: str,
+    arg: str = "fields=",
 ) -> ModelInfo:
     if isinstance(key, str):
         found = by_name.get(key)
@@ -237,37 +343,46 @@ def _model_for_key(
             return found
         composed_names = {m.__name__ for m in composed}
         if key in composed_names:
-            raise SpecError(_composed_message(key, argument))
+            raise SpecError(_composed_message(key, arg))
         raise SpecError(
-            f"{argument} names the model {safe_repr(key)}, which is not in this shape of "
-            f"{root.name}."
+            f"{arg} names the model {safe_repr(key)}, which is not in this shape of {root.name}."
             f"{did_you_mean(key, by_name)} Models in this shape: {name_list(sorted(by_name))}."
         )
     if isinstance(key, type):
         if key in selectable:
             return selectable[key]
         if key in composed:
-            raise SpecError(_composed_message(key.__name__, argument))
+            raise SpecError(_composed_message(key.__name__, arg))
         raise SpecError(
-            f"{argument} names the model {key.__name__}, which is not in this shape of "
+            f"{arg} names the model {key.__name__}, which is not in this shape of "
             f"{root.name}. Models in this shape: {name_list(sorted(by_name))}."
         )
     raise SpecError(
-        f"{argument} keys must be model classes or model names, got {type(key).__name__} "
+        f"{arg} keys must be model classes or model names, got {type(key).__name__} "
         f"{safe_repr(key)}."
     )
 
 
-def _composed_message(model_name: str, argument: str) -> str:
+def _composed_message(model_name: str, arg: str = "fields=") -> str:
     return (
-        f"{argument} names {model_name}, but every {model_name} in this shape comes from a "
-        f"composed shape, which keeps its own fields and names; narrow or redefine that shape "
-        f"instead."
+        f"{arg} names {model_name}, but every {model_name} in this shape comes from a "
+        f"composed shape, which keeps its own fields; "
+        + (
+            "declare the computed field in that shape instead."
+            if arg == "computed="
+            else "narrow or redefine that shape instead."
+        )
     )
 
 
-def field_infos(info: ModelInfo, names: Any) -> tuple[FieldInfo, ...]:
-    """The `FieldInfo` of each name, in the order given; `SpecError` for any bad name."""
+def field_infos(
+    info: ModelInfo, names: Any, computed: Mapping[str, FieldInfo] | None = None
+) -> tuple[FieldInfo, ...]:
+    """The `FieldInfo` of each name, in the order given; `SpecError` for any bad name.
+
+    ``computed``: the computed fields the names may also be (a shape's, when narrowing it).
+    """
+    computed = computed or {}
     if isinstance(names, str | bytes) or not isinstance(names, Iterable):
         raise SpecError(
             f"The fields of {info.name} must be a list of field names, got "
@@ -289,12 +404,13 @@ def field_infos(info: ModelInfo, names: Any) -> tuple[FieldInfo, ...]:
                 f"{info.name}.{name} is a relationship, not a field: include it with a path "
                 f"such as {name!r} instead of listing it in fields=."
             )
-        found = info.field(name)
+        found = computed.get(name) or info.field(name)
         if found is None:
+            known = [*info.field_names(), *(n for n in computed if n not in info.field_names())]
             raise SpecError(
                 f"{info.name} has no field {safe_repr(name)}."
-                f"{did_you_mean(name, info.field_names())} "
-                f"Fields of {info.name}: {name_list(info.field_names())}."
+                f"{did_you_mean(name, known)} "
+                f"Fields of {info.name}: {name_list(known)}."
             )
         if found.private:
             raise SpecError(

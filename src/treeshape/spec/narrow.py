@@ -61,15 +61,20 @@ def _narrow_fields(node: ShapeNode, fields: FieldsArg) -> dict[type, frozenset[s
         return {}
     present: dict[type, ModelInfo] = {}
     allowed: dict[type, set[str]] = {}
+    computed: dict[type, dict[str, FieldInfo]] = {}
     for _, sub in node.walk():
         present.setdefault(sub.model, sub.info)
         allowed.setdefault(sub.model, set()).update(sub.field_names)
-    resolved = resolve_fields(node.info, fields, present)
+        for f in sub.fields:
+            if f.computed is not None:
+                computed.setdefault(sub.model, {})[f.name] = f
+    resolved = resolve_fields(node.info, fields, present, computed=computed)
     result: dict[type, frozenset[str]] = {}
     for model, infos in resolved.items():
         for info in infos:
             if info.name not in allowed[model]:
                 shown = [n for n in present[model].field_names() if n in allowed[model]]
+                shown += [n for n in computed.get(model, {}) if n in allowed[model]]
                 raise SpecError(
                     f"Cannot narrow to the field {model.__name__}.{info.name}: it is outside "
                     f"this shape.{did_you_mean(info.name, shown)} Fields of "

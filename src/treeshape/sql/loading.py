@@ -32,6 +32,12 @@ Relationship options (issue 7), still one statement per relationship:
   (`treeshape.counting`): a column of the parents' statement, no statement of its own.
 * ids: a many-to-one loads nothing (the parent's foreign key is its id); a collection loads
   only the targets' keys (``load_only``).
+
+Computed fields (`treeshape.spec.computed`): the paths a node's computed fields read
+(`ShapeNode.reads`) are loaded too, one ``selectinload`` per relationship level, whether or not
+the shape outputs them; every object on a read path is loaded whole (no ``load_only``: the
+function may read any column), and a relationship the shape loads already (embedded, or ids
+of a collection) is not loaded twice.
 """
 
 from __future__ import annotations
@@ -65,7 +71,7 @@ from ..compat import (
     relationship_path,
     with_compile_options_of,
 )
-from ..tree import RelationNode, RelationOptions, ShapeNode, memoize
+from ..tree import ReadTree, RelationNode, RelationOptions, ShapeNode, memoize, merge_reads
 from .clauses import collection_order, where_clauses, window_range
 from .counting import count_attribute, count_expression
 from .secondary import aliased_secondary, orders_by_target_only, parent_key_columns, relation_join
@@ -153,10 +159,17 @@ def _options_for(
     incoming_remote: set[str],
     path: tuple[str, ...],
     orders: RowOrders,
+    reads: ReadTree | None = None,
 ) -> list[Any]:
+    """``reads``: what computed fields above read below this node (``None``: this node is not
+    on a read path). The objects on a read path are loaded whole (the function may read any
+    of their columns), and read relationships the shape does not load are loaded too."""
     options: list[Any] = []
+    if node.reads:
+        reads = merge_reads([reads or (), node.reads])
+    read = dict(reads or ())
     keys = node.load_keys
-    if keys is not None:
+    if keys is not None and reads is None:
         keys = keys | incoming_remote
         attrs = [getattr(entity, key) for key in sorted(keys, key=node.info.position)]
         options.append(load_only(*attrs, raiseload=True))
@@ -167,6 +180,7 @@ def _options_for(
             options.append(with_expression(counted, count_expression(rel, entity)))
         if not rel.loads:
             continue  # nothing to load: a count only, or ids from the foreign key
+        sub_reads = read.pop(rel.name, None)
         remote: set[str] = set()
         if rel.info.direction == "one_to_many":
             remote = set(rel.info.remote_side_keys)
@@ -191,9 +205,20 @@ def _options_for(
                 # order by a secondary's column stays selectin's: it adapts it to its aliases.)
                 orders[here] = collection_order(rel, child)
         loader = selectinload(attribute)
-        options.append(loader.options(*_options_for(rel.child, child, remote, here, orders)))
+        nested = _options_for(rel.child, child, remote, here, orders, sub_reads)
+        options.append(loader.options(*nested))
+    for name, sub in read.items():
+        options.append(_read_loader(getattr(entity, name), sub))
     options.append(raiseload("*"))
     return options
+
+
+def _read_loader(attribute: Any, reads: ReadTree) -> Any:
+    """A relationship only a computed field reads: every row, whole, as the mapping orders
+    them; below it only what the field reads, everything else raising."""
+    target = attribute.property.mapper.class_
+    nested = [_read_loader(getattr(target, name), sub) for name, sub in reads]
+    return selectinload(attribute).options(*nested, raiseload("*"))
 
 
 _BY_NUMBER: list[Any] = []

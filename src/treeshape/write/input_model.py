@@ -73,7 +73,8 @@ def _build(
             kwargs["alias"] = slot.key
         attributes[slot.name] = attribute
         if slot.required:
-            definitions[attribute] = (annotation, Field(..., **kwargs))
+            required = Optional[annotation] if slot.nullable else annotation  # noqa: UP045
+            definitions[attribute] = (required, Field(..., **kwargs))
         elif slot.nullable:
             definitions[attribute] = (Optional[annotation], Field(None, **kwargs))  # noqa: UP045
         else:

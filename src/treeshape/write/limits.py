@@ -46,6 +46,8 @@ def limit_errors(body: Any, limits: Limits) -> list[dict[str, Any]]:
     Iterative (no recursion limit to hit) and it stops as soon as a bound is passed, so its
     cost is bounded by the limits, not by the body.
     """
+    if _within(body, limits):
+        return []  # the common case, without building a path per container
     total = 0
     stack: list[tuple[Any, tuple[Any, ...], int]] = [(body, (), 1)]
     while stack:
@@ -88,6 +90,29 @@ def limit_errors(body: Any, limits: Limits) -> list[dict[str, Any]]:
             if isinstance(item, _CONTAINERS):
                 stack.append((item, (*loc, key), depth + 1))
     return []
+
+
+def _within(body: Any, limits: Limits) -> bool:
+    """Whether ``body`` is within ``limits``: `limit_errors`' walk without the paths."""
+    total = 0
+    stack: list[tuple[Any, int]] = [(body, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            total += 1
+            items: Any = value.values()
+        elif isinstance(value, list | tuple):
+            if len(value) > limits.max_items:
+                return False
+            total += len(value)
+            items = value
+        else:
+            continue
+        if depth > limits.max_depth or total > limits.max_total:
+            return False
+        depth += 1
+        stack.extend((item, depth) for item in items if isinstance(item, _CONTAINERS))
+    return True
 
 
 def _error(loc: tuple[Any, ...], msg: str, limit: str) -> dict[str, Any]:

@@ -15,26 +15,29 @@ pending, and on an `InputError` the session is exactly as it was.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import Integer, and_, bindparam, column, or_, select, tuple_
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import values as sa_values
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import InputError
-from ..inspection import NO_DEFAULT, ModelInfo
-from ..tree import ShapeNode
+from ..inspection import NO_DEFAULT, ModelInfo, model_info
+from ..tree import ShapeNode, memo_lookup
 from .input_model import InputModel, input_model
 from .limits import DEFAULT_LIMITS, Limits, limit_errors
-from .plan import WriteChild, WritePlan, WriteRef, write_plan
+from .plan import KEEP, WriteChild, WritePlan, WriteRef, memo_key, write_plan
 from .rules import Mode
 
 __all__ = ["load", "validate"]
 
 Loc = tuple[Any, ...]
+_READS = memo_key("reads", None)
 Key = tuple[Any, ...]
 
 
@@ -112,7 +115,7 @@ def load(
     mode: Mode = "create" if instance is None else "patch" if partial else "replace"
     plan = write_plan(node)
     value = validate(node, body, mode, limits=limits)
-    run = _Run(session)
+    run = _Run(session, node)
     root = run.parse(plan, value, ())
     with session.no_autoflush:
         run.read(plan, root, instance)
@@ -123,8 +126,61 @@ def load(
             session.add(obj)
             return obj
         run.update(plan, instance, root)
-        session.add(instance)
+        if sa_inspect(instance).session is not session:
+            # Adding cascades over the whole loaded tree; an object already in this session
+            # has its changes tracked by the attribute events without it.
+            session.add(instance)
         return instance
+
+
+def _flat(keys: Sequence[Key], width: int) -> list[Any]:
+    """``keys`` as an expanding parameter's values: scalars for one column, tuples else."""
+    return [k[0] for k in keys] if width == 1 else [tuple(k) for k in keys]
+
+
+def _in(columns: Sequence[Any], name: str) -> Any:
+    """``columns IN (:name)`` with the list bound at execution, so that one statement
+    serves every body."""
+    target = columns[0] if len(columns) == 1 else tuple_(*columns)
+    return target.in_(bindparam(name, expanding=True))
+
+
+def _rows_statement(model: type, attrs: Sequence[str], *, objects: bool) -> Any:
+    columns = [getattr(model, a) for a in attrs]
+    return (select(model) if objects else select(*columns)).where(_in(columns, "keys"))
+
+
+def _children_statement(child: WriteChild, *, parents: bool, natural: bool) -> Any:
+    """The children of some parents (``:parents``) and/or those with one of some natural
+    keys (``:natural``), in the relationship's order."""
+    model = child.plan.info.model
+    conditions = []
+    if parents:
+        conditions.append(_in([getattr(model, c) for _, c in child.facts.pairs], "parents"))
+    if natural:
+        conditions.append(_in([getattr(model, k) for k in child.plan.key], "natural"))
+    # The relationship's own order (columns of the child's table), then the key: what a
+    # later read of the collection in this session shows.
+    order = [*child.rel.info.order_by, *(getattr(model, k) for k in child.plan.info.primary_key)]
+    return select(model).where(or_(*conditions)).order_by(*order)
+
+
+def _edit_in_place(current: Any, result: list[Any]) -> bool:
+    """Make the loaded collection ``current`` into ``result`` by deleting and appending, if
+    ``result`` keeps ``current``'s order and adds at the end only (a replace that leaves
+    the order alone): the events then fire for the changed children only, where assigning
+    the list fires one for every child. ``False`` (nothing done) otherwise."""
+    wanted = {id(c) for c in result}
+    kept = [c for c in current if id(c) in wanted]
+    if len(kept) > len(result) or any(a is not b for a, b in zip(kept, result, strict=False)):
+        return False
+    if len(wanted) != len(result):
+        return False  # one object twice: let the assignment decide
+    # By position, never by ==, which a model may define by value.
+    for index in reversed([i for i, c in enumerate(current) if id(c) not in wanted]):
+        del current[index]
+    current.extend(result[len(kept) :])
+    return True
 
 
 def _one(values: Sequence[Any]) -> Any:
@@ -140,7 +196,7 @@ class _Reader:
     """How to read one input model class's instances: (key, attribute) pairs per kind."""
 
     mode: Mode
-    fields: tuple[tuple[str, str, tuple[type, str] | None], ...]
+    fields: tuple[tuple[str, str], ...]
     refs: tuple[tuple[WriteRef, str], ...]
     children: tuple[tuple[WriteChild, str], ...]
 
@@ -152,11 +208,7 @@ def _reader(model: type[InputModel], plan: WritePlan) -> _Reader:
         names = model.__treeshape_attributes__
         reader = _Reader(
             mode=model.__treeshape_mode__,  # type: ignore[arg-type]
-            fields=tuple(
-                (f.name, names[f.name], f.facts.references[0] if f.facts.references else None)
-                for f in plan.fields
-                if f.name in names
-            ),
+            fields=tuple((f.name, names[f.name]) for f in plan.fields if f.name in names),
             refs=tuple((r, names[r.name]) for r in plan.refs if r.name in names),
             children=tuple((c, names[c.name]) for c in plan.children if c.name in names),
         )
@@ -167,30 +219,34 @@ def _reader(model: type[InputModel], plan: WritePlan) -> _Reader:
 class _Run:
     """The state of one `load`: problems found, references to check, rows read."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, node: ShapeNode) -> None:
         self.session = session
+        self.node = node
         self.errors: list[dict[str, Any]] = []
         # (model, attributes) -> key -> locations that need a row with that key
         self.wanted: dict[tuple[type, tuple[str, ...]], dict[Key, list[Loc]]] = {}
         self.found: dict[tuple[type, tuple[str, ...]], dict[Key, Any]] = {}
         # the groups whose rows are needed as objects (many-to-many memberships)
         self.objects: set[tuple[type, tuple[str, ...]]] = set()
+        # the items whose plan has foreign keys written directly or unique columns
+        self.checked: list[Item] = []
 
     def error(self, loc: Loc, msg: str, kind: str) -> None:
         self.errors.append({"loc": loc, "msg": msg, "type": kind})
 
     # -- the body as items ------------------------------------------------------------------
 
-    def parse(self, plan: WritePlan, value: InputModel, loc: Loc) -> Item:
-        reader = _reader(type(value), plan)
+    def parse(
+        self, plan: WritePlan, value: InputModel, loc: Loc, reader: _Reader | None = None
+    ) -> Item:
+        if reader is None:
+            reader = _reader(type(value), plan)
         state = value.__dict__
-        given = value.model_fields_set
+        given = value.__pydantic_fields_set__
         values: dict[str, Any] = {}
-        for name, attr, target in reader.fields:
+        for name, attr in reader.fields:
             if attr in given:
-                values[name] = found = state[attr]
-                if target is not None and found is not None:
-                    self._want(target[0], (target[1],), (found,), (*loc, plan.body_key(name)))
+                values[name] = state[attr]
         refs: dict[str, Any] = {}
         for ref, attr in reader.refs:
             if attr not in given:
@@ -216,16 +272,27 @@ class _Run:
                 continue
             raw = state[attr]
             if child.many:
+                # Every item of a validated list is of one input model class: one reader.
+                sub_reader = _reader(type(raw[0]), child.plan) if raw else None
                 children[child.name] = [
-                    self.parse(child.plan, sub, (*loc, plan.body_key(child.name), index))
+                    self.parse(
+                        child.plan, sub, (*loc, plan.body_key(child.name), index), sub_reader
+                    )
                     for index, sub in enumerate(raw or ())
                 ]
             else:
                 here = (*loc, plan.body_key(child.name))
                 children[child.name] = None if raw is None else self.parse(child.plan, raw, here)
         key = plan.key
-        own_key = tuple(values[k] for k in key) if all(k in values for k in key) else None
-        return Item(plan, reader.mode, loc, values, refs, children, own_key)
+        own_key: Key | None
+        if len(key) == 1:
+            own_key = (values[key[0]],) if key[0] in values else None
+        else:
+            own_key = tuple(values[k] for k in key) if all(k in values for k in key) else None
+        item = Item(plan, reader.mode, loc, values, refs, children, own_key)
+        if plan.foreign_keys or plan.uniques:
+            self.checked.append(item)
+        return item
 
     def _want(self, model: type, attrs: tuple[str, ...], key: Key, loc: Loc) -> None:
         self.wanted.setdefault((model, attrs), {}).setdefault(key, []).append(loc)
@@ -237,7 +304,10 @@ class _Run:
             if (
                 root.key is not None
                 and not plan.key_generated
-                and self._rows(plan.info, plan.key, [root.key])
+                and (
+                    root.key in self._pending(plan.info.model, plan.key)
+                    or self._rows(plan.info, plan.key, [root.key])
+                )
             ):
                 self.error(
                     (*root.loc, plan.body_key(plan.key[0])) if len(plan.key) == 1 else root.loc,
@@ -258,33 +328,163 @@ class _Run:
                     )
             root.match = instance
             self._children(plan, [(instance, root)], [root], [])
+        self._columns()
         self._references()
+
+    def _pending(
+        self, model: type, attrs: Sequence[str], *, deleted: bool = False
+    ) -> dict[Key, Any]:
+        """The objects of ``model`` the session adds (or with ``deleted``, deletes) at its
+        next flush, by ``attrs``: a reference to a pending row is as good as one to a stored
+        row, and a stored row being deleted is none (reads run without autoflush)."""
+        found: dict[Key, Any] = {}
+        for obj in self.session.deleted if deleted else self.session.new:
+            if isinstance(obj, model):
+                key = tuple(getattr(obj, a) for a in attrs)
+                if None not in key:
+                    found[key] = obj
+        return found
+
+    def _columns(self) -> None:
+        """Foreign keys written directly (each constraint as a whole, with the matched row's
+        values for the columns a patch leaves out) to check with the references; then the
+        unique column sets, against the stored rows, the pending ones and the body itself."""
+        uniques: dict[tuple[type, tuple[str, ...]], list[tuple[Key, Item]]] = {}
+        for item in self.checked:
+            plan = item.plan
+            for fk in plan.foreign_keys:
+                if not any(c in item.values for c in fk.columns):
+                    continue  # unchanged
+                key = self._value(item, fk.columns)
+                if None not in key:
+                    loc = (
+                        *item.loc,
+                        plan.body_key(next(c for c in fk.columns if c in item.values)),
+                    )
+                    self._want(fk.target, fk.target_columns, key, loc)
+            for names in plan.uniques:
+                if item.match is not None and not any(c in item.values for c in names):
+                    continue  # unchanged: a conflict would be the other item's
+                key = self._value(item, names)
+                if None not in key:
+                    uniques.setdefault((plan.info.model, names), []).append((key, item))
+        for (model, names), given in uniques.items():
+            self._unique(model, names, given)
+
+    @staticmethod
+    def _value(item: Item, names: Sequence[str]) -> Key:
+        """The values ``item`` leaves in ``names`` once written: the body's, else the matched
+        row's (a patch), else what a create gives (the plain default, or NULL)."""
+        result = []
+        for name in names:
+            if name in item.values:
+                result.append(item.values[name])
+            elif item.match is not None and item.mode == "patch":
+                result.append(getattr(item.match, name))
+            else:
+                write = item.plan.field(name)
+                default = write.facts.scalar_default if write is not None else NO_DEFAULT
+                result.append(None if default is NO_DEFAULT else default)
+        return tuple(result)
+
+    def _unique(self, model: type, names: tuple[str, ...], given: list[tuple[Key, Item]]) -> None:
+        """One statement: the stored rows holding one of the ``given`` values of ``names``,
+        joined on the database's own comparison (its collation decides what is equal)."""
+        info = model_info(model)
+        what = "/".join(names)
+        seen: dict[Key, Item] = {}
+        for key, item in given:
+            first = seen.setdefault(key, item)
+            if first is not item:
+                self.error(
+                    (*item.loc, item.plan.body_key(names[0])),
+                    f"{what} {_text(key)} is given twice in this body (also at "
+                    f"{'.'.join(map(str, first.loc)) or 'the root'}); {info.name}.{what} "
+                    f"is unique.",
+                    "duplicate_value",
+                )
+        pending = self._pending(model, names)
+        for key, item in given:
+            other = pending.get(key)
+            if other is not None and other is not item.match:
+                self.error(
+                    (*item.loc, item.plan.body_key(names[0])),
+                    f"{what} {_text(key)} is taken by a {info.name} pending in the session; "
+                    f"{info.name}.{what} is unique.",
+                    "already_exists",
+                )
+        columns = [getattr(model, n) for n in names]
+        # A VALUES list joined to the table: the database pairs each given value with the
+        # rows it equals by its own rules (a case-insensitive collation matches "A" to "a"),
+        # in one statement whatever the number of values.
+        values = (
+            sa_values(
+                column("i", Integer),
+                *(column(f"v{n}", c.type) for n, c in enumerate(columns)),
+                name="given",
+            )
+            .data([(index, *key) for index, (key, _) in enumerate(given)])
+            .cte("given")
+        )
+        primary = [getattr(model, k) for k in info.primary_key]
+        stmt = select(values.c.i, *primary).join_from(
+            values, model, and_(*(c == values.c[f"v{n}"] for n, c in enumerate(columns)))
+        )
+        for index, *row_key in self.session.execute(stmt):
+            key, item = given[index]
+            match = item.match
+            if match is not None and tuple(getattr(match, k) for k in info.primary_key) == tuple(
+                row_key
+            ):
+                continue  # the row the item writes itself
+            self.error(
+                (*item.loc, item.plan.body_key(names[0])),
+                f"A {info.name} with {what} {_text(key)} already exists "
+                f"({'/'.join(info.primary_key)} {_text(tuple(row_key))}); {info.name}.{what} "
+                f"is unique.",
+                "already_exists",
+            )
 
     def _rows(
         self, info: ModelInfo, attrs: Sequence[str], keys: Sequence[Key], *, objects: bool = False
     ) -> list[Any]:
         """The keys (or with ``objects``, the objects) of the rows of ``info`` whose ``attrs``
         are one of ``keys``, in one statement."""
-        columns = [getattr(info.model, a) for a in attrs]
-        condition = (
-            columns[0].in_([k[0] for k in keys])
-            if len(columns) == 1
-            else tuple_(*columns).in_([tuple(k) for k in keys])
+        stmt = self._statement(
+            ("rows", info.model, tuple(attrs), objects),
+            lambda: _rows_statement(info.model, attrs, objects=objects),
         )
+        params = {"keys": [k[0] for k in keys] if len(attrs) == 1 else [tuple(k) for k in keys]}
         if objects:
-            return list(self.session.scalars(select(info.model).where(condition)).all())
-        return [tuple(row) for row in self.session.execute(select(*columns).where(condition))]
+            return list(self.session.scalars(stmt, params).all())
+        return [tuple(row) for row in self.session.execute(stmt, params)]
+
+    def _statement(self, what: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        """A read statement of this shape, built once and cached on the root node: building
+        a statement costs more than running it from SQLAlchemy's compiled cache."""
+        statements: dict[tuple[Any, ...], Any] = memo_lookup(self.node, _READS, dict)
+        stmt = statements.get(what)
+        if stmt is None:
+            # Two threads may build one at once: equal statements, the first one stays.
+            stmt = statements.setdefault(what, build())
+        return stmt
 
     def _references(self) -> None:
         for (model, attrs), wanted in self.wanted.items():
-            from ..inspection import model_info
-
             info = model_info(model)
-            if (model, attrs) in self.objects:
-                rows = self._rows(info, attrs, list(wanted), objects=True)
-                found = {tuple(getattr(row, a) for a in attrs): row for row in rows}
-            else:
-                found = {key: key for key in self._rows(info, attrs, list(wanted))}
+            objects = (model, attrs) in self.objects
+            pending = self._pending(model, attrs)
+            found = {key: pending[key] if objects else key for key in wanted if key in pending}
+            # The rows the session deletes at its next flush are no targets any more.
+            gone = self._pending(model, attrs, deleted=True)
+            rest = [key for key in wanted if key not in found]
+            if rest and objects:
+                rows = self._rows(info, attrs, rest, objects=True)
+                found.update((tuple(getattr(row, a) for a in attrs), row) for row in rows)
+            elif rest:
+                found.update((key, key) for key in self._rows(info, attrs, rest))
+            for key in gone:
+                found.pop(key, None)
             self.found[(model, attrs)] = found
             for key, locs in wanted.items():
                 if key not in found:
@@ -324,7 +524,8 @@ class _Run:
             matched_parents = {id(item) for _, item in parents}
             for obj, item in parents:
                 current = existing.get(id(obj), [])
-                by_key = {tuple(getattr(c, k) for k in sub.key): c for c in current}
+                key_of = sub.key_of
+                by_key = {key_of(c): c for c in current}
                 used = self._match(child, item, by_key, taken, matched)
                 removed = [c for k, c in by_key.items() if k not in used]
                 item.removed[child.name] = removed
@@ -332,17 +533,46 @@ class _Run:
                     next_doomed += removed
                 if removed and child.on_missing == "error":
                     keys = ", ".join(_text(k) for k in by_key if k not in used)
+                    what = (
+                        f"existing {sub.info.name} children ({'/'.join(sub.key)} {keys})"
+                        if child.many
+                        else f"the existing {sub.info.name}"
+                        + (f" ({'/'.join(sub.key)} {keys})" if sub.key else "")
+                    )
                     self.error(
                         (*item.loc, item.plan.body_key(child.name)),
-                        f"The body leaves out existing {sub.info.name} children "
-                        f"({'/'.join(sub.key) or 'key'} {keys}); send them too, or declare "
+                        f"The body leaves out {what}; send it too, or declare "
                         f"ts.include(..., on_missing='delete'|'unlink'|'keep').",
                         "missing_children",
                     )
             for item in givers:
                 if id(item) not in matched_parents:
                     self._match(child, item, {}, taken, matched)
+            for c in child_items:
+                if c.match is None and c.mode == "patch":
+                    self._creatable(c)
             self._children(sub, matched, child_items, next_doomed)
+
+    def _creatable(self, item: Item) -> None:
+        """A patch that gives a one-to-one child its parent does not have creates it: the
+        child must then carry what a create needs (its patch model cannot require it)."""
+        plan = item.plan
+        missing = [
+            f.name
+            for f in plan.fields
+            if f.required_on_create
+            and f.name not in item.values
+            and not (plan.key_generated and f.name in plan.key)
+        ]
+        missing += [r.name for r in plan.refs if r.required_on_create and r.name not in item.refs]
+        parent = item.loc[-1] if item.loc else plan.info.name
+        for name in missing:
+            self.error(
+                (*item.loc, plan.body_key(name)),
+                f"Field required: this patch creates the {plan.info.name} at {parent!r} (there "
+                f"is none yet), and a new {plan.info.name} needs {name!r}.",
+                "missing",
+            )
 
     def _match(
         self,
@@ -407,30 +637,21 @@ class _Run:
                 need.append(obj)
         if not need and not natural:
             return result, set()
-        model = sub.info.model
-        conditions = []
         pairs = child.facts.pairs
         by_parent: dict[Key, Any] = {}
+        params: dict[str, list[Any]] = {}
+        for obj in need:
+            by_parent[tuple(getattr(obj, p) for p, _ in pairs)] = obj
+            result[id(obj)] = []
         if need:
-            for obj in need:
-                by_parent[tuple(getattr(obj, p) for p, _ in pairs)] = obj
-                result[id(obj)] = []
-            columns = [getattr(model, c) for _, c in pairs]
-            if len(columns) == 1:
-                conditions.append(columns[0].in_([k[0] for k in by_parent]))
-            else:
-                conditions.append(tuple_(*columns).in_(list(by_parent)))
+            params["parents"] = _flat(list(by_parent), len(pairs))
         if natural:
-            columns = [getattr(model, k) for k in sub.key]
-            if len(columns) == 1:
-                conditions.append(columns[0].in_([k[0] for k in natural]))
-            else:
-                conditions.append(tuple_(*columns).in_([tuple(k) for k in natural]))
-        # The relationship's own order (columns of the child's table), then the key: what a
-        # later read of the collection in this session shows.
-        order = [*child.rel.info.order_by, *(getattr(model, k) for k in sub.info.primary_key)]
-        stmt: Any = select(model).where(or_(*conditions)).order_by(*order)
-        rows = self.session.scalars(stmt).all()
+            params["natural"] = _flat(natural, len(sub.key))
+        stmt = self._statement(
+            ("children", child.rel.info.model, child.name, bool(need), bool(natural)),
+            lambda: _children_statement(child, parents=bool(need), natural=bool(natural)),
+        )
+        rows = self.session.scalars(stmt, params).all()
         taken = set()
         wanted = set(natural)
         for row in rows:
@@ -460,10 +681,8 @@ class _Run:
         for ref in plan.refs:
             if not ref.many and ref.name in item.refs:
                 key = item.refs[ref.name]
-                for local, remote in ref.pairs:
-                    values[local] = (
-                        None if key is None else key[ref.target.primary_key.index(remote)]
-                    )
+                for local, position in ref.positions:
+                    values[local] = None if key is None else key[position]
         obj = plan.info.model(**values)
         for ref in plan.refs:
             if ref.many and ref.name in item.refs:
@@ -498,13 +717,11 @@ class _Run:
         object's state, to load again if anything reads it.
         """
         state = obj.__dict__
-        for local, remote in ref.pairs:
-            value = None if key is None else key[ref.target.primary_key.index(remote)]
+        for local, position in ref.positions:
+            value = None if key is None else key[position]
             if local not in state or state[local] != value:
                 setattr(obj, local, value)
         if ref.name in state and obj.__dict__.get("_sa_instance_state") is not None:
-            from sqlalchemy import inspect as sa_inspect
-
             insp: Any = sa_inspect(obj)
             if insp.persistent:
                 insp.session.expire(obj, [ref.name])
@@ -521,19 +738,13 @@ class _Run:
 
     def update(self, plan: WritePlan, obj: Any, item: Item) -> None:
         state = obj.__dict__
-        for write in plan.fields:
-            name = write.name
-            if name in plan.key:
-                continue  # the identity: matched, or checked equal
-            if name in item.values:
-                value = item.values[name]
-            elif item.mode == "replace":
-                if write.facts.scalar_default is not NO_DEFAULT:
-                    value = write.facts.scalar_default
-                elif write.facts.nullable and not write.facts.has_default:
-                    value = None
-                else:
-                    continue
+        values = item.values
+        replace = item.mode == "replace"
+        for name, reset in plan.updatable:
+            if name in values:
+                value = values[name]
+            elif replace and reset is not KEEP:
+                value = reset
             else:
                 continue
             if name not in state or state[name] != value:
@@ -555,4 +766,9 @@ class _Run:
             elif child.on_missing == "delete":
                 for gone in removed:
                     self._delete(child.plan, gone)
-            setattr(obj, child.name, result if child.many else (result[0] if result else None))
+            if child.many:
+                current = state.get(child.name)
+                if current is None or not _edit_in_place(current, result):
+                    setattr(obj, child.name, result)
+            else:
+                setattr(obj, child.name, result[0] if result else None)

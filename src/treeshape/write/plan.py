@@ -9,21 +9,40 @@ columns), and whether the shape can be written at all (`SpecError`, naming the p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
+from operator import attrgetter
+from typing import Any
 
 from ..errors import SpecError
 from ..inspection import (
+    NO_DEFAULT,
     ColumnFacts,
     FieldInfo,
+    ForeignKeyFacts,
     ModelInfo,
     RelationFacts,
     column_facts,
+    foreign_keys,
     model_info,
     relation_facts,
+    unique_keys,
 )
 from ..tree import RelationNode, ShapeNode, memo_lookup
 
-__all__ = ["WriteChild", "WriteField", "WritePlan", "WriteRef", "memo_key", "write_plan"]
+__all__ = [
+    "KEEP",
+    "WriteChild",
+    "WriteField",
+    "WritePlan",
+    "WriteRef",
+    "memo_key",
+    "write_plan",
+]
+
+KEEP: Any = object()
+"""In `WritePlan.updatable`: a replace that leaves the field out keeps its value."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,6 +79,12 @@ class WriteRef:
             not self.many and not self.nullable and not any(f.has_default for f in self.local_facts)
         )
 
+    @cached_property
+    def positions(self) -> tuple[tuple[str, int], ...]:
+        """(parent foreign key attribute, its position in the target's key) of a
+        many-to-one: where each column's value is in a referenced key."""
+        return tuple((local, self.target.primary_key.index(remote)) for local, remote in self.pairs)
+
 
 @dataclass(frozen=True, eq=False)
 class WriteChild:
@@ -91,6 +116,12 @@ class WritePlan:
     key_independent: bool
     """The key does not contain the parent's columns: a new natural key may collide with
     another parent's child (or, at the root, with any row)."""
+    foreign_keys: tuple[ForeignKeyFacts, ...] = ()
+    """The foreign keys whose every column the body writes directly: their values, taken
+    together (composite keys as a whole), must name a row."""
+    uniques: tuple[tuple[str, ...], ...] = ()
+    """The unique column sets besides the key whose every column the body writes: a value
+    taken by another row, or given twice in the body, is an error before any write."""
 
     def body_key(self, attribute: str) -> str:
         """The key of ``attribute`` in a body: its output key (`ShapeNode.keys`), so a body
@@ -104,10 +135,35 @@ class WritePlan:
                 return item
         return None
 
-    @property
-    def references(self) -> dict[str, tuple[type, str]]:
-        """Writable foreign key columns and the (model, attribute) each must match."""
-        return {f.name: f.facts.references[0] for f in self.fields if f.facts.references}
+    @cached_property
+    def key_of(self) -> Callable[[Any], tuple[Any, ...]]:
+        """The `key` of an object of the model, as a tuple (computed once per plan: `load`
+        calls it for every existing child it matches)."""
+        if not self.key:
+            return lambda obj: ()
+        if len(self.key) == 1:
+            get = attrgetter(self.key[0])
+            return lambda obj: (get(obj),)
+        return attrgetter(*self.key)  # a tuple for two or more names
+
+    @cached_property
+    def updatable(self) -> tuple[tuple[str, Any], ...]:
+        """The fields an update may write (the key is the identity, never written) and what
+        a replace that leaves one out sets it to: what a create would give it (its plain
+        default, else NULL when nullable without a default), else `KEEP`."""
+        result = []
+        for write in self.fields:
+            if write.name in self.key:
+                continue
+            facts = write.facts
+            if facts.scalar_default is not NO_DEFAULT:
+                reset = facts.scalar_default
+            elif facts.nullable and not facts.has_default:
+                reset = None
+            else:
+                reset = KEEP
+            result.append((write.name, reset))
+        return tuple(result)
 
 
 def memo_key(kind: str, parent: RelationNode | None, *parts: object) -> str:
@@ -224,6 +280,14 @@ def _build(node: ShapeNode, parent: RelationNode | None, path: str) -> WritePlan
                 f"a row: add it to the shape's fields to write {info.name} objects."
             )
     return WritePlan(
+        foreign_keys=tuple(
+            fk for fk in foreign_keys(info.model) if writable.issuperset(fk.columns)
+        ),
+        uniques=tuple(
+            names
+            for names in unique_keys(info.model)
+            if writable.issuperset(names) and set(names) != set(key)
+        ),
         node=node,
         info=info,
         path=path,

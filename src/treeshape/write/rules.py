@@ -3,7 +3,8 @@
 * ``create`` (POST): every NOT NULL column without a default is required; a generated key is
   refused (the database makes it); collections default to empty.
 * ``replace`` (PUT): the whole document, so the same fields are required, and every embedded
-  collection too (leaving one out would silently empty it); a generated key may name an
+  collection and one-to-one child too (leaving one out would silently empty it, ``null``
+  removes a one-to-one child); a generated key may name an
   existing child, and the root's key may repeat the instance's own.
 * ``patch`` (PATCH, JSON merge patch): every key optional; ``null`` only where the column is
   nullable. A collection given in a patch is replaced as a whole, by the rules of replace; a
@@ -78,7 +79,9 @@ def slots(plan: WritePlan, mode: Mode, *, root: bool) -> list[Slot]:
             sub: Mode = "create" if mode == "create" else "replace"
             result.append(Slot(child.name, mode == "replace", False, child=child, child_mode=sub))
         else:
-            result.append(Slot(child.name, False, True, child=child, child_mode=mode))
+            # Required in a replace like a collection: the whole document, where leaving the
+            # child out must not keep or remove it by accident (null removes it).
+            result.append(Slot(child.name, mode == "replace", True, child=child, child_mode=mode))
     return [dataclasses.replace(slot, key=plan.body_key(slot.name)) for slot in result]
 
 

@@ -29,7 +29,9 @@ target's primary key. A many-to-one target reached from several parents is one s
 
 Not computable in SQL: Python ``@property`` fields (`FetchError` naming them) and hybrids without
 a SQL expression. Hybrids *with* one are selected as that expression, which must agree with the
-Python side. Column-property expressions are selected as they are mapped.
+Python side. Column-property expressions are selected as they are mapped. A computed field
+(``ts.computed``) is selected as its ``sql=`` expression built on the row's entity; one without
+``sql=`` is not computable (`FetchError` naming it).
 
 A many-to-many relationship selects its targets with a membership test, ``target IN (SELECT
 ... FROM <secondary> WHERE <secondary>.parent_col = parent.key)``, read under a DISTINCT

@@ -27,7 +27,10 @@ __all__ = [
 
 
 def field_expression(entity: Any, f: FieldInfo) -> Any:
-    """The SQL expression of a field on ``entity`` (a mapped class or an alias of one)."""
+    """The SQL expression of a field on ``entity`` (a mapped class or an alias of one): a
+    computed field's own ``sql=`` built on it."""
+    if f.computed is not None and f.computed.sql is not None:
+        return f.computed.sql(entity)
     return getattr(entity, f.name)
 
 

@@ -34,7 +34,8 @@ Document = dict[str, Any]
 class FetchError(TreeshapeError, ValueError):
     """A shape, or an argument of `fetch`, that cannot be fetched as asked.
 
-    Raised at fetch time: a Python ``@property`` in the shape (SQL cannot compute it), a
+    Raised at fetch time: a Python ``@property`` in the shape (SQL cannot compute it) or a
+    computed field declared without ``sql=``, a
     relationship option not implemented by `fetch`, or ``strategy="json"`` for a column whose
     JSON form the database cannot produce exactly.
     """
@@ -87,6 +88,11 @@ def _unfetchable(node: ShapeNode) -> tuple[str, ...]:
         for f in sub.fields:
             if f.kind == "property" or (f.kind == "hybrid" and hybrid_expression(f) is None):
                 found.append(f"{prefix}{f.name} ({sub.info.name}.{f.name}, a {f.kind})")
+            elif f.kind == "computed" and (f.computed is None or f.computed.sql is None):
+                found.append(
+                    f"{prefix}{f.name} ({sub.info.name}.{f.name}, a computed field without "
+                    f"sql=: give ts.computed(..., sql=lambda {sub.info.name}: ...) to fetch it)"
+                )
     return tuple(found)
 
 

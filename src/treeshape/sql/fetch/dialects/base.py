@@ -194,7 +194,8 @@ def ordered_rows(rel: RelationNode, parent: Any, *, numbered: bool = False) -> t
 def row_keys(node: ShapeNode) -> list[str]:
     """Attribute keys a derived table of ``node``'s rows must carry: fields, join keys, order."""
     info = node.info
-    if any(f.kind == "hybrid" for f in node.fields):
+    if any(f.kind in ("hybrid", "computed") for f in node.fields):
+        # Their SQL may read any column of the row.
         keys = list(info.columns) + [f.name for f in node.fields if f.kind == "expression"]
     else:
         keys = [f.name for f in node.fields]

@@ -75,11 +75,17 @@ copy = Path(tempfile.mkdtemp()) / "transit.sqlite"
 shutil.copy(source, copy)
 trip_camel = ts.shape(
     Trip,
-    {"stop_times": ts.include(on_missing="delete")},
-    fields={
-        Trip: ["trip_id", "route_id", "service_id", "trip_headsign"],
-        StopTime: ["stop_sequence", "arrival_time", "departure_time", "stop_id"],
+    {
+        "stop_times": ts.include(
+            ts.shape(
+                StopTime,
+                fields=["stop_sequence", "arrival_time", "departure_time", "stop_id"],
+                name="StopTimeCamel",  # input classes StopTimeCamelCreate, ...
+            ),
+            on_missing="delete",
+        )
     },
+    fields=["trip_id", "route_id", "service_id", "trip_headsign"],
     key_style=to_camel,
     name="TripCamel",
 )

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from examples.transit.writes import trip_in
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic.alias_generators import to_camel
@@ -36,8 +35,9 @@ invoice_camel = ts.shape(
     key_style=to_camel,
     names={"number": "invoiceNumber"},
 )
-trip_camel = ts.shape(trip_in.model, trip_in, key_style=to_camel)
-SHAPES = {"invoice": invoice_camel, "trip": trip_camel}
+SHAPES = {"invoice": invoice_camel}
+# Not the transit example's trip_in restyled: the first tree to make an input class keeps its
+# name (TripCreate, StopTimeReplace), and those names belong to the example's own shapes.
 
 
 @pytest.mark.parametrize("mode", ["create", "replace", "patch"])
@@ -51,25 +51,24 @@ def test_same_verdict_and_paths_in_output_keys(name: str, mode: Any, data: st.Da
 
 
 def test_the_input_classes_show_the_output_keys() -> None:
-    keys = list(trip_camel.input_model("create").model_json_schema()["properties"])
+    keys = list(invoice_camel.input_model("create").model_json_schema()["properties"])
     assert keys == [
-        "tripId",
-        "routeId",
-        "serviceId",
-        "tripHeadsign",
-        "tripShortName",
-        "directionId",
-        "blockId",
-        "shapeId",
-        "wheelchairAccessible",
-        "bikesAllowed",
-        "stopTimes",
+        "invoiceNumber",
+        "status",
+        "paid",
+        "issued",
+        "note",
+        "total",
+        "customer",
+        "tags",
+        "lines",
+        "memos",
     ]
-    assert list(trip_camel.input_schema("create")().fields) == keys
+    assert list(invoice_camel.input_schema("create")().fields) == keys
     # The attribute spelling is an unknown key to both, reported where it stands.
-    body = {"trip_id": "X", "routeId": "AB", "serviceId": "S"}
-    assert pydantic_verdict(trip_camel, "create", body) == {("trip_id",), ("tripId",)}
-    assert marshmallow_verdict(trip_camel, "create", body) == {("trip_id",), ("tripId",)}
+    body = {"number": "N-1", "customer": 1}
+    assert pydantic_verdict(invoice_camel, "create", body) == {("number",), ("invoiceNumber",)}
+    assert marshmallow_verdict(invoice_camel, "create", body) == {("number",), ("invoiceNumber",)}
 
 
 RENAMED = {"number": "invoiceNumber"}

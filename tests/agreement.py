@@ -100,7 +100,9 @@ def assert_backends_agree(
         assert counter.count == 0, counter.statements  # serializing never queries
         if expected is None:
             assert tree is not None, "the reference walks a tree"
-            expected = [reference_dump(o, tree, dict(fields), dict(defaults)) for o in objs]
+            expected = [
+                reference_dump(o, tree, dict(fields), dict(defaults), model=model) for o in objs
+            ]
     for backend, output in outputs.items():
         assert output == expected, backend
         # Key order too, at every level: fields in mapper order, then relationships.

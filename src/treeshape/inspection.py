@@ -21,6 +21,8 @@ from sqlalchemy.exc import NoInspectionAvailable
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import ColumnProperty, Mapper, RelationshipProperty
 from sqlalchemy.orm.interfaces import MANYTOMANY, MANYTOONE, ONETOMANY
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ColumnClause
 from sqlalchemy.sql.schema import Column, Table, UniqueConstraint
 from sqlalchemy.types import JSON, TypeEngine
 from sqlalchemy.types import Enum as SAEnum
@@ -33,10 +35,12 @@ if TYPE_CHECKING:
 __all__ = [
     "HIDDEN_PREFIX",
     "PRIVATE_INFO_KEY",
+    "Collection",
     "Direction",
     "FieldInfo",
     "FieldKind",
     "ForeignKeyFacts",
+    "Inheritance",
     "ModelInfo",
     "RelationInfo",
     "RelationJoins",
@@ -54,6 +58,8 @@ HIDDEN_PREFIX = "_treeshape_"
 
 FieldKind = Literal["column", "expression", "hybrid", "property", "computed"]
 Direction = Literal["one_to_many", "many_to_one", "many_to_many"]
+Collection = Literal["list", "set", "dict", "other"]
+Inheritance = Literal["joined", "single", "concrete"]
 
 PRIVATE_INFO_KEY = "treeshape_private"
 """Put ``info={"treeshape_private": True}`` on a column to keep it out of every shape."""
@@ -136,6 +142,15 @@ class RelationInfo:
     viewonly: bool = False
     joins: RelationJoins | None = None
     """The relationship's join conditions and tables, for the SQL that follows it."""
+    lazy: str = "select"
+    """The relationship's loader strategy name; ``dynamic`` and ``write_only`` ones are
+    queries, not attributes an eager load can fill."""
+    collection: Collection | None = "list"
+    """What the collection attribute holds (``None`` for a scalar relationship): only a list
+    keeps the order every backend and ``fetch`` agree on."""
+    equality_join: bool = True
+    """The join conditions are ANDed ``column = column`` comparisons (plus filters of the
+    target's own columns): what a per-parent window (``limit``/``offset``) partitions by."""
 
     @property
     def foreign_key_by_target_key(self) -> dict[str, str]:
@@ -160,6 +175,21 @@ class ModelInfo:
     relationships: dict[str, RelationInfo]
     primary_key: tuple[str, ...]
     order: dict[str, int]
+    inheritance: Inheritance | None = None
+    """The kind of mapped class hierarchy the model is in; ``None`` outside one."""
+    polymorphic_identity: Any = None
+    joined_subclasses: bool = False
+    """Some subclass maps a table of its own (joined inheritance below this class)."""
+    loads_subclasses: bool = False
+    """``with_polymorphic`` is configured: a query of this class selects its subclasses'
+    columns too."""
+    subclass_fields: dict[str, tuple[type, Any]] = field(default_factory=dict)
+    """Column attributes only subclasses have: name -> (first such subclass, its identity)."""
+    subclass_relationships: dict[str, tuple[type, Any]] = field(default_factory=dict)
+    """Relationships only subclasses have, the same way."""
+    discriminator: str | None = None
+    """For a single-table subclass, the attribute of its ``polymorphic_on`` column: SQLAlchemy
+    filters every query of it by that column, so a derived table of its rows must carry it."""
     _extra: dict[str, FieldInfo] = field(default_factory=dict)
 
     @property
@@ -281,6 +311,17 @@ def _read_mapper(model: type, mapper: Mapper[Any]) -> ModelInfo:
         elif isinstance(prop, RelationshipProperty):
             relationships[prop.key] = _relation(model, prop)
     pk_keys = tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
+    subclass_fields: dict[str, tuple[type, Any]] = {}
+    subclass_relationships: dict[str, tuple[type, Any]] = {}
+    for sub in mapper.self_and_descendants:
+        for prop in sub.attrs:
+            if prop.key in mapper.attrs or prop.key.startswith(HIDDEN_PREFIX):
+                continue
+            found = subclass_relationships if isinstance(prop, RelationshipProperty) else None
+            if found is None and isinstance(prop, ColumnProperty):
+                found = subclass_fields
+            if found is not None:
+                found.setdefault(prop.key, (sub.class_, sub.polymorphic_identity))
     return ModelInfo(
         model=model,
         mapper=mapper,
@@ -289,7 +330,82 @@ def _read_mapper(model: type, mapper: Mapper[Any]) -> ModelInfo:
         relationships=relationships,
         primary_key=pk_keys,
         order={key: i for i, key in enumerate(mapper.attrs.keys())},
+        inheritance=_inheritance(mapper),
+        polymorphic_identity=mapper.polymorphic_identity,
+        joined_subclasses=any(
+            sub.local_table is not mapper.local_table for sub in mapper.self_and_descendants
+        ),
+        loads_subclasses=mapper.with_polymorphic is not None,
+        subclass_fields=subclass_fields,
+        subclass_relationships=subclass_relationships,
+        discriminator=_discriminator(mapper),
     )
+
+
+def _discriminator(mapper: Mapper[Any]) -> str | None:
+    if not mapper.single or mapper.polymorphic_on is None:
+        return None
+    return _key_or_none(mapper, mapper.polymorphic_on)
+
+
+def _inheritance(mapper: Mapper[Any]) -> Inheritance | None:
+    """The hierarchy's kind: concrete if any class in it is, else joined if any class of it maps
+    a table of its own, else single (one table); ``None`` for a class outside a hierarchy."""
+    root = mapper.base_mapper
+    family = list(root.self_and_descendants)
+    if len(family) == 1:
+        return None
+    if any(m.concrete for m in family):
+        return "concrete"
+    if any(m.local_table is not root.local_table for m in family):
+        return "joined"
+    return "single"
+
+
+def _collection(prop: RelationshipProperty[Any]) -> Collection | None:
+    """The kind of container the relationship's attribute holds; an empty one is built from
+    the configured factory (public, and the only way to see through keyed-dict factories)."""
+    if not prop.uselist:
+        return None
+    factory = prop.collection_class
+    if factory is None:
+        return "list"
+    sample = factory()
+    for kind, cls in (("list", list), ("set", set), ("dict", dict)):
+        if isinstance(sample, cls):
+            return kind  # type: ignore[return-value]
+    return "other"
+
+
+def _equality_join(prop: RelationshipProperty[Any]) -> bool:
+    """The join conditions are ANDed ``column = column`` comparisons, besides filters that read
+    only the secondary or the target's own tables (``Reading.valid IS true``); the target's
+    only where its tables are not the parent's (self-referential sides share the table)."""
+    target_tables = set(prop.mapper.tables)
+    own_side = target_tables.isdisjoint(prop.parent.tables)
+    secondary = {prop.secondary} if prop.secondary is not None else set()
+    for condition in (prop.primaryjoin, prop.secondaryjoin):
+        if condition is None:
+            continue
+        parts = (
+            condition.clauses
+            if isinstance(condition, BooleanClauseList) and condition.operator is operators.and_
+            else (condition,)
+        )
+        for part in parts:
+            if (
+                isinstance(part, BinaryExpression)
+                and part.operator is operators.eq
+                and isinstance(part.left, ColumnClause)
+                and isinstance(part.right, ColumnClause)
+            ):
+                continue
+            tables = {c.table for c in visitors.iterate(part) if isinstance(c, ColumnClause)}
+            if not tables or not (
+                tables <= secondary or (own_side and tables <= target_tables | secondary)
+            ):
+                return False
+    return True
 
 
 def python_type_of(sa_type: TypeEngine[Any] | None) -> Any:
@@ -373,6 +489,9 @@ def _relation(model: type, prop: RelationshipProperty[Any]) -> RelationInfo:
             secondary=prop.secondary,
             secondaryjoin=prop.secondaryjoin,
         ),
+        lazy=str(prop.lazy),
+        collection=_collection(prop),
+        equality_join=_equality_join(prop),
     )
 
 

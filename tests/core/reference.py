@@ -24,23 +24,38 @@ def paths_to_tree(paths: list[str]) -> Tree:
 
 
 def reference_dump(
-    obj: Any, tree: Tree, fields: dict[str, list[str]], default_fields: dict[str, list[str]]
+    obj: Any,
+    tree: Tree,
+    fields: dict[str, list[str]],
+    default_fields: dict[str, list[str]],
+    *,
+    model: type | None = None,
 ) -> dict[str, Any]:
-    """The JSON-ready dict of ``obj``: fields in mapper order, then relationships."""
-    model = type(obj).__name__
-    mapper = inspect(type(obj))
-    names = fields.get(model, default_fields[model])
+    """The JSON-ready dict of ``obj``: fields in mapper order, then relationships.
+
+    ``model`` is the class the shape declares at this place (the root's model, a relationship's
+    target): its fields are output, also for a row that is an instance of a subclass.
+    """
+    declared = model if model is not None else type(obj)
+    mapper = inspect(declared)
+    model_name = declared.__name__
+    names = fields.get(model_name, default_fields[model_name])
     order = {key: i for i, key in enumerate(mapper.attrs.keys())}
     out: dict[str, Any] = {}
     for name in sorted(names, key=lambda n: order.get(n, len(order))):
         out[name] = to_jsonable_python(getattr(obj, name))
     for name in sorted(tree, key=lambda n: order[n]):
         value = getattr(obj, name)
+        target = mapper.relationships[name].mapper.class_
         if isinstance(value, list):
-            out[name] = [reference_dump(v, tree[name], fields, default_fields) for v in value]
+            out[name] = [
+                reference_dump(v, tree[name], fields, default_fields, model=target) for v in value
+            ]
         else:
             out[name] = (
-                None if value is None else reference_dump(value, tree[name], fields, default_fields)
+                None
+                if value is None
+                else reference_dump(value, tree[name], fields, default_fields, model=target)
             )
     return out
 

@@ -7,6 +7,7 @@ model, the full dotted path and the closest valid names.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from ..errors import SpecError, did_you_mean, name_list, safe_repr
@@ -29,6 +30,8 @@ __all__ = [
     "FieldsArg",
     "NamesArg",
     "bind",
+    "check_model",
+    "check_relation",
     "check_style",
     "field_infos",
     "relation_or_error",
@@ -58,6 +61,7 @@ def bind(
         )
     check_style(info.name, key_style)
     root = parse(info.name, specs)
+    check_model(info, "")
     selectable: dict[type, ModelInfo] = {}
     composed: dict[type, ModelInfo] = {}
     _check_structure(info, root, selectable, composed)
@@ -83,6 +87,7 @@ def bind(
     if computed is not None:
         for path, sub in node.walk():
             _check_reads(sub, sub.reads, path)
+    _check_one_list_per_relationship(node)
     if name is not None and name != node.name:
         node = ShapeNode.make(node.info, node.fields, node.relations, name, node.naming)
     return node
@@ -186,7 +191,74 @@ def _check_structure(
         selectable.setdefault(info.model, info)
     for rel_name, child in entry.children.items():
         rel = relation_or_error(info, rel_name, child.first_leaf_path(), last=not child.children)
-        _check_structure(model_info(rel.target), child, selectable, composed)
+        check_relation(info, rel, child.path)
+        target = model_info(rel.target)
+        check_model(target, child.path)
+        _check_structure(target, child, selectable, composed)
+
+
+def _check_one_list_per_relationship(node: ShapeNode) -> None:
+    """Refuse one collection loaded at two places with different rows or order.
+
+    The ORM keeps one list per object and relationship: an object reached at both places (a
+    path that comes back through the same relationship) would show one place's rows at the
+    other, silently, in every backend but ``fetch``.
+    """
+    # By the mapped property: a subclass shares its base's, and so do its objects' lists.
+    seen: dict[Any, tuple[str, RelationOptions]] = {}
+    for path, sub in node.walk():
+        for rel in sub.relations:
+            if not (rel.many and rel.loads):
+                continue
+            rows = replace(rel.options, count=None, ids=False, on_missing="error")
+            where = f"{path}.{rel.name}" if path else rel.name
+            first_path, first_rows = seen.setdefault(rel.info.prop, (where, rows))
+            if first_rows != rows:
+                raise SpecError(
+                    f"{rel.info.model.__name__}.{rel.name} is loaded at {first_path!r} "
+                    f"({first_rows.describe() or 'as mapped'}) and at {where!r} "
+                    f"({rows.describe() or 'as mapped'}): the ORM keeps one list per object, so "
+                    f"an object reached at both places could not show both. Give both places "
+                    f"the same order_by, limit, offset and where."
+                )
+
+
+def check_model(info: ModelInfo, path: str) -> None:
+    """Refuse a model no output can serve exactly: concrete table inheritance, whose rows the
+    ORM reads from a UNION of tables that `fetch` cannot select from the same way."""
+    if info.inheritance != "concrete":
+        return
+    where = f"at include path {path!r}" if path else "as the root"
+    table = getattr(info.mapper.local_table, "name", info.name)
+    raise SpecError(
+        f"{info.name} ({where}) is mapped with concrete table inheritance: its rows come from "
+        f"several tables (a polymorphic UNION), which treeshape cannot load, serialize and fetch "
+        f"alike. Shape a class mapped on one table instead, e.g. a plain mapped class on "
+        f"{table!r} for this endpoint."
+    )
+
+
+def check_relation(info: ModelInfo, rel: RelationInfo, path: str) -> None:
+    """Refuse a relationship whose attribute is not a loadable list or object: a dynamic or
+    write-only query, or a set or dict collection (no order all backends and fetch share)."""
+    where = f"{info.name}.{rel.name} (include path {path!r})"
+    target = rel.target.__name__
+    declare = (
+        f"Declare a loadable relationship for the endpoint beside it, e.g. "
+        f"`{rel.name}_list: Mapped[list[{target}]] = relationship(viewonly=True, "
+        f"order_by=...)` (with the same primaryjoin), and include that"
+    )
+    if rel.lazy in ("dynamic", "write_only"):
+        raise SpecError(
+            f"{where} is lazy={rel.lazy!r}: it is a query, not an attribute a loader can fill, "
+            f"so no shape can load it. {declare}."
+        )
+    if rel.collection in ("set", "dict", "other"):
+        kind = {"set": "a set", "dict": "a dict", "other": "a custom"}[rel.collection]
+        raise SpecError(
+            f"{where} is {kind} collection (collection_class): its order is not the "
+            f"relationship's order_by, so dump and fetch could not agree on the list. {declare}."
+        )
 
 
 def relation_or_error(info: ModelInfo, name: str, path: str, *, last: bool) -> RelationInfo:
@@ -205,6 +277,15 @@ def relation_or_error(info: ModelInfo, name: str, path: str, *, last: bool) -> R
             f"Include path {path!r} goes through {info.name}.{name}, which is a field, not a "
             f"relationship; only relationships can be followed. Relationships of "
             f"{info.name}: {name_list(info.relationships)}."
+        )
+    if name in info.subclass_relationships:
+        subclass, identity = info.subclass_relationships[name]
+        raise SpecError(
+            f"{info.name} has no relationship {name!r} (in include path {path!r}): only its "
+            f"subclass {subclass.__name__} (polymorphic identity {identity!r}) has it, and a "
+            f"shape of {info.name} follows the same relationships for every row. Shape "
+            f"{subclass.__name__} (or a relationship to it) to include {name!r}. Relationships "
+            f"of {info.name}: {name_list(info.relationships)}."
         )
     raise SpecError(
         f"{info.name} has no relationship {name!r} (in include path {path!r})."
@@ -405,6 +486,15 @@ def field_infos(
                 f"such as {name!r} instead of listing it in fields=."
             )
         found = computed.get(name) or info.field(name)
+        if found is None and name in info.subclass_fields:
+            subclass, identity = info.subclass_fields[name]
+            raise SpecError(
+                f"{info.name} has no field {name!r}: only its subclass {subclass.__name__} "
+                f"(polymorphic identity {identity!r}) has it, and a shape of {info.name} "
+                f"outputs the same fields for every row. Shape {subclass.__name__} (or a "
+                f"relationship to it) to output {name!r}. Fields of {info.name}: "
+                f"{name_list(info.field_names())}."
+            )
         if found is None:
             known = [*info.field_names(), *(n for n in computed if n not in info.field_names())]
             raise SpecError(

@@ -282,6 +282,23 @@ def merge(path: str, first: RawOptions | None, second: RawOptions | None) -> Raw
 # -- binding -------------------------------------------------------------------------------------
 
 
+def _check_window(rel: RelationInfo, target: ModelInfo, where_text: str) -> None:
+    """Refuse a per-parent window the loaders cannot compute exactly."""
+    if not rel.equality_join:
+        raise SpecError(
+            f"{where_text}: limit and offset need a join by column equality to number each "
+            f"parent's rows; this relationship joins by a custom condition (e.g. LIKE). Drop "
+            f"limit/offset here, or include a relationship joined by a foreign key."
+        )
+    if target.joined_subclasses and not target.loads_subclasses:
+        raise SpecError(
+            f"{where_text}: limit and offset on {target.name}, whose subclasses map tables of "
+            f"their own, need those loaded in the same query: add "
+            f"__mapper_args__ = {{'with_polymorphic': '*'}} to {target.name}, or drop "
+            f"limit/offset here."
+        )
+
+
 def resolve(
     parent: ModelInfo,
     rel: RelationInfo,
@@ -334,6 +351,8 @@ def resolve(
                 f"{where_text}: ids on a single object need a many-to-one relationship (its "
                 f"foreign key holds the id); this one is {rel.direction}."
             )
+    if limit is not None or offset:
+        _check_window(rel, target, where_text)
     if not embed:
         if count is None:
             raise SpecError(

@@ -200,6 +200,10 @@ def row_keys(node: ShapeNode) -> list[str]:
     else:
         keys = [f.name for f in node.fields]
     keys += list(info.primary_key)
+    if info.discriminator is not None:
+        # The ORM filters the alias over the derived table by it: absent, the filter would
+        # name the unaliased table (a cartesian product).
+        keys.append(info.discriminator)
     for rel in node.relations:
         keys += sorted(rel.info.local_column_keys, key=info.position)
     return list(dict.fromkeys(keys))

@@ -1,9 +1,9 @@
 """`fetch_json` against the fastest hand-written SQL, on SQLite and PostgreSQL (issue 15).
 
 ```
-python -m benchmarks.fetch_limits                      # Cairns, SQLite and PostgreSQL, 15 runs
+python -m benchmarks.fetch_limits                      # Cairns, SQLite, PostgreSQL, MariaDB
 python -m benchmarks.fetch_limits --feed nyc --repeat 9
-python -m benchmarks.fetch_limits --database sqlite
+python -m benchmarks.fetch_limits --database sqlite    # or postgresql, mariadb, both (no MariaDB)
 ```
 
 The baselines are what a user who measured would write, on a bare connection (no Session):
@@ -15,14 +15,16 @@ The baselines are what a user who measured would write, on a bare connection (no
 - **pg json (joined)**: one PostgreSQL statement of ``row_to_json`` / ``json_agg`` with the stop
   joined inside the stop_times subquery (`PG_JOINED`);
 - **pg hasura**: the shape of statement Hasura generates: ``LEFT JOIN LATERAL`` per level and
-  ``row_to_json`` (`PG_HASURA`).
+  ``row_to_json`` (`PG_HASURA`);
+- **mariadb json**: one MariaDB statement of ``JSON_OBJECT`` / ``JSON_ARRAYAGG(... ORDER BY)``
+  with the stop joined inside the stop_times subquery (`MARIADB_JSON`).
 
 Every case's document is checked to parse to the same value as ``fetch_json``'s before it is
 timed (the hand statements are not byte-identical: SQLite's prints 15-digit floats, PostgreSQL's
 ``json_agg`` writes ``", "``). Runs are interleaved (A, B, C, ... ``--repeat`` times) with the
 garbage collector paused, and the table gives medians and each median over the fastest hand
-case's. PostgreSQL is the test suite's throwaway cluster (`tests.pgserver`), loaded from the
-feed's SQLite copy.
+case's. PostgreSQL is the test suite's throwaway cluster (`tests.pgserver`) and MariaDB its
+private server (`tests.mariadb_server`), each loaded from the feed's SQLite copy and analyzed.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from benchmarks.feeds import feed_engine
 from benchmarks.handwritten_sql import CORE, json_statement
 from benchmarks.workloads import pick_workloads
 
-__all__ = ["PG_HASURA", "PG_JOINED", "main"]
+__all__ = ["MARIADB_JSON", "PG_HASURA", "PG_JOINED", "main", "mariadb_copy", "postgres_copy"]
 
 SHAPES = {
     "route": ts.shape(Route, "trips.stop_times.stop"),
@@ -96,6 +98,29 @@ PG_HASURA = {
 }
 """Hasura's shape of statement: a LEFT JOIN LATERAL per level, row_to_json."""
 
+
+def _pairs(table: Any, alias: str) -> str:
+    return ", ".join(f"'{c.name}', {alias}.{c.name}" for c in table.columns)
+
+
+_MY_STOP_TIMES = f"""(SELECT JSON_ARRAYAGG(JSON_OBJECT({_pairs(_ST, "st")},
+                            'stop', JSON_OBJECT({_pairs(_S, "s")})) ORDER BY st.stop_sequence)
+   FROM stop_times st JOIN stops s ON s.stop_id = st.stop_id WHERE st.trip_id = t.trip_id)"""
+
+MARIADB_JSON = {
+    "route": f"""SET STATEMENT group_concat_max_len = 1073741824 FOR
+SELECT JSON_OBJECT({_pairs(_R, "r")}, 'trips', (
+    SELECT JSON_ARRAYAGG(JSON_OBJECT({_pairs(_T, "t")}, 'stop_times', {_MY_STOP_TIMES})
+                         ORDER BY t.trip_id)
+    FROM trips t WHERE t.route_id = r.route_id))
+FROM routes r WHERE r.route_id = :key""",
+    "trip": f"""SET STATEMENT group_concat_max_len = 1073741824 FOR
+SELECT JSON_OBJECT({_pairs(_T, "t")}, 'stop_times', {_MY_STOP_TIMES})
+FROM trips t WHERE t.trip_id = :key""",
+}
+"""Hand MariaDB statements: ``JSON_OBJECT`` and ``JSON_ARRAYAGG(... ORDER BY ...)``, the stop
+joined inside the stop_times subquery, the aggregate's length limit raised for the statement."""
+
 Case = tuple[str, Callable[[], bytes]]
 
 
@@ -141,6 +166,8 @@ def _cases(engine: Engine, workload: str, key: str) -> list[Case]:
     ]
     if engine.dialect.name == "sqlite":
         cases.append(("sqlite json (hand)", sqlite_json))
+    elif engine.dialect.name in ("mysql", "mariadb"):
+        cases.append(("mariadb json (hand)", statement(MARIADB_JSON[workload])))
     else:
         cases.append(("pg json, stop joined (hand)", statement(PG_JOINED[workload])))
         cases.append(("pg hasura lateral (hand)", statement(PG_HASURA[workload])))
@@ -194,21 +221,54 @@ def postgres_copy(source: Engine, server: Any = None) -> tuple[Engine, Any]:
     return engine, started
 
 
+def mariadb_copy(source: Engine, server: Any = None) -> tuple[Engine, Any]:
+    """A database with ``source``'s transit tables on ``server`` (a
+    `tests.mariadb_server.MariaDbServer`), or on a private server started here; returns the
+    engine and the server to close (the one started here, else ``None``)."""
+    from tests import mariadb_server
+
+    started = None
+    if server is None:
+        server = started = mariadb_server.open_server()
+    db = server.create_database()
+    engine = create_engine(db.url)
+    Base.metadata.create_all(engine)
+    with source.connect() as src, engine.begin() as dst:
+        for t in Base.metadata.sorted_tables:
+            rows = [dict(r._mapping) for r in src.execute(t.select())]
+            for i in range(0, len(rows), 5000):
+                dst.execute(t.insert(), rows[i : i + 5000])
+    import os
+
+    if not os.environ.get("NO_ANALYZE"):
+        with engine.connect() as conn:
+            for t in Base.metadata.sorted_tables:
+                conn.exec_driver_sql(f"ANALYZE TABLE `{t.name}`").all()
+    return engine, started
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feed", default="cairns")
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--database", choices=["both", "sqlite", "postgresql"], default="both")
+    parser.add_argument(
+        "--database", choices=["all", "both", "sqlite", "postgresql", "mariadb"], default="all"
+    )
     args = parser.parse_args(argv)
     sqlite = feed_engine(args.feed)
     workloads = pick_workloads(sqlite)
     engines: list[tuple[str, Engine]] = []
-    server = None
-    if args.database in ("both", "sqlite"):
+    servers: list[Any] = []
+    if args.database in ("all", "both", "sqlite"):
         engines.append(("SQLite", sqlite))
-    if args.database in ("both", "postgresql"):
+    if args.database in ("all", "both", "postgresql"):
         pg, server = postgres_copy(sqlite)
+        servers.append(server)
         engines.append(("PostgreSQL", pg))
+    if args.database in ("all", "mariadb"):
+        maria, server = mariadb_copy(sqlite)
+        servers.append(server)
+        engines.append(("MariaDB", maria))
     try:
         for label, engine in engines:
             for workload in ("route", "trip"):
@@ -216,8 +276,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 medians = measure(_cases(engine, workload, w.key), args.repeat)
                 print(table(f"{args.feed}, {label}, {w.description}", medians), end="\n\n")
     finally:
-        if server is not None:
-            server.close()
+        for server in servers:
+            if server is not None:
+                server.close()
 
 
 if __name__ == "__main__":

@@ -10,15 +10,45 @@ object per endpoint also means one cache of narrowed shapes per endpoint, whiche
 
 from __future__ import annotations
 
-from treeshape.web import EndpointShape
+import os
 
-from . import shapes
+from treeshape.web import EndpointShape, ListEndpoint
 
-#: ``GET /routes``: the paginated route list (``limit``/``offset`` are the apps' own).
-ROUTES = EndpointShape(shapes.route_list_item)
+from . import queries, shapes
 
-#: ``GET /stops``: the paginated stop list.
-STOPS = EndpointShape(shapes.stop_list_item)
+CURSOR_SECRET_ENV = "TRANSIT_CURSOR_SECRET"
+"""The environment variable whose value keys the list cursors' HMAC (see `ListEndpoint`);
+without it the key comes from the declaration, which catches edited cursors but not forged
+ones."""
+
+_SECRET = os.environ.get(CURSOR_SECRET_ENV) or None
+
+#: ``GET /routes``: the paginated route list: ``?limit=`` (1 to 1000, default 50), ``?offset=``
+#: or the ``after``/``before`` cursors of the ``Link`` header, ``?sort=`` and ``?total=true``.
+ROUTE_LIST = ListEndpoint(
+    shapes.route_list_item,
+    max_limit=queries.MAX_LIMIT,
+    default_limit=queries.DEFAULT_LIMIT,
+    max_offset=queries.MAX_OFFSET,
+    sortable=["route_id", "route_short_name", "route_long_name", "route_type"],
+    total=True,
+    secret=_SECRET,
+)
+
+#: ``GET /stops``: the paginated stop list, sortable by name and code.
+STOP_LIST = ListEndpoint(
+    shapes.stop_list_item,
+    max_limit=queries.MAX_LIMIT,
+    default_limit=queries.DEFAULT_LIMIT,
+    max_offset=queries.MAX_OFFSET,
+    sortable=["stop_id", "stop_code", "stop_name"],
+    total=True,
+    secret=_SECRET,
+)
+
+#: The narrowing part (``include``, ``fields[...]``) of ``GET /routes`` and ``GET /stops``.
+ROUTES = ROUTE_LIST.endpoint
+STOPS = STOP_LIST.endpoint
 
 #: ``GET /routes/{route_id}``: requests may page and sort the route's trips
 #: (``?page[trips]=5&sort[trips]=-direction_id``) and page each trip's stop_times; a route has
@@ -46,4 +76,14 @@ TRIP = EndpointShape(shapes.trip_detail)
 #: ``GET /trips/{trip_id}/stop_times``: a trip's calls with their stops.
 TRIP_STOP_TIMES = EndpointShape(shapes.trip_stop_times)
 
-__all__ = ["ROUTE", "ROUTES", "STOP", "STOPS", "TRIP", "TRIP_STOP_TIMES"]
+__all__ = [
+    "CURSOR_SECRET_ENV",
+    "ROUTE",
+    "ROUTES",
+    "ROUTE_LIST",
+    "STOP",
+    "STOPS",
+    "STOP_LIST",
+    "TRIP",
+    "TRIP_STOP_TIMES",
+]

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import anyio
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -37,17 +37,24 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
 import treeshape as ts
-from treeshape.fastapi import QUERY_ERROR_RESPONSE, ShapeResponse, init_app, narrowed
+from treeshape.fastapi import (
+    QUERY_ERROR_RESPONSE,
+    PageResponse,
+    ShapeResponse,
+    init_app,
+    list_responses,
+    narrowed,
+    paged,
+)
+from treeshape.web import PageQuery
 
 from . import ops, pages, queries, writes
-from .endpoints import ROUTE, ROUTES, STOP, STOPS, TRIP, TRIP_STOP_TIMES
+from .endpoints import ROUTE, ROUTE_LIST, STOP, STOP_LIST, TRIP, TRIP_STOP_TIMES
 
 __all__ = ["create_app", "from_env"]
 
 log = logging.getLogger(__name__)
 
-Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)]
-Offset = Annotated[int, Query(ge=0, le=queries.MAX_OFFSET)]
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"description": "The database is unavailable or too slow"}
 }
@@ -89,6 +96,24 @@ async def _answer(
         return None if found is None else ShapeResponse(shape, found, many=many)
     response: ShapeResponse | None = await anyio.to_thread.run_sync(
         _in_session, state.sessions, shape, query, args, many, limiter=state.db_limiter
+    )
+    return response
+
+
+def _page_in_session(sessions: sessionmaker[Session], query: PageQuery) -> PageResponse:
+    """A list page's database work in a worker thread, as `_in_session`."""
+    with sessions() as db:
+        return PageResponse(queries.page(db, query))
+
+
+async def _page(request: Request, query: PageQuery) -> PageResponse:
+    """The response of a list page, without blocking the event loop on the database."""
+    state = request.app.state
+    if isinstance(state.sessions, async_sessionmaker):
+        async with state.sessions() as db:
+            return PageResponse(await db.run_sync(queries.page, query))
+    response: PageResponse = await anyio.to_thread.run_sync(
+        _page_in_session, state.sessions, query, limiter=state.db_limiter
     )
     return response
 
@@ -163,35 +188,25 @@ def create_app(db_url: str, *, settings: ops.Settings | None = None) -> FastAPI:
 
     @app.get(
         "/routes",
-        response_model=ROUTES.shape.pydantic_list_model,
-        responses={**QUERY_ERROR_RESPONSE, **UNAVAILABLE},
+        response_model=ROUTE_LIST.shape.pydantic_list_model,
+        responses={**list_responses(ROUTE_LIST), **UNAVAILABLE},
         summary="Routes",
     )
     async def list_routes(
-        request: Request,
-        shape: Annotated[ts.Shape, Depends(narrowed(ROUTES))],
-        limit: Limit = queries.DEFAULT_LIMIT,
-        offset: Offset = 0,
-    ) -> ShapeResponse:
-        response = await _answer(request, shape, queries.route_page, limit, offset, many=True)
-        assert response is not None  # a page is a list, possibly empty
-        return response
+        request: Request, query: Annotated[PageQuery, Depends(paged(ROUTE_LIST))]
+    ) -> PageResponse:
+        return await _page(request, query)
 
     @app.get(
         "/stops",
-        response_model=STOPS.shape.pydantic_list_model,
-        responses={**QUERY_ERROR_RESPONSE, **UNAVAILABLE},
+        response_model=STOP_LIST.shape.pydantic_list_model,
+        responses={**list_responses(STOP_LIST), **UNAVAILABLE},
         summary="Stops",
     )
     async def list_stops(
-        request: Request,
-        shape: Annotated[ts.Shape, Depends(narrowed(STOPS))],
-        limit: Limit = queries.DEFAULT_LIMIT,
-        offset: Offset = 0,
-    ) -> ShapeResponse:
-        response = await _answer(request, shape, queries.stop_page, limit, offset, many=True)
-        assert response is not None  # a page is a list, possibly empty
-        return response
+        request: Request, query: Annotated[PageQuery, Depends(paged(STOP_LIST))]
+    ) -> PageResponse:
+        return await _page(request, query)
 
     @app.get(
         "/routes/{route_id}",

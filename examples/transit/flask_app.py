@@ -20,17 +20,23 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify
 from flask_swagger_ui import get_swaggerui_blueprint  # type: ignore[import-untyped]
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
-from treeshape.flask import init_app, json_response, openapi_operation, shape_from_request
-from treeshape.web import Problem, QueryError
+from treeshape.flask import (
+    init_app,
+    json_response,
+    openapi_operation,
+    page_from_request,
+    page_response,
+    shape_from_request,
+)
 
 from . import ops, pages, queries, writes
-from .endpoints import ROUTE, ROUTES, STOP, STOPS, TRIP, TRIP_STOP_TIMES
+from .endpoints import ROUTE, ROUTE_LIST, STOP, STOP_LIST, TRIP, TRIP_STOP_TIMES
 
 __all__ = ["create_app", "from_env"]
 
@@ -66,26 +72,6 @@ def _not_found(what: str, key: str) -> tuple[Response, int]:
     return _error(404, f"No {what} with {what}_id {ops.quoted(key)}.")
 
 
-def _page() -> tuple[int, int]:
-    """``limit`` and ``offset`` of a list request, checked like FastAPI's ``Query(ge=, le=)``."""
-    problems = []
-    values = {"limit": queries.DEFAULT_LIMIT, "offset": 0}
-    for name, low, high in (("limit", 1, queries.MAX_LIMIT), ("offset", 0, queries.MAX_OFFSET)):
-        given = request.args.getlist(name)
-        if len(given) > 1:
-            problems.append(Problem(name, given[0], f"{name} is given more than once."))
-        elif given:
-            text = given[0]
-            if text.isascii() and text.isdigit() and len(text) < 12 and low <= int(text) <= high:
-                values[name] = int(text)
-            else:
-                detail = f"{name} must be an integer from {low} to {high}."
-                problems.append(Problem(name, text[:80], detail))
-    if problems:
-        raise QueryError(problems)
-    return values["limit"], values["offset"]
-
-
 def _openapi() -> dict[str, Any]:
     """The OpenAPI document: apispec turns the shapes' marshmallow schemas into components."""
     spec = APISpec(
@@ -94,14 +80,6 @@ def _openapi() -> dict[str, Any]:
         openapi_version="3.1.0",
         plugins=[MarshmallowPlugin()],
     )
-    page = [
-        {
-            "in": "query",
-            "name": "limit",
-            "schema": {"type": "integer", "minimum": 1, "maximum": queries.MAX_LIMIT},
-        },
-        {"in": "query", "name": "offset", "schema": {"type": "integer", "minimum": 0}},
-    ]
 
     def path_param(name: str) -> list[dict[str, Any]]:
         return [{"in": "path", "name": name, "required": True, "schema": {"type": "string"}}]
@@ -109,12 +87,8 @@ def _openapi() -> dict[str, Any]:
     unavailable = {"503": {"description": "The database is unavailable or too slow"}}
     not_found = {"404": {"description": "Not found"}, **unavailable}
     operations = {
-        "/routes": openapi_operation(
-            ROUTES, summary="Routes", many=True, parameters=page, responses=unavailable
-        ),
-        "/stops": openapi_operation(
-            STOPS, summary="Stops", many=True, parameters=page, responses=unavailable
-        ),
+        "/routes": openapi_operation(ROUTE_LIST, summary="Routes", responses=unavailable),
+        "/stops": openapi_operation(STOP_LIST, summary="Stops", responses=unavailable),
         "/routes/{route_id}": openapi_operation(
             ROUTE,
             summary="A route with its trips' timetables",
@@ -183,17 +157,15 @@ def create_app(db_url: str, *, settings: ops.Settings | None = None) -> Flask:
 
     @app.get("/routes")
     def list_routes() -> Response:
-        shape = shape_from_request(ROUTES)
-        limit, offset = _page()
+        query = page_from_request(ROUTE_LIST)
         with session() as db:
-            return json_response(shape, queries.route_page(db, shape, limit, offset), many=True)
+            return page_response(queries.page(db, query))
 
     @app.get("/stops")
     def list_stops() -> Response:
-        shape = shape_from_request(STOPS)
-        limit, offset = _page()
+        query = page_from_request(STOP_LIST)
         with session() as db:
-            return json_response(shape, queries.stop_page(db, shape, limit, offset), many=True)
+            return page_response(queries.page(db, query))
 
     @app.get("/routes/<route_id>")
     def get_route(route_id: str) -> Response | tuple[Response, int]:

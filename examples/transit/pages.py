@@ -42,8 +42,8 @@ SWAGGER_UI_PARAMETERS: dict[str, Any] = {
 }
 
 ENDPOINTS: tuple[tuple[str, str], ...] = (
-    ("/routes", "routes, each with its agency and trips_count (limit, offset)"),
-    ("/stops", "stops (limit, offset)"),
+    ("/routes", "routes, each with its agency and trips_count (limit, offset or cursors, sort)"),
+    ("/stops", "stops (limit, offset or cursors, sort)"),
     ("/routes/{route_id}", "a route with its trips' timetables"),
     ("/stops/{stop_id}", "a stop with the trips that call at it and its next departures"),
     ("/trips/{trip_id}", "a trip with its route and its stops' ids"),

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import treeshape as ts
+from treeshape.web import Page, PageQuery
 
 from .models import Route, Stop, StopTime, Trip
 
@@ -28,10 +29,9 @@ __all__ = [
     "MAX_LIMIT",
     "MAX_OFFSET",
     "matches_nothing",
+    "page",
     "route",
-    "route_page",
     "stop",
-    "stop_page",
     "trip",
     "trip_stop_times",
 ]
@@ -42,14 +42,11 @@ def matches_nothing(key: str) -> bool:
     return "\x00" in key
 
 
-def route_page(session: Session, shape: ts.Shape, limit: int, offset: int) -> Sequence[Route]:
-    stmt = select(Route).order_by(Route.route_id).limit(limit).offset(offset)
-    return session.scalars(stmt.options(*shape.loader_options())).all()
-
-
-def stop_page(session: Session, shape: ts.Shape, limit: int, offset: int) -> Sequence[Stop]:
-    stmt = select(Stop).order_by(Stop.stop_id).limit(limit).offset(offset)
-    return session.scalars(stmt.options(*shape.loader_options())).all()
+def page(session: Session, query: PageQuery) -> Page:
+    """A page of ``GET /routes`` or ``GET /stops``: one statement for the roots (their
+    ``limit + 1``, after the cursor or offset) plus one per included relationship, and a
+    ``count(*)`` with ``?total=true``."""
+    return query.load(session)
 
 
 def route(session: Session, shape: ts.Shape, route_id: str) -> Route | None:

@@ -44,6 +44,7 @@ async def afetch(
     *criteria: Any,
     order_by: Any = None,
     limit: int | None = None,
+    offset: int | None = None,
     strategy: Strategy = "auto",
 ) -> list[dict[str, Any]]:
     """``shape.fetch(...)`` on an ``AsyncSession`` (or ``AsyncConnection``): the same documents,
@@ -51,7 +52,12 @@ async def afetch(
 
     def run(sync_session: Any) -> list[dict[str, Any]]:
         return shape.fetch(
-            sync_session, *criteria, order_by=order_by, limit=limit, strategy=strategy
+            sync_session,
+            *criteria,
+            order_by=order_by,
+            limit=limit,
+            offset=offset,
+            strategy=strategy,
         )
 
     return await session.run_sync(run)
@@ -63,13 +69,19 @@ async def afetch_json(
     *criteria: Any,
     order_by: Any = None,
     limit: int | None = None,
+    offset: int | None = None,
     strategy: Strategy = "auto",
 ) -> bytes:
     """``shape.fetch_json(...)`` on an ``AsyncSession`` (or ``AsyncConnection``)."""
 
     def run(sync_session: Any) -> bytes:
         return shape.fetch_json(
-            sync_session, *criteria, order_by=order_by, limit=limit, strategy=strategy
+            sync_session,
+            *criteria,
+            order_by=order_by,
+            limit=limit,
+            offset=offset,
+            strategy=strategy,
         )
 
     return await session.run_sync(run)

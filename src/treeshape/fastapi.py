@@ -41,15 +41,18 @@ from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic_core import CoreSchema, core_schema
 
 from .shape import Shape
-from .web import EndpointShape, QueryError
+from .web import EndpointShape, ListEndpoint, Page, PageQuery, QueryError
 
 __all__ = [
     "QUERY_ERROR_RESPONSE",
+    "PageResponse",
     "QueryErrorBody",
     "QueryProblem",
     "ShapeResponse",
     "init_app",
+    "list_responses",
     "narrowed",
+    "paged",
     "query_error",
 ]
 
@@ -150,7 +153,35 @@ def narrowed(endpoint: EndpointShape) -> Callable[..., Shape]:
         except QueryError as exc:
             raise query_error(exc) from None
 
-    # Declared only for the OpenAPI document (and /docs forms); the values are read above.
+    return _declare(dependency, endpoint, Shape)
+
+
+def paged(endpoint: ListEndpoint) -> Callable[..., PageQuery]:
+    """A dependency returning the page the request asks for (`treeshape.web.PageQuery`:
+    ``.load(session)`` or ``.fetch(session)`` runs it), or raising a 400; it declares
+    ``limit``, ``offset``, ``after``, ``before``, ``sort`` (and ``total``) with the narrowing
+    parameters. Answer with `PageResponse`; document with `list_responses`."""
+
+    def dependency(request: Request, **_declared: str | None) -> PageQuery:
+        try:
+            return endpoint.from_query(request.query_params.multi_items(), path=request.url.path)
+        except QueryError as exc:
+            raise query_error(exc) from None
+
+    return _declare(dependency, endpoint, PageQuery)
+
+
+def list_responses(endpoint: ListEndpoint) -> dict[int | str, dict[str, Any]]:
+    """For a list route's ``responses=``: the 200's ``Link`` (and ``X-Total-Count``) headers
+    and the 400 (`QUERY_ERROR_RESPONSE`)."""
+    return {200: {"headers": endpoint.response_headers()}, **QUERY_ERROR_RESPONSE}
+
+
+def _declare(
+    dependency: Callable[..., Any], endpoint: EndpointShape | ListEndpoint, returns: type
+) -> Callable[..., Any]:
+    # Declared only for the OpenAPI document (and /docs forms); the values are read from
+    # the raw query string.
     parameters = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)]
     for index, name in enumerate(endpoint.parameter_names):
         schema = endpoint.parameter_schema(name)
@@ -165,7 +196,7 @@ def narrowed(endpoint: EndpointShape) -> Callable[..., Shape]:
                 f"p{index}", inspect.Parameter.KEYWORD_ONLY, default=query, annotation=annotation
             )
         )
-    signature = inspect.Signature(parameters, return_annotation=Shape)
+    signature = inspect.Signature(parameters, return_annotation=returns)
     dependency.__signature__ = signature  # type: ignore[attr-defined]
     return dependency
 
@@ -177,3 +208,13 @@ class ShapeResponse(Response):
 
     def __init__(self, shape: Shape, obj: Any, *, many: bool = False, status_code: int = 200):
         super().__init__(content=shape.dump_json(obj, many=many), status_code=status_code)
+
+
+class PageResponse(Response):
+    """A `treeshape.web.Page` as a JSON array, with its ``Link`` (and ``X-Total-Count``)
+    headers."""
+
+    media_type = "application/json"
+
+    def __init__(self, page: Page, *, status_code: int = 200):
+        super().__init__(content=page.json(), status_code=status_code, headers=page.headers())

@@ -1,5 +1,10 @@
 """Flask helpers: narrow an endpoint's shape from the request, answer 400s, document it.
 
+A list endpoint (`treeshape.web.ListEndpoint`) answers a page: ``page_from_request(ROUTES)``
+reads ``limit``, ``offset``, ``after``, ``before``, ``sort``, ``total`` along with the
+narrowing, ``.load(session)`` runs it, and ``page_response(page)`` sends the array with its
+``Link`` header (see `treeshape.web.listing` for the convention).
+
 ::
 
     from treeshape.flask import init_app, json_response, shape_from_request
@@ -30,7 +35,7 @@ from flask import Flask, Response, jsonify, request
 from marshmallow import Schema, fields
 
 from .shape import Shape
-from .web import EndpointShape, QueryError
+from .web import EndpointShape, ListEndpoint, Page, PageQuery, QueryError
 
 __all__ = [
     "QueryErrorBodySchema",
@@ -40,6 +45,8 @@ __all__ = [
     "init_app",
     "json_response",
     "openapi_operation",
+    "page_from_request",
+    "page_response",
     "shape_from_request",
 ]
 
@@ -75,6 +82,18 @@ def shape_from_request(endpoint: EndpointShape) -> Shape:
     return endpoint.from_query(request.args.items(multi=True))
 
 
+def page_from_request(endpoint: ListEndpoint) -> PageQuery:
+    """The page the current request asks for; raises `QueryError` if it does not fit."""
+    return endpoint.from_query(request.args.items(multi=True), path=request.path)
+
+
+def page_response(page: Page, *, status: int = 200) -> Response:
+    """``page`` as a JSON array, with its ``Link`` (and ``X-Total-Count``) headers."""
+    response = Response(page.json(), status=status, mimetype="application/json")
+    response.headers.update(page.headers())
+    return response
+
+
 def error_response(error: QueryError) -> tuple[Response, int]:
     """A 400 naming every offending parameter and what it allows."""
     body = {
@@ -97,16 +116,22 @@ def json_response(shape: Shape, obj: Any, *, many: bool = False, status: int = 2
 
 
 def openapi_operation(
-    endpoint: EndpointShape, *, summary: str, many: bool = False, **extra: Any
+    endpoint: EndpointShape | ListEndpoint, *, summary: str, many: bool = False, **extra: Any
 ) -> dict[str, Any]:
     """An OpenAPI operation for ``spec.path(operations={"get": ...})`` with apispec.
 
     The 200 response references the declared shape's marshmallow schema (apispec's
     ``MarshmallowPlugin`` turns it and every nested schema into components); the query
     parameters document ``include``, each ``fields[Model]`` and the endpoint's ``page[...]``
-    (integers, with their bounds) and ``sort[...]`` with what they allow.
+    (integers, with their bounds) and ``sort[...]`` with what they allow. A `ListEndpoint`
+    adds ``limit``, ``offset``, ``after``, ``before``, ``sort`` (and ``total``), answers an
+    array, and documents the ``Link`` (and ``X-Total-Count``) headers of its 200.
     """
     schema: Any = endpoint.shape.marshmallow_schema
+    ok: dict[str, Any] = {"description": "OK"}
+    if isinstance(endpoint, ListEndpoint):
+        many = True
+        ok["headers"] = endpoint.response_headers()
     if many:
         schema = {"type": "array", "items": schema}
     parameters = [
@@ -123,7 +148,7 @@ def openapi_operation(
         "summary": summary,
         "parameters": [*extra.pop("parameters", []), *parameters],
         "responses": {
-            "200": {"description": "OK", "content": {"application/json": {"schema": schema}}},
+            "200": {**ok, "content": {"application/json": {"schema": schema}}},
             "400": {
                 "description": "Invalid query parameters (include, fields, page, sort, or the "
                 "application's own), every one of them listed.",

@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import NoInspectionAvailable
+from sqlalchemy.ext.associationproxy import AssociationProxyExtensionType
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import ColumnProperty, Mapper, RelationshipProperty
 from sqlalchemy.orm.interfaces import MANYTOMANY, MANYTOONE, ONETOMANY
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ColumnClause
 from sqlalchemy.sql.schema import Column, Table, UniqueConstraint
-from sqlalchemy.types import JSON, TypeEngine
+from sqlalchemy.types import JSON, TypeDecorator, TypeEngine
 from sqlalchemy.types import Enum as SAEnum
 
 from .errors import SpecError, safe_repr
@@ -44,12 +45,14 @@ __all__ = [
     "ModelInfo",
     "RelationInfo",
     "RelationJoins",
+    "attribute_note",
     "foreign_keys",
     "is_configured",
     "is_enum_type",
     "mapper_of",
     "model_info",
     "python_type_of",
+    "reads_as_impl",
     "unique_keys",
 ]
 
@@ -218,7 +221,7 @@ class ModelInfo:
         """Every name `field` accepts (for "did you mean" suggestions)."""
         names = [n for n, f in self.columns.items() if not f.private]
         names += list(self.expressions)
-        for cls in self.model.__mro__:
+        for cls in _declared_classes(self.model):
             for attr, value in vars(cls).items():
                 if isinstance(value, property | hybrid_property) and attr not in names:
                     names.append(attr)
@@ -408,6 +411,41 @@ def _equality_join(prop: RelationshipProperty[Any]) -> bool:
     return True
 
 
+ASSOCIATION_PROXY = AssociationProxyExtensionType.ASSOCIATION_PROXY
+
+
+def attribute_note(model: type, name: str) -> str:
+    """Why ``name``, a mapped attribute of ``model`` that is not a field, is not one (a
+    sentence for an error message), or ``""`` when it is no such attribute."""
+    mapper: Mapper[Any] = sa_inspect(model)
+    synonym = mapper.synonyms.get(name)
+    if synonym is not None:
+        return (
+            f" {model.__name__}.{name} is a synonym of {model.__name__}.{synonym.name}: list "
+            f"{synonym.name!r} instead (outputs keep the mapped attribute's name)."
+        )
+    descriptor = mapper.all_orm_descriptors.get(name)
+    if getattr(descriptor, "extension_type", None) is ASSOCIATION_PROXY:
+        proxy: Any = descriptor
+        return (
+            f" {model.__name__}.{name} is an association proxy of "
+            f"{proxy.target_collection}.{proxy.value_attr}, which no SQL loads by itself: "
+            f"include the relationship {proxy.target_collection!r} with the field "
+            f"{proxy.value_attr!r} instead."
+        )
+    return ""
+
+
+def reads_as_impl(sa_type: TypeDecorator[Any]) -> bool:
+    """Whether a `TypeDecorator` leaves the values it reads as its ``impl`` gives them (it only
+    picks a type per dialect or checks what is written, as SQLModel's ``AutoString``)."""
+    cls = type(sa_type)
+    return all(
+        getattr(cls, name) is getattr(TypeDecorator, name)
+        for name in ("process_result_value", "result_processor", "column_expression")
+    )
+
+
 def python_type_of(sa_type: TypeEngine[Any] | None) -> Any:
     """The Python type of a column type, or ``typing.Any`` where SQLAlchemy cannot say."""
     if sa_type is None:
@@ -424,18 +462,22 @@ def python_type_of(sa_type: TypeEngine[Any] | None) -> Any:
 
 def _column_field(model: type, prop: ColumnProperty[Any]) -> FieldInfo:
     expr = prop.columns[0]
-    if isinstance(expr, Column) and expr.table is not None:
+    # A column of a table, or of the subquery or join a class is mapped on (a view's
+    # aggregate is a plain column of the view, loaded with the row).
+    if isinstance(expr, ColumnClause) and getattr(expr, "table", None) is not None:
         return FieldInfo(
             model=model,
             name=prop.key,
             kind="column",
             python_type=python_type_of(expr.type),
-            nullable=bool(expr.nullable),
+            nullable=bool(getattr(expr, "nullable", True)),
             primary_key=bool(expr.primary_key),
             sa_type=expr.type,
             prop=prop,
-            private=bool(expr.info.get(PRIVATE_INFO_KEY) or prop.info.get(PRIVATE_INFO_KEY)),
-            doc=prop.doc or expr.doc or expr.comment,
+            private=bool(
+                _column_info(expr).get(PRIVATE_INFO_KEY) or prop.info.get(PRIVATE_INFO_KEY)
+            ),
+            doc=prop.doc or getattr(expr, "doc", None) or getattr(expr, "comment", None),
         )
     return FieldInfo(
         model=model,
@@ -448,6 +490,11 @@ def _column_field(model: type, prop: ColumnProperty[Any]) -> FieldInfo:
         private=bool(prop.info.get(PRIVATE_INFO_KEY)),
         doc=prop.doc,
     )
+
+
+def _column_info(expr: ColumnClause[Any]) -> dict[Any, Any]:
+    # A subquery's column from an expression has no ``info`` of its own.
+    return expr.info if isinstance(expr, Column) else {}
 
 
 def _relation(model: type, prop: RelationshipProperty[Any]) -> RelationInfo:
@@ -507,9 +554,20 @@ def _key_or_none(mapper: Any, column: Any) -> str | None:
         return None
 
 
+_LIBRARIES = frozenset({"pydantic", "sqlmodel", "sqlalchemy"})
+
+
+def _declared_classes(model: type) -> list[type]:
+    """The classes of ``model``'s MRO that the application declares: not those of Pydantic,
+    SQLModel or SQLAlchemy, whose properties (``__fields__``, ``model_fields_set``,
+    ``model_extra`` on a SQLModel table) are the library's, not the model's fields."""
+    return [cls for cls in model.__mro__ if cls.__module__.split(".")[0] not in _LIBRARIES]
+
+
 def _attribute_field(model: type, name: str) -> FieldInfo | None:
-    """A hybrid property or Python ``@property`` as a read-only field."""
-    for cls in model.__mro__:
+    """A hybrid property or Python ``@property`` the application declares, as a read-only
+    field."""
+    for cls in _declared_classes(model):
         descriptor = vars(cls).get(name)
         if descriptor is None:
             continue

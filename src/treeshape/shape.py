@@ -249,14 +249,16 @@ class Shape:
         *criteria: Any,
         order_by: Any = None,
         limit: int | None = None,
+        offset: int | None = None,
         strategy: Strategy = "auto",
     ) -> list[Document]:
         """The documents of the roots matching ``criteria``, built without ORM objects.
 
         ``session`` is a `Session` or a `Connection` (`treeshape.asyncio.afetch` for asyncio);
         ``criteria`` filter the roots (``Route.route_id == "AB"``); ``order_by`` orders them
-        (primary-key order otherwise, the primary key breaking ties) and ``limit`` caps their
-        number; ``strategy`` is ``"auto"``, ``"core"`` or ``"json"``.
+        (primary-key order otherwise, the primary key breaking ties), ``offset`` skips that many
+        of them and ``limit`` caps their number (`treeshape.web.PageQuery` gives the criteria
+        and order of a keyset page); ``strategy`` is ``"auto"``, ``"core"`` or ``"json"``.
 
         Equal to ``dump(objs, many=True)`` of the same rows loaded with `loader_options`; at
         most one statement per relationship plus one, whatever the number of rows. See
@@ -265,7 +267,13 @@ class Shape:
         from .sql.fetch import fetch
 
         return fetch(
-            self._node, session, criteria, order_by=order_by, limit=limit, strategy=strategy
+            self._node,
+            session,
+            criteria,
+            order_by=order_by,
+            limit=limit,
+            offset=offset,
+            strategy=strategy,
         )
 
     def fetch_json(
@@ -274,13 +282,20 @@ class Shape:
         *criteria: Any,
         order_by: Any = None,
         limit: int | None = None,
+        offset: int | None = None,
         strategy: Strategy = "auto",
     ) -> bytes:
         """`fetch` as JSON bytes (an array), built by the database where it can."""
         from .sql.fetch import fetch_json
 
         return fetch_json(
-            self._node, session, criteria, order_by=order_by, limit=limit, strategy=strategy
+            self._node,
+            session,
+            criteria,
+            order_by=order_by,
+            limit=limit,
+            offset=offset,
+            strategy=strategy,
         )
 
     # -- writing -----------------------------------------------------------------------------

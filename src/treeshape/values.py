@@ -1,7 +1,9 @@
 """Python values to JSON-ready values, by Pydantic's JSON-mode conventions.
 
 Every backend agrees on one convention, Pydantic's ``model_dump(mode="json")``: ``Decimal`` as a
-string, date/time/datetime as ISO 8601 (UTC as ``Z``), UUID as a string, enums by value. The
+string, date/time/datetime as ISO 8601 (UTC as ``Z``), UUID as a string, enums by value, and
+bytes as lowercase hex (Pydantic's ``ser_json_bytes="hex"``: its default, UTF-8, fails on the
+binary data a ``LargeBinary`` column holds, and hex is what every database can write in SQL). The
 converters are chosen once per field from its Python type, so the per-value work on the hot
 path is one call (or none, for JSON-native types).
 """
@@ -73,6 +75,12 @@ def _uuid_to_json(value: Any) -> Any:
     return str(value) if isinstance(value, uuid.UUID) else value
 
 
+def _bytes_to_json(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    return value
+
+
 _NATIVE: tuple[type, ...] = (str, int, float, bool, type(None))
 
 
@@ -84,8 +92,8 @@ def to_json_value(value: Any) -> Any:
     if converter is None:
         return value
     if converter is _any_to_json:
-        # No converter of our own (bytes, timedelta, ...): Pydantic's JSON mode decides.
-        return to_jsonable_python(value)
+        # No converter of our own (timedelta, ...): Pydantic's JSON mode decides.
+        return to_jsonable_python(value, bytes_mode="hex")
     return converter(value)
 
 
@@ -93,7 +101,7 @@ def _any_to_json(value: Any) -> Any:
     if isinstance(value, _NATIVE):
         return value
     if isinstance(value, dict | list):
-        return to_jsonable_python(value)
+        return to_jsonable_python(value, bytes_mode="hex")
     return to_json_value(value)
 
 
@@ -118,4 +126,6 @@ def converter_for(python_type: Any) -> Converter | None:
         return _decimal_to_json
     if issubclass(python_type, uuid.UUID):
         return _uuid_to_json
+    if issubclass(python_type, bytes | bytearray | memoryview):
+        return _bytes_to_json
     return _any_to_json

@@ -1,10 +1,10 @@
-"""`benchmarks.fetch_limits`: every case gives the same document, on SQLite and PostgreSQL."""
+"""`benchmarks.fetch_limits`: every case gives the same document, on every database."""
 
 from __future__ import annotations
 
 import orjson
 import pytest
-from benchmarks.fetch_limits import _cases, measure, postgres_copy
+from benchmarks.fetch_limits import _cases, mariadb_copy, measure, postgres_copy
 from benchmarks.workloads import pick_workloads
 from sqlalchemy import Engine
 
@@ -29,6 +29,17 @@ def test_sqlite_cases_agree(sample_engine: Engine) -> None:
 def test_postgresql_cases_agree(sample_engine: Engine, pg_server: object) -> None:
     engine, started = postgres_copy(sample_engine, pg_server)
     assert started is None  # the suite's own server, not a second cluster
+    try:
+        workloads = pick_workloads(engine)
+        _check(engine, {name: workloads[name].key for name in ("route", "trip")})
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.mariadb
+def test_mariadb_cases_agree(sample_engine: Engine, mariadb_server: object) -> None:
+    engine, started = mariadb_copy(sample_engine, mariadb_server)
+    assert started is None  # the suite's own server, not a second one
     try:
         workloads = pick_workloads(engine)
         _check(engine, {name: workloads[name].key for name in ("route", "trip")})

@@ -1,11 +1,11 @@
 """One engine per database for the core tests, shared by a module's hypothesis examples.
 
 The core contract (every backend agrees, loading costs the planned number of statements) must
-hold on PostgreSQL as on SQLite, so the property and type tests take ``core_db``, parametrized
-over both. Hypothesis runs many examples inside one test call and cannot use function-scoped
-fixtures, so the database lives for the module and each example starts from empty tables
-(`CoreDb.clean`): a ``DELETE`` per table in reverse foreign-key order, which on a local
-PostgreSQL costs about a millisecond, against ~20 ms for a fresh database per example.
+hold on PostgreSQL and MariaDB as on SQLite, so the property and type tests take ``core_db``,
+parametrized over all three. Hypothesis runs many examples inside one test call and cannot use
+function-scoped fixtures, so the database lives for the module and each example starts from
+empty tables (`CoreDb.clean`): a ``DELETE`` per table in reverse foreign-key order, which on a
+local PostgreSQL costs about a millisecond, against ~20 ms for a fresh database per example.
 """
 
 from __future__ import annotations
@@ -14,15 +14,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.databases import BOTH, Db, database
+from tests.databases import ALL, Db, database
 from tests.models import Base
 
 CoreDb = Db
 """A database with the test models' tables (`tests.databases.Db`)."""
 
 
-@pytest.fixture(scope="module", params=BOTH)
+@pytest.fixture(scope="module", params=ALL)
 def core_db(request: pytest.FixtureRequest) -> Iterator[CoreDb]:
-    """The test models' tables on in-memory SQLite, then on a throwaway PostgreSQL database."""
+    """The test models' tables on in-memory SQLite, then on throwaway PostgreSQL and MariaDB
+    databases."""
     with database(request, Base.metadata) as db:
         yield db

@@ -1,7 +1,8 @@
 """An independent reference for what a shape's output and statement count must be.
 
 Written without treeshape's internals: it walks the spec with ``getattr`` on objects loaded
-through ``loader_options()`` and converts values with Pydantic's own ``to_jsonable_python``.
+through ``loader_options()`` and converts values with Pydantic's own ``to_jsonable_python`` (bytes
+as hex, the convention treeshape documents: Pydantic's ``ser_json_bytes="hex"``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def reference_dump(
     order = {key: i for i, key in enumerate(mapper.attrs.keys())}
     out: dict[str, Any] = {}
     for name in sorted(names, key=lambda n: order.get(n, len(order))):
-        out[name] = to_jsonable_python(getattr(obj, name))
+        out[name] = to_jsonable_python(getattr(obj, name), bytes_mode="hex")
     for name in sorted(tree, key=lambda n: order[n]):
         value = getattr(obj, name)
         target = mapper.relationships[name].mapper.class_

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import marshmallow as ma
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -292,3 +294,21 @@ def test_composite_foreign_key_verdict(edb: Db, region: str | None, code: int | 
             except IntegrityError:
                 refused = True
         assert refused == dangling
+
+
+def test_nul_in_text_is_refused_everywhere(db: Db) -> None:
+    """PostgreSQL cannot store U+0000 in text: every database refuses it before any statement,
+    in both input frameworks, and the input model's JSON Schema says so."""
+    seed(db)
+    body = {"email": "n\x00@x", "region": "N", "card": {"number": "C\x00"}}
+    found, reads = attempt(db, body)
+    assert found == {(("email",), "string_nul"), (("card", "number"), "string_nul")}
+    assert reads == 0
+    model = member_in.input_model("create")
+    with pytest.raises(ValidationError) as info:
+        model.model_validate(body)
+    assert {(e["loc"], e["type"]) for e in info.value.errors()} == found
+    with pytest.raises(ma.ValidationError) as mm_info:
+        member_in.input_schema("create")().load(body)
+    assert set(mm_info.value.messages) == {"email", "card"}
+    assert model.model_json_schema()["properties"]["email"]["pattern"] == "^[^\\u0000]*$"

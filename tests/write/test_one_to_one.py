@@ -216,7 +216,10 @@ def test_a_key_of_another_parents_child_is_refused(db: Db) -> None:
 CHILDREN = st.fixed_dictionaries(
     {
         "card": st.none() | st.builds(lambda n: {"number": f"C{n}"}, st.integers(0, 99)),
-        "bio": st.none() | st.builds(lambda t: {"text": t}, st.text(max_size=40)),
+        "bio": st.none()
+        | st.builds(
+            lambda t: {"text": t}, st.text(st.characters(exclude_characters="\x00"), max_size=40)
+        ),
         "locker": st.none() | st.builds(lambda t: {"label": t}, st.text("abc", max_size=10)),
     }
 )

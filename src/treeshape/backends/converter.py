@@ -20,10 +20,24 @@ import sqlalchemy as sa
 from marshmallow import fields
 from marshmallow_sqlalchemy import ModelConverter
 
-from ..inspection import FieldInfo
-from ..values import _datetime_to_json, _decimal_to_json, _time_to_json, to_json_value
+from ..inspection import FieldInfo, reads_as_impl
+from ..values import (
+    _bytes_to_json,
+    _datetime_to_json,
+    _decimal_to_json,
+    _time_to_json,
+    to_json_value,
+)
 
-__all__ = ["TYPE_MAPPING", "JsonDateTime", "JsonDecimal", "JsonTime", "JsonValue", "ShapeConverter"]
+__all__ = [
+    "TYPE_MAPPING",
+    "JsonBytes",
+    "JsonDateTime",
+    "JsonDecimal",
+    "JsonTime",
+    "JsonValue",
+    "ShapeConverter",
+]
 
 
 class JsonDateTime(fields.DateTime):
@@ -45,6 +59,14 @@ class JsonDecimal(fields.Decimal):
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
         return None if value is None else _decimal_to_json(value)
+
+
+class JsonBytes(fields.Raw):
+    """Bytes (``LargeBinary`` and other binary columns), dumped as lowercase hex like the other
+    backends; marshmallow has no binary field of its own."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        return None if value is None else _bytes_to_json(value)
 
 
 class JsonValue(fields.Raw):
@@ -70,6 +92,7 @@ TYPE_MAPPING: dict[type, type[fields.Field[Any]]] = {
     dt.date: fields.Date,
     dt.time: JsonTime,
     uuid.UUID: fields.UUID,
+    bytes: JsonBytes,
 }
 
 
@@ -81,6 +104,10 @@ class ShapeConverter(ModelConverter):
         sa.Enum: _enum_by_value,
         sa.JSON: JsonValue,
         sa.PickleType: JsonValue,
+        # BLOB and PostgreSQL's BYTEA derive from LargeBinary.
+        sa.LargeBinary: JsonBytes,
+        sa.BINARY: JsonBytes,
+        sa.VARBINARY: JsonBytes,
     }
 
     @property
@@ -89,9 +116,14 @@ class ShapeConverter(ModelConverter):
 
     def field_for_shape_field(self, info: FieldInfo) -> fields.Field[Any]:
         """The marshmallow field for one shape field."""
-        if info.kind == "column" and info.prop is not None:
+        if info.kind == "column" and info.prop is not None and not _converts(info.sa_type):
             field: fields.Field[Any] = self.property2field(info.prop)
             return field
+        if info.kind == "column":
+            # A TypeDecorator that converts what it reads (Interval on most databases, an
+            # application's own): its values are not its impl's, so the field follows the
+            # Python type, as the other backends do.
+            return JsonValue(allow_none=info.nullable)
         # Expressions, hybrids and properties: read-only outputs typed by their Python type.
         field_class = _field_class_for_python_type(info.python_type)
         kwargs: dict[str, Any] = {"dump_only": True, "allow_none": info.nullable}
@@ -101,6 +133,10 @@ class ShapeConverter(ModelConverter):
             kwargs["metadata"] = {"description": info.doc}
         result: fields.Field[Any] = field_class(**kwargs)
         return result
+
+
+def _converts(sa_type: Any) -> bool:
+    return isinstance(sa_type, sa.types.TypeDecorator) and not reads_as_impl(sa_type)
 
 
 def _field_class_for_python_type(python_type: Any) -> Any:

@@ -20,7 +20,7 @@ from ..sql.counting import count_attribute
 from ..tree import RelationNode, ShapeNode, memoize_class
 from .converter import TYPE_MAPPING, ShapeConverter
 
-__all__ = ["KeyList", "KeyTuple", "ShapeSchema", "schema_class"]
+__all__ = ["ComputedShapeSchema", "KeyList", "KeyTuple", "ShapeSchema", "schema_class"]
 
 
 class ShapeSchema(ma.Schema):
@@ -36,12 +36,8 @@ class ShapeSchema(ma.Schema):
 
     __treeshape_shape__: ShapeNode
     __treeshape_state_keys__: frozenset[str] = frozenset()
-    __treeshape_computed__: dict[str, Callable[[Any], Any]] = {}
 
     def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
-        compute = self.__treeshape_computed__.get(attr)
-        if compute is not None:
-            return compute(obj)
         state = getattr(obj, "__dict__", None)
         if (
             state is not None
@@ -52,6 +48,19 @@ class ShapeSchema(ma.Schema):
                 return state[attr]
             except KeyError:
                 raise NotLoadedError(type(obj).__name__, attr) from None
+        return super().get_attribute(obj, attr, default)
+
+
+class ComputedShapeSchema(ShapeSchema):
+    """The base of a generated schema whose node has computed fields (a separate class, so that
+    schemas without any pay no lookup per attribute)."""
+
+    __treeshape_computed__: dict[str, Callable[[Any], Any]] = {}
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        compute = self.__treeshape_computed__.get(attr)
+        if compute is not None:
+            return compute(obj)
         return super().get_attribute(obj, attr, default)
 
 
@@ -151,4 +160,5 @@ def schema_class(node: ShapeNode) -> type[ShapeSchema]:
     attrs["__doc__"] = f"marshmallow schema of the shape {node.info.name}{node.describe()}."
     name = class_name(node) + "Schema"
     attrs["__qualname__"] = name
-    return type(name, (ShapeSchema,), attrs)
+    base = ComputedShapeSchema if attrs["__treeshape_computed__"] else ShapeSchema
+    return type(name, (base,), attrs)

@@ -49,8 +49,14 @@ class ShapeModel(BaseModel):
     """
 
     # ``serialize_by_alias``: a field renamed for Pydantic (see `_attribute_names`) dumps under
-    # its own key; no other field has an alias.
-    model_config = ConfigDict(from_attributes=True, serialize_by_alias=True, validate_by_name=True)
+    # its own key; no other field has an alias. ``ser_json_bytes``: bytes as hex, the one
+    # convention of every backend (`treeshape.values`).
+    model_config = ConfigDict(
+        from_attributes=True,
+        serialize_by_alias=True,
+        validate_by_name=True,
+        ser_json_bytes="hex",
+    )
 
     __treeshape_state_keys__: ClassVar[frozenset[str]] = frozenset()
     __treeshape_node__: ClassVar[ShapeNode | None] = None

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import SpecError, did_you_mean, name_list, safe_repr
-from ..inspection import FieldInfo, ModelInfo, RelationInfo, model_info
+from ..inspection import FieldInfo, ModelInfo, RelationInfo, attribute_note, model_info
 from ..tree import (
     DEFAULT_NAMING,
     KeyStyle,
@@ -325,9 +325,17 @@ def resolve_fields(
             f"field names, got {type(fields).__name__} {safe_repr(fields)}."
         )
     by_name = {m.__name__: i for m, i in selectable.items()}
+    ambiguous = _ambiguous_names(selectable)
     resolved: dict[type, tuple[FieldInfo, ...]] = {}
     for key, names in items:
-        info = _model_for_key(key, root, selectable, by_name, composed or {}, "fields=")
+        if isinstance(key, str) and key in ambiguous:
+            raise SpecError(
+                f"fields= names the model {key!r}, but this shape of {root.name} has several "
+                f"models of that name ({', '.join(ambiguous[key])}): pass the class itself "
+                f"as the key, e.g. fields={{{ambiguous[key][0].rsplit('.', 1)[-1]}: [...]}} "
+                f"with the class imported from {ambiguous[key][0].rsplit('.', 1)[0]}."
+            )
+        info = _model_for_key(key, root, selectable, by_name, composed or {})
         if info.model in resolved:
             raise SpecError(f"fields= names the model {info.name} twice.")
         resolved[info.model] = field_infos(info, names, (computed or {}).get(info.model))
@@ -408,6 +416,15 @@ def _check_reads(node: ShapeNode, reads: ReadTree, path: str) -> None:
             )
         if sub:
             _check_reads(rel.child, sub, f"{path}.{key}" if path else key)
+
+
+def _ambiguous_names(models: Iterable[type]) -> dict[str, list[str]]:
+    """Class names that more than one of ``models`` has (two modules or registries), each with
+    the qualified names of its classes: a string key cannot tell them apart."""
+    qualified: dict[str, list[str]] = {}
+    for model in models:
+        qualified.setdefault(model.__name__, []).append(f"{model.__module__}.{model.__qualname__}")
+    return {name: sorted(paths) for name, paths in qualified.items() if len(paths) > 1}
 
 
 def _model_for_key(
@@ -497,6 +514,9 @@ def field_infos(
             )
         if found is None:
             known = [*info.field_names(), *(n for n in computed if n not in info.field_names())]
+            note = attribute_note(info.model, name)
+            if note:
+                raise SpecError(f"{info.name}.{name} cannot be a field.{note}")
             raise SpecError(
                 f"{info.name} has no field {safe_repr(name)}."
                 f"{did_you_mean(name, known)} "

@@ -267,16 +267,44 @@ def parse_option_text(model_name: str, path: str, text: str) -> RawOptions:
     return RawOptions(tuple(given), f"({text})")
 
 
-def merge(path: str, first: RawOptions | None, second: RawOptions | None) -> RawOptions | None:
+def merge(
+    model_name: str, path: str, first: RawOptions | None, second: RawOptions | None
+) -> RawOptions | None:
     """One relationship's options written in two places: fine if equal or only once."""
     if first is None or not first.given:
         return second if second is not None else first
-    if second is None or not second.given or dict(second.given) == dict(first.given):
+    if second is None or not second.given:
         return first
+    one, two = _comparable(first), _comparable(second)
+    if one == two:
+        return first
+    differences = [
+        f"{key} is {_shown_option(one.get(key, _UNSET))} in one and "
+        f"{_shown_option(two.get(key, _UNSET))} in the other"
+        for key in dict.fromkeys([*one, *two])
+        if one.get(key, _UNSET) != two.get(key, _UNSET)
+    ]
     raise SpecError(
-        f"The relationship at {path!r} is given two different sets of options: "
-        f"{first.source} and {second.source}. Give its options once."
+        f"The relationship at {path!r} in the shape of {model_name} is given two different "
+        f"sets of options, {first.source} and {second.source}: {'; '.join(differences)}. "
+        f"Give its options once, or the same in both places."
     )
+
+
+def _comparable(raw: RawOptions) -> dict[str, Any]:
+    """Options as given, with an ``order_by`` of one name (``"body"``, as ``include`` takes
+    it) equal to the same name in a list or in text (``("body",)``)."""
+    given = raw.as_dict()
+    order_by = given.get("order_by")
+    if isinstance(order_by, str):
+        given["order_by"] = (order_by,)
+    elif isinstance(order_by, list):
+        given["order_by"] = tuple(order_by)
+    return given
+
+
+def _shown_option(value: Any) -> str:
+    return "not given" if value is _UNSET else safe_repr(value)
 
 
 # -- binding -------------------------------------------------------------------------------------
@@ -318,8 +346,9 @@ def resolve(
         bad = sorted(set(given) - allowed)
         if bad:
             raise SpecError(
-                f"{where_text} is a single object, not a collection: {name_list(bad)} "
-                f"only apply to collections. A single relationship takes: ids, name, on_missing."
+                f"{where_text} is a single object, not a collection: "
+                f"{name_list(bad)} {'applies' if len(bad) == 1 else 'apply'} only to "
+                f"collections. A single relationship takes: {name_list(sorted(allowed))}."
             )
     order_by = _order_by(target, given.get("order_by"), where_text)
     limit = _non_negative(given.get("limit"), "limit", where_text, allow_none=True)

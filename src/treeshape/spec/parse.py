@@ -90,7 +90,7 @@ def _add(model_name: str, entry: SpecEntry, spec: Any, *, active: set[int], dept
                 f"include(...) for {model_name} stands at the root; it gives a relationship's "
                 f"options, so use it as a value of an include mapping: {{'trips': include(...)}}."
             )
-        entry.options = merge(entry.path, entry.options, spec.options)
+        entry.options = merge(model_name, entry.path, entry.options, spec.options)
         _check_container(model_name, entry, spec, active)  # include(include(...)) nests too
         active.add(id(spec))
         try:
@@ -209,7 +209,7 @@ def _add_segments(
             segment = name
         entry = entry.child(segment)
         if options is not None:
-            entry.options = merge(entry.path, entry.options, options)
+            entry.options = merge(model_name, entry.path, entry.options, options)
     return entry
 
 

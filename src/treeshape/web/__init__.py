@@ -17,7 +17,8 @@ narrowed shapes live in a bounded LRU cache.
 
 One job per module: `problems` (what is wrong, and how much of it is echoed), `parameters`
 (reading ``include``/``fields``), `paging` (page and sort declarations and parameters),
-`openapi` (parameter schemas and descriptions), `endpoint` (`EndpointShape`, composing them).
+`openapi` (parameter schemas and descriptions), `endpoint` (`EndpointShape`, composing them),
+`listing` (`ListEndpoint`: a page of roots, by offset or cursor, with ``Link`` headers).
 `treeshape.flask` and `treeshape.fastapi` are thin adapters over `EndpointShape`; any other
 framework needs only ``EndpointShape.from_query(list_of_name_value_pairs)``.
 """
@@ -25,7 +26,18 @@ framework needs only ``EndpointShape.from_query(list_of_name_value_pairs)``.
 from __future__ import annotations
 
 from .endpoint import EndpointShape
+from .listing import ListEndpoint, Page, PageQuery
 from .narrowing import Narrowing
 from .problems import DEFAULT_LIMITS, Limits, Problem, QueryError
 
-__all__ = ["DEFAULT_LIMITS", "EndpointShape", "Limits", "Narrowing", "Problem", "QueryError"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "EndpointShape",
+    "Limits",
+    "ListEndpoint",
+    "Narrowing",
+    "Page",
+    "PageQuery",
+    "Problem",
+    "QueryError",
+]

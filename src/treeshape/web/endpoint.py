@@ -17,7 +17,14 @@ from ..errors import SpecError, name_list
 from ..shape import Shape
 from ..spec.narrow import narrow_node
 from .cache import CacheInfo, NarrowingCache
-from .fieldsets import attribute_aliases, output_paths, outputs_of, select_outputs, suggest
+from .fieldsets import (
+    attribute_aliases,
+    fieldset_names,
+    output_paths,
+    outputs_of,
+    select_outputs,
+    suggest,
+)
 from .narrowing import Narrowing
 from .openapi import ParameterDocs
 from .paging import Paging
@@ -73,7 +80,9 @@ class EndpointShape:
         self.depth = max((p.count(".") + 1 for p in self.paths), default=0)
         # What fields[Model] may name per embedded model (fields, counts, id lists), in mapper
         # order: the union over every place the model appears.
-        self._outputs = outputs_of(shape.node)
+        # Unique per model, also for two classes of one name (`fieldset_names`).
+        self._labels = fieldset_names(shape.node)
+        self._outputs = outputs_of(shape.node, self._labels)
         self.models: dict[str, tuple[str, ...]] = self._outputs.names
         _check_spellable(shape, self.paths, self.models)
         self._paging = Paging.declare(
@@ -155,7 +164,7 @@ class EndpointShape:
             else:
                 attribute_paths = [self._attribute_path[p] for p in narrowing.include]
                 included = narrow_node(node, attribute_paths, None)
-        present = outputs_of(included).names
+        present = outputs_of(included, self._labels).names
         for model, names in narrowing.fields:
             self._check_fields(narrowing, model, names, present, problems)
         if narrowing.include and narrowing.fields:
@@ -164,7 +173,7 @@ class EndpointShape:
         if problems:
             raise problems.error()
         selection = {model: frozenset(names) for model, names in narrowing.fields}
-        narrowed = select_outputs(included, selection)
+        narrowed = select_outputs(included, selection, self._labels)
         return Shape(self._paging.apply(narrowed, narrowing))
 
     def _outside_path(self, include: tuple[str, ...], path: str) -> Problem:
@@ -236,12 +245,12 @@ class EndpointShape:
                 assert found is not None  # the path was checked against the declared ones
                 parent = found.child
             rel = parent.relation(last)
-            names = selection.get(parent.info.name)
+            names = selection.get(self._labels[parent.info.model])
             if rel is None or rel.render == "objects" or names is None:
                 continue
             keys = tuple(parent.key(k) for k in rel.outputs)
             if not set(keys) & set(names):
-                model = parent.info.name
+                model = self._labels[parent.info.model]
                 problems.add(
                     Problem(
                         INCLUDE,

@@ -23,6 +23,7 @@ __all__ = [
     "Outputs",
     "attribute_aliases",
     "embedded_nodes",
+    "fieldset_names",
     "output_paths",
     "outputs_of",
     "select_outputs",
@@ -57,22 +58,51 @@ def _extra(rel: RelationNode) -> tuple[str, ...]:
     return keys
 
 
-def outputs_of(root: ShapeNode) -> Outputs:
-    """The `Outputs` of every model ``root`` embeds."""
+def fieldset_names(root: ShapeNode) -> dict[type, str]:
+    """The name of each embedded model in ``fields[...]``: its class name, or, for classes of
+    the same name from different modules or registries (two ``Item`` models), the class name
+    behind as much of its module path as tells them apart (``fields[shop.Item]``,
+    ``fields[warehouse.Item]``), so that one parameter never stands for two models."""
+    by_name: dict[str, list[type]] = {}
+    for node in embedded_nodes(root):
+        models = by_name.setdefault(node.info.model.__name__, [])
+        if node.info.model not in models:
+            models.append(node.info.model)
+    labels: dict[type, str] = {}
+    for name, models in by_name.items():
+        if len(models) == 1:
+            labels[models[0]] = name
+            continue
+        paths = [(*m.__module__.split("."), *m.__qualname__.split(".")) for m in models]
+        for length in range(2, max(map(len, paths)) + 1):
+            tried = [".".join(path[-length:]) for path in paths]
+            if len(set(tried)) == len(tried):
+                break
+        else:  # the same module and qualified name (classes made in a loop): numbered
+            tried = [f"{'.'.join(path)}.{i}" for i, path in enumerate(paths, 1)]
+        labels.update(zip(models, tried, strict=True))
+    return labels
+
+
+def outputs_of(root: ShapeNode, labels: Mapping[type, str] | None = None) -> Outputs:
+    """The `Outputs` of every model ``root`` embeds, by their `fieldset_names` (``labels``,
+    computed on ``root`` when not given)."""
+    labels = fieldset_names(root) if labels is None else labels
     fields: dict[str, dict[str, int]] = {}
     extras: dict[str, dict[str, int]] = {}
     relations: dict[str, set[str]] = {}
     for node in embedded_nodes(root):
         info = node.info
-        found = fields.setdefault(info.name, {})
+        label = labels[info.model]
+        found = fields.setdefault(label, {})
         for name in node.field_names:
             found.setdefault(node.key(name), info.position(name))
-        extra = extras.setdefault(info.name, {})
+        extra = extras.setdefault(label, {})
         for rel in node.relations:
             for key in _extra(rel):
                 extra.setdefault(node.key(key), info.position(rel.name))
             if rel.render == "objects":
-                relations.setdefault(info.name, set()).add(node.key(rel.name))
+                relations.setdefault(label, set()).add(node.key(rel.name))
     # Fields first, then counts and id lists: the order of the response's keys.
     names = {
         model: (
@@ -84,11 +114,16 @@ def outputs_of(root: ShapeNode) -> Outputs:
     return Outputs(names, {m: frozenset(relations.get(m, ())) for m in names})
 
 
-def select_outputs(node: ShapeNode, selection: Mapping[str, frozenset[str]]) -> ShapeNode:
-    """``node`` with every embedded node of a model in ``selection`` keeping only the outputs
-    named by their output keys (fields, counts, id lists); the tree is otherwise unchanged
-    (same node if so)."""
-    names = selection.get(node.info.name)
+def select_outputs(
+    node: ShapeNode,
+    selection: Mapping[str, frozenset[str]],
+    labels: Mapping[type, str] | None = None,
+) -> ShapeNode:
+    """``node`` with every embedded node of a model in ``selection`` (by its `fieldset_names`,
+    ``labels``) keeping only the outputs named by their output keys (fields, counts, id lists);
+    the tree is otherwise unchanged (same node if so)."""
+    labels = fieldset_names(node) if labels is None else labels
+    names = selection.get(labels[node.info.model])
     key = node.key
     fields = node.fields if names is None else tuple(f for f in node.fields if key(f.name) in names)
     relations: list[RelationNode] = []
@@ -103,7 +138,9 @@ def select_outputs(node: ShapeNode, selection: Mapping[str, frozenset[str]]) -> 
                 options = dataclasses.replace(options, embed=False, ids=False)
             elif not count:
                 options = dataclasses.replace(options, count=None)
-        child = select_outputs(rel.child, selection) if rel.render == "objects" else rel.child
+        child = (
+            select_outputs(rel.child, selection, labels) if rel.render == "objects" else rel.child
+        )
         relations.append(type(rel)(rel.info, child, options))
     if fields == node.fields and tuple(relations) == node.relations:
         return node  # unchanged: keep the node, and with it its name and generated classes

@@ -47,7 +47,7 @@ Relationship options (issue 7), without adding statements: ``order_by`` replaces
 collection's order (`options.collection_order`); ``where`` is one more condition of the
 relationship's statement (Core) or correlated subquery (JSON); ``limit``/``offset`` per parent
 are a ``row_number() OVER (PARTITION BY <parent key> ORDER BY ...)`` window in Core (in the rows
-statement and in the key subquery that drives the levels below, so both see the same rows) and a
+statement, whose fetched keys then drive the levels below, so both see the same rows) and a
 ``LIMIT``/``OFFSET`` of the correlated subquery in JSON (which runs per parent anyway); through a
 secondary, both number the rows of the parent's join or membership test, so a target listed
 twice for a parent takes two places, as in the ORM's collection; counts are
@@ -83,10 +83,11 @@ def fetch(
     *,
     order_by: Any = None,
     limit: int | None = None,
+    offset: int | None = None,
     strategy: Strategy = "auto",
 ) -> list[Document]:
     """The JSON-ready documents of the roots matching ``criteria`` (see the module doc)."""
-    request = FetchRequest.make(node, session, criteria, order_by, limit)
+    request = FetchRequest.make(node, session, criteria, order_by, limit, offset)
     if choose(node, request.dialect, strategy) == "json":
         return list(orjson.loads(run_json(node, request)))
     return run_core(node, request)
@@ -99,10 +100,11 @@ def fetch_json(
     *,
     order_by: Any = None,
     limit: int | None = None,
+    offset: int | None = None,
     strategy: Strategy = "auto",
 ) -> bytes:
     """`fetch` as JSON bytes (an array), straight from the database's text where it can."""
-    request = FetchRequest.make(node, session, criteria, order_by, limit)
+    request = FetchRequest.make(node, session, criteria, order_by, limit, offset)
     if choose(node, request.dialect, strategy) == "json":
         return run_json(node, request)
     return orjson.dumps(run_core(node, request))

@@ -1,21 +1,29 @@
 """The Core strategy: one SELECT per level of the tree, stitched into documents in Python.
 
-Each relationship's statement is driven by a *subquery* of its parents' keys (never an IN list
-of fetched values), so the statement count is ``1 + relationships`` whatever the number of
-rows. Rows are converted with the same converters as the dumper (`treeshape.values`), so every
-column type any dialect can load works.
+Each relationship's statement is driven by the keys of the rows the level above has fetched,
+as bound parameters (``parent.pk IN (?, ?, ...)``; a many-to-one by its parents' foreign-key
+values): the database looks each one up in an index, whatever its statistics say about the
+tables, where the nested ``IN (SELECT ... IN (SELECT ...))`` chains this replaces were planned
+as full scans per row on MariaDB without fresh statistics (53 s on a Cairns route). Past
+`bound_limit` keys a level falls back to the subquery chain (SQLite refuses more parameters),
+so the statement count stays ``1 + relationships`` whatever the number of rows. Rows are
+converted with the same converters as the dumper (`treeshape.values`), so every column type any
+dialect can load works.
 """
 
 from __future__ import annotations
 
 import operator
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import Select
 
 from ...inspection import FieldInfo, model_info
@@ -27,6 +35,7 @@ from .relations import (
     collection_order_in,
     field_expression,
     in_keys,
+    in_values,
     is_lookup,
     join_for,
     local_keys,
@@ -34,7 +43,44 @@ from .relations import (
 )
 from .request import Document, FetchRequest, execute
 
-__all__ = ["run_core"]
+__all__ = ["bound_limit", "run_core"]
+
+
+def bound_limit(dialect_name: str) -> int:
+    """How many bound values one level's key list may have before it falls back to a subquery.
+
+    SQLite allows 32766 parameters per statement since 3.32 (999 before); psycopg and asyncpg
+    allow 65535 and 32767; PyMySQL interpolates on the client, bounded by
+    ``max_allowed_packet``. One budget below all of them, with room for a shape's own
+    parameters (``where=`` options, windows).
+    """
+    if dialect_name == "sqlite" and sqlite3.sqlite_version_info < (3, 32):
+        return 900
+    return 30000
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """The keys that drive a level's statement: the fetched ``values`` (scalars, or tuples
+    for a composite key), and the same keys as a subquery (``query``) for when there are more
+    of them than a statement may bind."""
+
+    values: list[Any]
+    query: Callable[[], Select[Any]]
+
+    def bound(self, width: int, dialect_name: str) -> bool:
+        """Whether the values (``width`` columns each) are few enough to bind."""
+        return len(self.values) * width <= bound_limit(dialect_name)
+
+    def test(self, columns: Sequence[Any], dialect_name: str) -> Any:
+        """``columns IN (...)``: the values bound, or the subquery past `bound_limit`."""
+        if self.bound(len(columns), dialect_name):
+            return in_values(columns, self.values)
+        return in_keys(columns, self.query())
+
+
+_KEYS = "treeshape_keys"
+"""The expanding parameter of a level's statement: the keys the level above fetched."""
 
 
 @dataclass(eq=False)
@@ -42,8 +88,8 @@ class _CoreLevel:
     """The statements and row handling of one node of the tree (one statement per level).
 
     ``rows_entity`` is the alias the level's rows are selected from; ``keys_entity`` and
-    ``keys_parent`` are other aliases, for the key subquery that drives the levels below, so
-    that no alias appears twice in one statement.
+    ``keys_parent`` are other aliases, for the key subquery (a windowed many-to-one, and the
+    fallback past `bound_limit` keys), so that no alias appears twice in one statement.
     """
 
     node: ShapeNode
@@ -65,6 +111,9 @@ class _CoreLevel:
     locals: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
     remote: Callable[[Any], Any] = operator.itemgetter(0)
     children: list[_CoreLevel] = field(default_factory=list)
+    bound: Select[Any] | None = None
+    """The rows statement with bound keys, built at its first use (it is the same for every
+    call, so SQLAlchemy's compiled cache serves it without building a statement per call)."""
 
     def add(self, expression: Any) -> int:
         self.columns.append(expression.label(f"c{len(self.columns)}"))
@@ -73,15 +122,16 @@ class _CoreLevel:
     def getter(self, expressions: Sequence[Any]) -> Callable[[Any], Any]:
         return operator.itemgetter(*[self.add(e) for e in expressions])
 
-    def keys_statement(self, parent_keys: Select[Any] | None, request: FetchRequest) -> Select[Any]:
-        """The primary keys of this level's rows, as a subquery for the levels below."""
+    def keys_statement(self, parent_keys: _Keys | None, request: FetchRequest) -> Select[Any]:
+        """The primary keys of this level's rows, as a subquery (for a windowed many-to-one,
+        and for the levels below when their keys are too many to bind)."""
         info = self.node.info
         if self.rel is None:
             stmt = select(*[getattr(self.keys_entity, k) for k in info.primary_key])
             stmt = stmt.where(*request.criteria)
-            if request.limit is not None:
+            if request.windowed:
                 order = request.root_order(self.keys_entity, self.node)
-                stmt = stmt.order_by(*order).limit(request.limit)
+                stmt = request.window(stmt.order_by(*order))
                 if request.dialect.name in ("mysql", "mariadb"):
                     # MySQL and MariaDB refuse a LIMIT directly inside the IN (...) the levels
                     # below test their parents' keys with: a derived table around it.
@@ -94,7 +144,8 @@ class _CoreLevel:
         joined = join_for(self.keys_parent, self.keys_entity, self.rel)
         stmt = select(*keys).select_from(joined)
         stmt = stmt.where(
-            in_keys(parent_pk, parent_keys), *where_clauses(self.rel.options, self.keys_entity)
+            parent_keys.test(parent_pk, request.dialect.name),
+            *where_clauses(self.rel.options, self.keys_entity),
         )
         if self.rel.options.windowed:
             numbered = _numbered(stmt, self.rel, self.keys_parent, self.keys_entity, joined)
@@ -104,24 +155,61 @@ class _CoreLevel:
             )
         return stmt.correlate(None)
 
-    def rows_statement(self, parent_keys: Select[Any] | None, request: FetchRequest) -> Select[Any]:
-        """This level's rows: output fields plus the keys that stitching needs."""
-        stmt = select(*self.columns)
+    def rows_statement(
+        self, parent_keys: _Keys | None, request: FetchRequest, targets: list[Any] | None = None
+    ) -> tuple[Select[Any], dict[str, Any] | None]:
+        """This level's rows (output fields plus the keys that stitching needs), and the
+        statement's parameters.
+
+        ``targets`` (a plain many-to-one only) are the parents' foreign-key values: the rows
+        are the targets they name, without a join to the parents. Bound keys make the statement
+        the same for every call: it is built once per plan, with the keys as one expanding
+        parameter.
+        """
         if self.mode == "root":
-            stmt = stmt.where(*request.criteria)
+            stmt = select(*self.columns).where(*request.criteria)
             stmt = stmt.order_by(*request.root_order(self.rows_entity, self.node))
-            return stmt.limit(request.limit) if request.limit is not None else stmt
+            return request.window(stmt), None
         assert parent_keys is not None and self.rel is not None
+        dialect = request.dialect.name
         if self.mode == "lookup":
+            remote = [getattr(self.rows_entity, k) for k in remote_keys(self.rel)]
+            if (
+                targets is not None
+                and not self.rel.options.windowed
+                and len(targets) * len(remote) <= bound_limit(dialect)
+            ):
+                return self._bound_statement(), {_KEYS: targets}
             own_keys = self.keys_statement(parent_keys, request)
             pk = [getattr(self.rows_entity, k) for k in self.node.info.primary_key]
-            return stmt.where(in_keys(pk, own_keys))
+            return select(*self.columns).where(in_keys(pk, own_keys)), None
+        if parent_keys.bound(len(_pk_keys(self.rows_parent)), dialect):
+            return self._bound_statement(), {_KEYS: parent_keys.values}
         parent_pk = [getattr(self.rows_parent, k) for k in _pk_keys(self.rows_parent)]
+        return self._grouped(in_keys(parent_pk, parent_keys.query())), None
+
+    def _bound_statement(self) -> Select[Any]:
+        """The rows statement with the keys as the expanding parameter ``_KEYS``."""
+        stmt = self.bound
+        if stmt is None:
+            assert self.rel is not None
+            keys: BindParameter[Any] = bindparam(_KEYS, expanding=True)
+            if self.mode == "lookup":
+                remote = [getattr(self.rows_entity, k) for k in remote_keys(self.rel)]
+                where = where_clauses(self.rel.options, self.rows_entity)
+                stmt = select(*self.columns).where(in_values(remote, keys), *where)
+            else:
+                parent_pk = [getattr(self.rows_parent, k) for k in _pk_keys(self.rows_parent)]
+                stmt = self._grouped(in_values(parent_pk, keys))
+            self.bound = stmt
+        return stmt
+
+    def _grouped(self, parents: Any) -> Select[Any]:
+        """A collection's rows joined to the parents that ``parents`` (a condition) selects."""
+        assert self.rel is not None
         joined = join_for(self.rows_parent, self.rows_entity, self.rel)
-        stmt = stmt.select_from(joined)
-        stmt = stmt.where(
-            in_keys(parent_pk, parent_keys), *where_clauses(self.rel.options, self.rows_entity)
-        )
+        stmt = select(*self.columns).select_from(joined)
+        stmt = stmt.where(parents, *where_clauses(self.rel.options, self.rows_entity))
         if self.rel.options.windowed:
             numbered = _numbered(stmt, self.rel, self.rows_parent, self.rows_entity, joined)
             inner = numbered.subquery()
@@ -169,13 +257,14 @@ def _build_level(
             aliased(parent_model),
         )
     entity = level.rows_entity
-    if level.mode == "grouped":
-        level.parent_key = level.getter(
-            [getattr(level.rows_parent, k) for k in _pk_keys(level.rows_parent)]
-        )
+    # The fields first: a row's leading columns, which `_make_converter` zips in one step.
     for f in node.fields:
         level.fields.append(
             (node.key(f.name), level.add(field_expression(entity, f)), converter_for(f.python_type))
+        )
+    if level.mode == "grouped":
+        level.parent_key = level.getter(
+            [getattr(level.rows_parent, k) for k in _pk_keys(level.rows_parent)]
         )
     level.key = level.getter([getattr(entity, k) for k in node.info.primary_key])
     if rel is not None and rel.render == "ids":
@@ -230,53 +319,84 @@ def _core_plan(node: ShapeNode) -> _CoreLevel:
 
 
 def _make_converter(level: _CoreLevel) -> Callable[[Any], Document]:
-    fields = level.fields
-    placeholders = level.placeholders
+    """A row -> document function for ``level``: the fields zipped from the row in one step
+    (most need no conversion), then the few converted, then the placeholders."""
+    names = [name for name, _, _ in level.fields]
+    # The fields are the row's leading columns (`_build_level`): zip stops after them.
+    assert [index for _, index, _ in level.fields] == list(range(len(names)))
+    converted = [(name, convert) for name, _, convert in level.fields if convert is not None]
+    many = [name for name, kind, _ in level.placeholders if kind == "many"]
+    ones = {name: None for name, kind, _ in level.placeholders if kind == "one"}
+    values = [(name, data) for name, kind, data in level.placeholders if kind == "value"]
+    ids = [(name, data) for name, kind, data in level.placeholders if kind == "ids"]
+    order = [name for name, _, _ in level.placeholders]
 
     def make(row: Any) -> Document:
-        out: Document = {}
-        for name, index, convert in fields:
-            value = row[index]
-            out[name] = value if convert is None or value is None else convert(value)
-        for name, kind, data in placeholders:
-            if kind == "many":
-                out[name] = []
-            elif kind == "one":
-                out[name] = None
-            elif kind == "value":
-                out[name] = row[data]
-            else:
-                out[name] = data(row)
+        out: Document = dict(zip(names, row))  # noqa: B905 (the row is longer, by design)
+        for name, convert in converted:
+            value = out[name]
+            if value is not None:
+                out[name] = convert(value)
+        if ones:
+            out.update(ones)
+        for name in many:
+            out[name] = []
+        for name, index in values:
+            out[name] = row[index]
+        for name, data in ids:
+            out[name] = data(row)
         return out
 
-    return make
+    if order == [*ones, *many, *(n for n, _ in values), *(n for n, _ in ids)]:
+        return make
+
+    def make_ordered(row: Any) -> Document:
+        # Placeholders of several kinds interleaved: keep their declared key order.
+        out = make(row)
+        for name in order:
+            out[name] = out.pop(name)
+        return out
+
+    return make_ordered
 
 
 def run_core(node: ShapeNode, request: FetchRequest) -> list[Document]:
     plan = _core_plan(node)
-    rows = execute(node, request, plan.rows_statement(None, request)).all()
+    rows = execute(node, request, plan.rows_statement(None, request)[0]).all()
     make = _make_converter(plan)
     records = [(make(row), row) for row in rows]
     by_key = {plan.key(row): doc for doc, row in records}
-    _run_children(plan, plan.keys_statement(None, request), records, by_key, request)
+    keys = _Keys(list(by_key), partial(plan.keys_statement, None, request))
+    _run_children(plan, keys, records, by_key, request)
     return [doc for doc, _ in records]
+
+
+def _targets(level: _CoreLevel, name: str, records: list[tuple[Document, Any]]) -> list[Any]:
+    """The distinct, complete foreign-key values of ``level``'s rows for the many-to-one
+    ``name``: the targets its lookup statement fetches."""
+    local = level.locals[name]
+    values = dict.fromkeys(local(row) for _, row in records)
+    return [v for v in values if v is not None and not (type(v) is tuple and None in v)]
 
 
 def _run_children(
     level: _CoreLevel,
-    keys: Select[Any],
+    keys: _Keys,
     records: list[tuple[Document, Any]],
     by_key: dict[Any, Document],
     request: FetchRequest,
 ) -> None:
     for child in level.children:
         assert child.rel is not None
-        rows = execute(child.node, request, child.rows_statement(keys, request)).all()
+        name = child.rel.name
+        targets = _targets(level, name, records) if child.mode == "lookup" else None
+        stmt, params = child.rows_statement(keys, request, targets)
+        rows = execute(child.node, request, stmt, params).all()
         make = _make_converter(child)
         child_records: list[tuple[Document, Any]] = []
         child_by_key: dict[Any, Document] = {}
-        # Documents take the output key; `locals` are by attribute.
-        name = level.node.key(child.rel.name)
+        # Documents take the output key; `locals` and `_targets` are by attribute.
+        name = level.node.key(name)
         if child.mode == "lookup":
             by_remote: dict[Any, Document] = {}
             for row in rows:
@@ -305,6 +425,5 @@ def _run_children(
                 elif parent[name] is None:
                     parent[name] = doc
         if child.children:
-            _run_children(
-                child, child.keys_statement(keys, request), child_records, child_by_key, request
-            )
+            child_keys = _Keys(list(child_by_key), partial(child.keys_statement, keys, request))
+            _run_children(child, child_keys, child_records, child_by_key, request)

@@ -8,6 +8,7 @@ so a call costs SQLAlchemy only the key of its criteria, order and limit.
 
 from __future__ import annotations
 
+import decimal
 import itertools
 import math
 import struct
@@ -16,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, and_, case, null, or_, select
+from sqlalchemy import JSON, Numeric, and_, case, null, or_, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
@@ -26,6 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Select
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from ...compat import decimal_scale
 from ...inspection import FieldInfo
 from ...tree import RelationNode, ShapeNode, memoize
 from ..clauses import where_clauses
@@ -206,8 +208,7 @@ def _compile_document(element: DocumentExpression, compiler: Any, **kw: Any) -> 
 def run_json(node: ShapeNode, request: FetchRequest) -> bytes:
     doc: DocumentExpression = json_plans(node).get(request.dialect)
     stmt = doc.statement.where(*request.criteria).order_by(*request.order_by, *doc.key_order)
-    if request.limit is not None:
-        stmt = stmt.limit(request.limit)
+    stmt = request.window(stmt)
     try:
         texts = execute(node, request, stmt).scalars().all()
     except DBAPIError as error:
@@ -248,7 +249,19 @@ def restore(node: ShapeNode, text: str) -> str:
 @memoize
 def _restorer(node: ShapeNode) -> Callable[[Any], None]:
     """A function that replaces the markers in one document of ``node``, in place."""
-    scalars = [node.key(f.name) for f in node.fields if not isinstance(f.sa_type, JSON)]
+    key = node.key
+    scalars = [key(f.name) for f in node.fields if not isinstance(f.sa_type, JSON | Numeric)]
+    # A Numeric's marker (SQLite) is the stored double, which the ORM formats at its scale.
+    decimals = [
+        (key(f.name), decimal_scale(f.sa_type))
+        for f in node.fields
+        if isinstance(f.sa_type, Numeric) and f.sa_type.asdecimal
+    ]
+    scalars += [
+        key(f.name)
+        for f in node.fields
+        if isinstance(f.sa_type, Numeric) and not f.sa_type.asdecimal
+    ]
     children: list[tuple[str, bool, Callable[[Any], None] | None]] = []
     for rel in node.relations:
         options = rel.options
@@ -262,6 +275,9 @@ def _restorer(node: ShapeNode) -> Callable[[Any], None]:
     def fix(doc: Any) -> None:
         for name in scalars:
             doc[name] = _value(doc[name])
+        for name, scale in decimals:
+            if isinstance(value := doc[name], dict):
+                doc[name] = str(decimal.Decimal(f"{_value(value):.{scale}f}"))
         for name, many, child in children:
             value = doc[name]
             if child is None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import tuple_
 from sqlalchemy.orm import join as orm_join
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import Select
 
 from ...inspection import FieldInfo
@@ -18,6 +19,7 @@ __all__ = [
     "collection_order_in",
     "field_expression",
     "in_keys",
+    "in_values",
     "is_lookup",
     "join_for",
     "joinable_lookup",
@@ -51,6 +53,14 @@ def in_keys(columns: Sequence[Any], subquery: Select[Any]) -> Any:
     if len(columns) == 1:
         return columns[0].in_(subquery)
     return tuple_(*columns).in_(subquery)
+
+
+def in_values(columns: Sequence[Any], values: Sequence[Any] | BindParameter[Any]) -> Any:
+    """``columns IN (:v1, :v2, ...)``: fetched keys as bound parameters (tuples for a
+    composite key), or an expanding `bindparam` that takes them at execution."""
+    if len(columns) == 1:
+        return columns[0].in_(values)
+    return tuple_(*columns).in_(values)
 
 
 def join_for(parent: Any, child: Any, rel: RelationNode) -> Any:

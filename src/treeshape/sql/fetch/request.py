@@ -50,21 +50,45 @@ class FetchRequest:
     criteria: tuple[Any, ...]
     order_by: tuple[Any, ...]
     limit: int | None
+    offset: int | None = None
 
     @classmethod
     def make(
-        cls, node: ShapeNode, session: Any, criteria: Sequence[Any], order_by: Any, limit: Any
+        cls,
+        node: ShapeNode,
+        session: Any,
+        criteria: Sequence[Any],
+        order_by: Any,
+        limit: Any,
+        offset: Any = None,
     ) -> FetchRequest:
         check_fetchable(node)
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
             raise FetchError(f"fetch(limit=...) must be an int or None, got {limit!r}.")
+        if offset is not None and (
+            isinstance(offset, bool) or not isinstance(offset, int) or offset < 0
+        ):
+            raise FetchError(f"fetch(offset=...) must be an int >= 0 or None, got {offset!r}.")
         if order_by is None:
             orders: tuple[Any, ...] = ()
         elif isinstance(order_by, list | tuple):
             orders = tuple(order_by)
         else:
             orders = (order_by,)
-        return cls(session, dialect_of(session, node), tuple(criteria), orders, limit)
+        return cls(
+            session, dialect_of(session, node), tuple(criteria), orders, limit, offset or None
+        )
+
+    @property
+    def windowed(self) -> bool:
+        """The roots are a window of the matching rows (``limit`` or ``offset``)."""
+        return self.limit is not None or self.offset is not None
+
+    def window(self, stmt: Select[Any]) -> Select[Any]:
+        """``stmt`` with the roots' ``LIMIT``/``OFFSET``."""
+        if self.limit is not None:
+            stmt = stmt.limit(self.limit)
+        return stmt.offset(self.offset) if self.offset is not None else stmt
 
     def root_order(self, entity: Any, node: ShapeNode) -> list[Any]:
         """The user's order (primary key as tie-breaker), or the primary key."""
@@ -114,8 +138,10 @@ def hybrid_expression(f: FieldInfo) -> Any:
     return expr if isinstance(expr, ColumnElement) or hasattr(expr, "__clause_element__") else None
 
 
-def execute(node: ShapeNode, request: FetchRequest, stmt: Select[Any]) -> Any:
-    """Run ``stmt`` on the request's session or connection.
+def execute(
+    node: ShapeNode, request: FetchRequest, stmt: Select[Any], params: dict[str, Any] | None = None
+) -> Any:
+    """Run ``stmt`` (with ``params``) on the request's session or connection.
 
     A Session without ``do_orm_execute`` hooks (other than treeshape's own, which only touches
     relationship loads) runs it on its connection as Core (what the ORM
@@ -125,8 +151,9 @@ def execute(node: ShapeNode, request: FetchRequest, stmt: Select[Any]) -> Any:
     session = request.session
     if isinstance(session, Session):
         if any(hook is not replace_secondary_windows for hook in session.dispatch.do_orm_execute):
-            return session.execute(stmt)
+            return session.execute(stmt, params)
         if session.autoflush:
             session.flush()
-        return session.connection(bind_arguments={"mapper": node.info.mapper}).execute(stmt)
-    return session.execute(stmt)
+        bind = {"mapper": node.info.mapper}
+        return session.connection(bind_arguments=bind).execute(stmt, params)
+    return session.execute(stmt, params)

@@ -21,7 +21,7 @@ from sqlalchemy.sql.selectable import Select
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from ....compat import enum_lookup
-from ....inspection import FieldInfo
+from ....inspection import FieldInfo, reads_as_impl
 from ....tree import RelationNode, ShapeNode
 from ...clauses import where_clauses
 from ...secondary import correlated_from
@@ -86,7 +86,14 @@ def enum_case(expr: Any, sa_type: Enum, f: FieldInfo) -> Any:
 
 
 def plain_type(f: FieldInfo) -> TypeEngine[Any]:
+    """The column's type as SQL sees it; `Unsupported` where Python converts its values.
+
+    A `TypeDecorator` that converts no result (SQLModel's ``AutoString``, one that only picks
+    a type per dialect or checks what is written) reads back as its ``impl`` does.
+    """
     sa_type = f.sa_type
+    while isinstance(sa_type, TypeDecorator) and reads_as_impl(sa_type):
+        sa_type = sa_type.impl_instance
     if sa_type is None or isinstance(sa_type, TypeDecorator):
         raise Unsupported(f"{f.model.__name__}.{f.name}: type {sa_type!r} converts in Python")
     return sa_type

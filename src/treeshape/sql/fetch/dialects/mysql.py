@@ -27,13 +27,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    BINARY,
     JSON,
+    VARBINARY,
     Boolean,
     Date,
     DateTime,
     Enum,
     Float,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Time,
@@ -159,6 +162,9 @@ class MysqlJson(JsonDialect):
                 # str(Decimal) turns values below 1e-6 into exponent notation; CAST does not.
                 raise Unsupported(f"{where}: Numeric without a scale of at most 6")
             return null_safe(expr, cast(expr, String))
+        if isinstance(sa_type, LargeBinary | BINARY | VARBINARY):
+            # Bytes as lowercase hex, the one convention (`treeshape.values`).
+            return null_safe(expr, func.lower(func.hex(expr)))
         if isinstance(sa_type, Integer | String):
             return expr
         raise Unsupported(f"{where}: {sa_type!r} has no exact JSON form in MySQL/MariaDB")

@@ -6,13 +6,16 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import (
+    BINARY,
     JSON,
+    VARBINARY,
     Boolean,
     Date,
     DateTime,
     Enum,
     Float,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -172,6 +175,9 @@ class PostgresJson(JsonDialect):
                 # str(Decimal) turns values below 1e-6 into exponent notation; text does not.
                 raise Unsupported(f"{where}: Numeric without a scale of at most 6")
             return cast(expr, Text)
+        if isinstance(sa_type, LargeBinary | BINARY | VARBINARY):
+            # Bytes as lowercase hex, the one convention (`treeshape.values`).
+            return func.encode(expr, literal_column("'hex'"))
         if isinstance(sa_type, String):
             return expr
         raise Unsupported(f"{where}: {sa_type!r} has no exact JSON form in PostgreSQL")

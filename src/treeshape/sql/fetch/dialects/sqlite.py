@@ -6,13 +6,16 @@ import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    BINARY,
     JSON,
+    VARBINARY,
     Boolean,
     Date,
     DateTime,
     Enum,
     Float,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Time,
@@ -108,9 +111,11 @@ class SqliteJson(JsonDialect):
             return func.replace(expr, ".000000", "")
         if isinstance(sa_type, Numeric | Float):
             if sa_type.asdecimal:
-                scale = decimal_scale(sa_type)
-                return null_safe(expr, func.printf(f"%.{scale}f", expr))
+                return self._decimal(expr, decimal_scale(sa_type), where)
             return self._real(expr, where)
+        if isinstance(sa_type, LargeBinary | BINARY | VARBINARY):
+            # Bytes as lowercase hex, the one convention (`treeshape.values`).
+            return null_safe(expr, func.lower(func.hex(expr)))
         if isinstance(sa_type, Integer | String):
             return expr
         if isinstance(sa_type, NullType):
@@ -125,6 +130,33 @@ class SqliteJson(JsonDialect):
             raise Unsupported(f"{where}: floats need SQLite's math functions")
         self.marks = True
         return _sqlite_real(expr)
+
+    def _decimal(self, expr: Any, scale: int, where: str) -> Any:
+        """A Numeric (stored as REAL or INTEGER) as the string the ORM gives:
+        ``str(Decimal("%.<scale>f" % x))``.
+
+        ``printf`` rounds a 16-digit approximation half away from zero (``2.675`` -> ``2.68``),
+        the ORM the exact double half to even (``2.67``); they agree where ``x`` is the double
+        nearest to a decimal of that scale with at most 15 digits, which is checked exactly as
+        in `_sqlite_real`, and, for scales above 6, at least 1e-6 (``str(Decimal)`` writes
+        smaller values with an exponent). Every other value is a `float_marker` that
+        `restore` formats in Python.
+        """
+        if not _sqlite_probe_value("math", _MATH_PROBE, 13.0):
+            raise Unsupported(f"{where}: a Numeric needs SQLite's math functions")
+        self.marks = True
+        a = func.abs(expr)
+        unit = 10**scale
+        exact = (a * unit < 1e15) & (func.round(a * unit) / unit == a)
+        if scale > 6:
+            exact = exact & (a >= 1e-6)
+        return case(
+            (expr.is_(None), null()),
+            (exact, func.printf(f"%.{scale}f", expr)),
+            # log2(0) is an error: zero's marker is written as it is.
+            (expr == 0, float_marker(func.json_object, func.json_array(0, 0))),
+            else_=_bits_marker(expr),
+        )
 
     def _check_format(self, sa_type: TypeEngine[Any], expected: str, where: str) -> None:
         impl = sa_type.dialect_impl(self.dialect)
@@ -149,16 +181,21 @@ def _sqlite_real(expr: Any) -> Any:
     exact = (a >= 1e-4) & (a < 1e15) & (func.round(a * scale) / scale == a)
     # A negative zero (from an expression: stored REALs lose the sign) prints as 0.0.
     zero = case((func.atan2(expr, -1.0) < 0, func.json("-0.0")), else_=expr)
-    # x = m * 2**q with m an integer below 2**55 (one bit of slack for log2's rounding).
-    q = func.max(func.floor(func.log2(a)) - 53, -1074)
-    m = cast(expr / func.power(2, q), Integer)
     return case(
         (expr.is_(None), null()),
         (exact, expr),
         (expr == 0, zero),
         (a > _DOUBLE_MAX, null()),
-        else_=float_marker(func.json_object, func.json_array(m, q)),
+        else_=_bits_marker(expr),
     )
+
+
+def _bits_marker(expr: Any) -> Any:
+    """A `float_marker` of a finite, non-zero REAL's exact value ``m * 2**q``."""
+    # m is an integer below 2**55 (one bit of slack for log2's rounding).
+    q = func.max(func.floor(func.log2(func.abs(expr))) - 53, -1074)
+    m = cast(expr / func.power(2, q), Integer)
+    return float_marker(func.json_object, func.json_array(m, q))
 
 
 _DOUBLE_MAX = 1.7976931348623157e308

@@ -1,0 +1,160 @@
+"""Instructions per call of each benchmark case, counted by callgrind: a comparison that holds on
+a busy machine.
+
+Wall-clock ratios on a shared 2-core machine move by 20% or more from run to run; the number of
+instructions a call executes does not (same binary, same inputs). This counts them for the
+treeshape cases and the hand-written baselines of the chosen workloads, in this checkout and,
+with ``--against REV``, in a temporary worktree of another revision, and prints both side by side.
+
+    python -m benchmarks.instructions                         # trip and stop workloads
+    python -m benchmarks.instructions --against 419d929       # and the same cases at 419d929
+
+How: each case runs twice untimed, then three times inside one ``functools.reduce`` call, and
+valgrind runs with ``--toggle-collect=functools_reduce --dump-after=functools_reduce``, so each
+such call writes one profile of just those three calls. Other ``reduce`` calls (imports use a
+few) write small profiles; the case profiles are the last ones, one per case, and the run checks
+that they line up. Needs valgrind (Debian's package); a run takes a few minutes per revision,
+which is why the route workload (50x the work) is left out by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+__all__ = ["main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+CALLS = 3
+BASELINES = (
+    "marshmallow (hand)",
+    "dict (hand)",
+    "marshmallow + selectinload (hand)",
+    "sqlite json (hand)",
+)
+
+
+def _measure(workloads: list[str], order_file: str) -> None:
+    """Inside valgrind: set up and run every selected case, the measured calls in ``reduce``."""
+    from benchmarks import feeds
+    from benchmarks.__main__ import load_cases
+    from benchmarks.harness import BenchContext
+    from benchmarks.workloads import pick_workloads
+
+    engine = feeds.feed_engine("cairns")
+    picked = pick_workloads(engine)
+    names = []
+    for case in load_cases():
+        if case.workload not in workloads:
+            continue
+        if not (case.name.startswith("treeshape") or case.name in BASELINES):
+            continue
+        ctx = BenchContext(engine, picked[case.workload])
+        state = case.setup(ctx) if case.setup else ctx
+        case.run(state)
+        case.run(state)
+        functools.reduce(lambda acc, _: (case.run(state), acc)[1], range(CALLS), None)
+        names.append(f"{case.workload}\t{case.name}")
+    Path(order_file).write_text("\n".join(names))
+
+
+def _count(tree: Path, workloads: list[str], out: Path) -> dict[str, float]:
+    """Instructions per call of each case, measured in checkout ``tree``."""
+    order = out / "order.txt"
+    env = {**os.environ, "PYTHONPATH": f"{tree / 'src'}{os.pathsep}{tree}"}
+    # The feed's database is built (and cached) outside valgrind: under it, that takes minutes.
+    build = "from benchmarks import feeds; feeds.feed_engine('cairns')"
+    subprocess.run([sys.executable, "-c", build], cwd=tree, env=env, check=True)
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--collect-atstart=no",
+        "--toggle-collect=functools_reduce",
+        "--dump-after=functools_reduce",
+        f"--callgrind-out-file={out / 'callgrind.%p'}",
+        sys.executable,
+        # This file, run as a script: ``tree`` may be a revision that does not have it.
+        str(Path(__file__).resolve()),
+        "--inner",
+        str(order),
+        "--workloads",
+        ",".join(workloads),
+    ]
+    subprocess.run(command, cwd=tree, env=env, check=True, capture_output=True)
+    names = order.read_text().split("\n")
+    dumps = sorted(glob.glob(str(out / "callgrind.*.*")), key=lambda f: int(f.rsplit(".", 1)[1]))
+    totals = [_summary(Path(f)) for f in dumps][-len(names) :]
+    if len(totals) != len(names) or min(totals) < 10_000:
+        raise SystemExit(f"{tree}: {len(dumps)} profiles do not line up with {len(names)} cases")
+    return {name: total / CALLS for name, total in zip(names, totals, strict=True)}
+
+
+def _summary(path: Path) -> int:
+    with path.open() as f:
+        for line in f:
+            if line.startswith("summary:"):
+                return int(line.split()[1])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.instructions")
+    parser.add_argument("--workloads", default="trip,stop", help="comma-separated")
+    parser.add_argument("--against", help="a git revision to count as well, side by side")
+    parser.add_argument("--inner", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    workloads = args.workloads.split(",")
+    if args.inner:
+        _measure(workloads, args.inner)
+        return
+    with tempfile.TemporaryDirectory(prefix="treeshape-instructions-") as tmp:
+        base = Path(tmp)
+        (base / "here").mkdir()
+        here = _count(ROOT, workloads, base / "here")
+        there: dict[str, float] = {}
+        if args.against:
+            tree = base / "against"
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", str(tree), args.against],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
+            try:
+                # That revision's own cases (their imports follow its layout) over its library.
+                (base / "there").mkdir()
+                there = _count(tree, workloads, base / "there")
+            finally:
+                subprocess.run(
+                    ["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False
+                )
+    _print(here, there, args.against)
+
+
+def _print(here: dict[str, float], there: dict[str, float], against: str | None) -> None:
+    if there:
+        print(f"| workload | case | {against} | this checkout | ratio |")
+        print("| --- | --- | ---: | ---: | ---: |")
+    else:
+        print("| workload | case | instructions per call |")
+        print("| --- | --- | ---: |")
+    for name, count in here.items():
+        workload, case = name.split("\t")
+        if there and name in there:
+            ratio = count / there[name]
+            print(
+                f"| {workload} | {case} | {there[name] / 1e6:.2f} M | {count / 1e6:.2f} M "
+                f"| {ratio:.2f} |"
+            )
+        else:
+            print(f"| {workload} | {case} | {count / 1e6:.2f} M |")
+
+
+if __name__ == "__main__":
+    main()

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from .backends.dumper import dump_json_many, dump_json_one, dump_many, dump_one
 from .inspection import is_configured, mapper_of
 from .naming import claim_names
-from .spec.bind import FieldsArg, bind
+from .spec.bind import FieldsArg, NamesArg, bind, check_style
 from .spec.narrow import narrow_node
 from .spec.parse import parse
 from .sql.loading import loader_options
-from .tree import ShapeNode
+from .tree import KeyStyle, ShapeNode
 
 Document = dict[str, Any]
 """One JSON-ready document: what ``dump`` gives for one object."""
@@ -36,6 +36,8 @@ def shape(
     *specs: Any,
     fields: FieldsArg = None,
     name: str | None = None,
+    key_style: KeyStyle | None = None,
+    names: NamesArg = None,
     computed: Mapping[Any, Any] | None = None,
 ) -> Shape:
     """Define the shape of a nested view of ``model``.
@@ -49,6 +51,14 @@ def shape(
     for ``model``, or a mapping from model (class or name) to such mappings; each is output
     after the model's fields, and the paths it reads are loaded by `Shape.loader_options`.
 
+    ``key_style`` (a callable such as ``pydantic.alias_generators.to_camel``) gives every
+    output key of the shape from its attribute name, in every node the spec builds and in
+    composed shapes that set no style of their own; ``names`` renames single outputs
+    (``{"stop_name": "name"}`` for the root model, ``{Stop: {...}}`` per model) and wins over
+    the style; ``ts.include(name=...)`` names a relationship. Every backend, the request
+    parameters and the write side use these output keys; two outputs with one key are a
+    `SpecError`. Use ``key_style=str`` to keep attribute names under a composing style.
+
     Raises `SpecError` for anything that does not fit the models. The shape is bound to the
     mappers now if they are configured (any query configures them), else at its first use,
     so that defining a shape never configures the application's mappers early: a shape may be
@@ -56,11 +66,12 @@ def shape(
     now in both cases.
     """
     mapper_of(model)
+    check_style(model.__name__, key_style)
     if is_configured(model):
-        return Shape(_bound(model, specs, fields, name, computed))
+        return Shape(_bound(model, specs, fields, name, computed, key_style, names))
     # Errors of dotted paths now, whatever the mappers' state (composed shapes bind later).
     parse(model.__name__, tuple(spec for spec in specs if isinstance(spec, str)))
-    return Shape(None, lambda: _bound(model, specs, fields, name, computed))
+    return Shape(None, lambda: _bound(model, specs, fields, name, computed, key_style, names))
 
 
 def _bound(
@@ -69,8 +80,10 @@ def _bound(
     fields: FieldsArg,
     name: str | None,
     computed: Mapping[Any, Any] | None,
+    key_style: KeyStyle | None,
+    names: NamesArg,
 ) -> ShapeNode:
-    node = bind(model, specs, fields, name, computed)
+    node = bind(model, specs, fields, name, computed, key_style, names)
     claim_names(node)
     return node
 

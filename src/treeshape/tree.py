@@ -20,6 +20,9 @@ from .inspection import FieldInfo, ModelInfo, RelationInfo
 
 __all__ = [
     "CLASS_MEMO_KEYS",
+    "DEFAULT_NAMING",
+    "KeyStyle",
+    "Naming",
     "ReadTree",
     "RelationNode",
     "RelationOptions",
@@ -29,9 +32,38 @@ __all__ = [
     "memoize",
     "memoize_class",
     "merge_reads",
+    "output_keys",
 ]
 
 Rendering = Literal["objects", "ids", "none"]
+
+KeyStyle = Callable[[str], str]
+"""A key style: attribute name -> output key (e.g. ``pydantic.alias_generators.to_camel``)."""
+
+
+@dataclass(frozen=True)
+class Naming:
+    """How a node names its output keys: decided once at bind time, read by every backend.
+
+    ``style`` maps an attribute name to its output key (``None``: the attribute name, and a
+    composing shape's style applies); ``renames`` are explicit ``(attribute, key)`` pairs,
+    sorted, that win over the style. Part of the interned key, so equal shapes with different
+    names are different nodes with different generated classes.
+    """
+
+    style: KeyStyle | None = None
+    renames: tuple[tuple[str, str], ...] = ()
+
+    def key(self, attribute: str) -> str:
+        """The output key of ``attribute`` (a field, relationship or count name)."""
+        for name, key in self.renames:
+            if name == attribute:
+                return key
+        return attribute if self.style is None else self.style(attribute)
+
+
+DEFAULT_NAMING = Naming()
+
 
 ReadTree = tuple[tuple[str, "ReadTree"], ...]
 """Relationship paths a computed field reads, as a hashable tree sorted by name:
@@ -73,6 +105,8 @@ class RelationOptions:
     """Output the relationship at all; ``False`` with ``count`` outputs the count only."""
     on_missing: str = "error"
     """What a replace does with existing children its body leaves out (`treeshape.write`)."""
+    name: str | None = None
+    """The relationship's output key (``include(name=...)``); ``None``: the parent's naming."""
 
     @property
     def is_default(self) -> bool:
@@ -108,6 +142,8 @@ class RelationOptions:
             parts.append("embed=false")
         if self.on_missing != "error":
             parts.append(f"on_missing={self.on_missing}")
+        if self.name is not None:
+            parts.append(f"name={self.name}")
         return ",".join(parts)
 
 
@@ -162,7 +198,8 @@ class RelationNode:
 
     @property
     def outputs(self) -> tuple[str, ...]:
-        """The keys this relationship adds to its parent's output, in order."""
+        """The attribute names of what this relationship adds to its parent's output, in order
+        (the parent's `ShapeNode.key` gives each one's output key)."""
         keys: tuple[str, ...] = (self.info.name,) if self.options.embed else ()
         if self.options.count is not None:
             keys += (self.options.count,)
@@ -175,12 +212,26 @@ class ShapeNode:
     Build with `ShapeNode.make`; never mutate. ``memo`` holds the backends' generated objects.
     """
 
-    __slots__ = ("__weakref__", "_hash", "_key", "fields", "info", "memo", "name", "relations")
+    __slots__ = (
+        "__weakref__",
+        "_hash",
+        "_key",
+        "fields",
+        "info",
+        "keys",
+        "memo",
+        "name",
+        "naming",
+        "relations",
+    )
 
     info: ModelInfo
     fields: tuple[FieldInfo, ...]
     relations: tuple[RelationNode, ...]
     name: str | None
+    naming: Naming
+    keys: dict[str, str]
+    """Output key by attribute name, for every field, relationship and count of this node."""
     memo: dict[str, Any]
     _key: tuple[Any, ...]
     _hash: int
@@ -192,11 +243,15 @@ class ShapeNode:
         fields: tuple[FieldInfo, ...],
         relations: tuple[RelationNode, ...],
         name: str | None = None,
+        naming: Naming = DEFAULT_NAMING,
     ) -> ShapeNode:
-        """The node for this content: an existing equal node if one is alive."""
+        """The node for this content: an existing equal node if one is alive.
+
+        ``naming`` must already be checked (`output_keys`: unique, non-empty keys).
+        """
         fields = tuple(sorted(fields, key=lambda f: info.position(f.name)))
         relations = tuple(sorted(relations, key=lambda r: info.position(r.name)))
-        key = (info.model, fields, relations, name)
+        key = (info.model, fields, relations, name, naming)
         with _intern_lock:
             node = _interned.get(key)
             if node is None:
@@ -205,6 +260,8 @@ class ShapeNode:
                 node.fields = fields
                 node.relations = relations
                 node.name = name
+                node.naming = naming
+                node.keys = dict(output_keys(fields, relations, naming))
                 node.memo = {}
                 node._key = key
                 node._hash = hash(key)
@@ -230,6 +287,16 @@ class ShapeNode:
 
     def __repr__(self) -> str:
         return f"<ShapeNode {self.info.name} {self.describe()}>"
+
+    def key(self, attribute: str) -> str:
+        """The output key of a field, relationship or count of this node."""
+        return self.keys[attribute]
+
+    def remake(
+        self, fields: tuple[FieldInfo, ...], relations: tuple[RelationNode, ...]
+    ) -> ShapeNode:
+        """A node like this one (same naming, unnamed) with other fields or relationships."""
+        return ShapeNode.make(self.info, fields, relations, naming=self.naming)
 
     def relation(self, name: str) -> RelationNode | None:
         for rel in self.relations:
@@ -269,6 +336,9 @@ class ShapeNode:
                 text += "{" + rel.options.describe() + "}"
             inner = rel.child.describe()
             parts.append(f"{text}{inner}" if inner != "()" else text)
+        renamed = [f"{a}>{k}" for a, k in self.keys.items() if a != k]
+        if renamed:
+            parts.append("{keys:" + ",".join(renamed) + "}")
         named = f"#{self.name}" if self.name else ""
         return f"{named}({' '.join(parts)})"
 
@@ -316,6 +386,21 @@ class ShapeNode:
 
     def count_relations(self) -> int:
         return sum(1 + rel.child.count_relations() for rel in self.relations)
+
+
+def output_keys(
+    fields: tuple[FieldInfo, ...], relations: tuple[RelationNode, ...], naming: Naming
+) -> list[tuple[str, str]]:
+    """``(attribute, output key)`` of a node's outputs, in output order (fields, then each
+    relationship and its count): the one place output names are decided."""
+    pairs = [(f.name, naming.key(f.name)) for f in fields]
+    for rel in relations:
+        if rel.options.embed:
+            key = rel.options.name if rel.options.name is not None else naming.key(rel.name)
+            pairs.append((rel.name, key))
+        if rel.options.count is not None:
+            pairs.append((rel.options.count, naming.key(rel.options.count)))
+    return pairs
 
 
 _interned: weakref.WeakValueDictionary[tuple[Any, ...], ShapeNode] = weakref.WeakValueDictionary()

@@ -202,17 +202,20 @@ def reference_dumper(node: ShapeNode) -> ObjectDumper:
     then its objects). The compiled code reads in the same order.
     """
     model_name = node.info.name
+    key = node.key
     state_fields = [
-        (f.name, converter_for(f.python_type)) for f in node.fields if f.loaded_from_state
+        (f.name, key(f.name), converter_for(f.python_type))
+        for f in node.fields
+        if f.loaded_from_state
     ]
     computed_fields = [
-        (f.name, converter_for(f.python_type), _reader(f, NotLoadedError))
+        (f.name, key(f.name), converter_for(f.python_type), _reader(f, NotLoadedError))
         for f in node.fields
         if not f.loaded_from_state
     ]
-    order = [f.name for f in node.fields] + [k for rel in node.relations for k in rel.outputs]
+    order = list(node.keys.values())
     relations = [
-        (rel.name, rel.many, reference_dumper(rel.child))
+        (rel.name, key(rel.name), rel.many, reference_dumper(rel.child))
         for rel in node.relations
         if rel.render == "objects"
     ]
@@ -221,31 +224,31 @@ def reference_dumper(node: ShapeNode) -> ObjectDumper:
     def dump(obj: Any) -> dict[str, Any]:
         state = obj.__dict__
         out: dict[str, Any] = {}
-        for name, convert in state_fields:
+        for name, output, convert in state_fields:
             try:
                 value = state[name]
             except KeyError:
                 raise NotLoadedError(model_name, name, name) from None
-            out[name] = value if convert is None or value is None else convert(value)
-        for name, convert, read in computed_fields:
+            out[output] = value if convert is None or value is None else convert(value)
+        for _name, output, convert, read in computed_fields:
             value = read(obj)
-            out[name] = value if convert is None or value is None else convert(value)
-        for name, many, child in relations:
+            out[output] = value if convert is None or value is None else convert(value)
+        for name, output, many, child in relations:
             try:
                 value = state[name]
             except KeyError:
                 raise NotLoadedError(model_name, name, name) from None
             try:
                 if many:
-                    out[name] = [child(item) for item in value]
+                    out[output] = [child(item) for item in value]
                 else:
-                    out[name] = None if value is None else child(value)
+                    out[output] = None if value is None else child(value)
             except NotLoadedError as error:
                 raise _prefixed(error, name) from None
         for rel in specials:
-            _reference_specials(rel, obj, state, out)
+            _reference_specials(rel, obj, state, out, key)
         if computed_fields or specials:
-            return {name: out[name] for name in order}
+            return {output: out[output] for output in order}
         return out
 
     return dump
@@ -261,8 +264,11 @@ def _reader(info: FieldInfo, missing: type[Exception]) -> Callable[[Any], Any]:
     return lambda obj: getattr(obj, name)
 
 
-def _reference_specials(rel: RelationNode, obj: Any, state: dict[str, Any], out: Any) -> None:
-    """Ids and counts, the reference way (``NotLoadedError`` naming what is missing)."""
+def _reference_specials(
+    rel: RelationNode, obj: Any, state: dict[str, Any], out: Any, key: Callable[[str], str]
+) -> None:
+    """Ids and counts, the reference way (``NotLoadedError`` naming what is missing); ``key``
+    is the parent's output key of an attribute."""
     model_name = rel.info.model.__name__
 
     def read(source: dict[str, Any], key: str, label: str) -> Any:
@@ -281,15 +287,15 @@ def _reference_specials(rel: RelationNode, obj: Any, state: dict[str, Any], out:
     if rel.render == "ids":
         if rel.many:
             items = read(state, rel.name, rel.name)
-            out[rel.name] = [
+            out[key(rel.name)] = [
                 key_of([read(x.__dict__, f.name, rel.name) for f in rel.child.fields])
                 for x in items
             ]
         else:
             values = [read(state, local, local) for local in list(rel.id_locals)]
-            out[rel.name] = None if None in values else key_of(values)
+            out[key(rel.name)] = None if None in values else key_of(values)
     if rel.options.count is not None:
-        out[rel.options.count] = read(state, count_attribute(rel), rel.options.count)
+        out[key(rel.options.count)] = read(state, count_attribute(rel), rel.options.count)
 
 
 # -- code generation ----------------------------------------------------------------------------
@@ -481,7 +487,8 @@ class _Compiler:
         return self._value(info, read)
 
     def _relation_items(self, rel: RelationNode) -> list[tuple[str, str]]:
-        """(output key, expression) of each key ``rel`` adds: the relationship, its count."""
+        """(attribute, expression) of each key ``rel`` adds: the relationship, its count
+        (the parent's `ShapeNode.key` gives the output key)."""
         items: list[tuple[str, str]] = []
         if rel.render != "none":
             items.append((rel.name, self._ids(rel) if rel.render == "ids" else self._relation(rel)))
@@ -532,9 +539,9 @@ class _Compiler:
         lines = [f"def {name}(o):", "    d = o.__dict__"]
         computed = [f for f in node.fields if not f.loaded_from_state]
         if not computed:
-            items = [f"{f.name!r}: {self._field(f)}" for f in node.fields]
+            items = [f"{node.key(f.name)!r}: {self._field(f)}" for f in node.fields]
             for rel in node.relations:
-                items += [f"{key!r}: {expr}" for key, expr in self._relation_items(rel)]
+                items += [f"{node.key(a)!r}: {expr}" for a, expr in self._relation_items(rel)]
             lines.append("    return {" + ", ".join(items) + "}")
             return lines
         # Today's order of reads: state fields, computed fields, relations; output in order.
@@ -549,7 +556,8 @@ class _Compiler:
                 local[key] = f"r{len(order)}"
                 lines.append(f"    r{len(order)} = {expr}")
                 order.append(key)
-        lines.append("    return {" + ", ".join(f"{n!r}: {local[n]}" for n in order) + "}")
+        pairs = (f"{node.key(n)!r}: {local[n]}" for n in order)
+        lines.append("    return {" + ", ".join(pairs) + "}")
         return lines
 
     def _memo_function(self, child: str) -> list[str]:
@@ -565,20 +573,20 @@ class _Compiler:
         json_copy = self._constant(_json_copy, "copy")
         for f in node.fields:
             if _may_hold_container(f.python_type):
-                items.append(f"{f.name!r}: {json_copy}(r[{f.name!r}])")
+                key = node.key(f.name)
+                items.append(f"{key!r}: {json_copy}(r[{key!r}])")
         for rel in node.relations:
             if rel.render == "none":
                 continue
+            key = node.key(rel.name)
             if rel.render == "ids":
-                items.append(f"{rel.name!r}: {json_copy}(r[{rel.name!r}])")
+                items.append(f"{key!r}: {json_copy}(r[{key!r}])")
                 continue
             ci = self.index[self.names[id(rel.child)]]
             if rel.many:
-                items.append(f"{rel.name!r}: [c{ci}(x) for x in r[{rel.name!r}]]")
+                items.append(f"{key!r}: [c{ci}(x) for x in r[{key!r}]]")
             else:
-                items.append(
-                    f"{rel.name!r}: (None if (y := r[{rel.name!r}]) is None else c{ci}(y))"
-                )
+                items.append(f"{key!r}: (None if (y := r[{key!r}]) is None else c{ci}(y))")
         if not items:
             return [f"def c{index}(r):", "    return r.copy()"]
         return [f"def c{index}(r):", "    return {**r, " + ", ".join(items) + "}"]

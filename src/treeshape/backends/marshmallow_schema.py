@@ -145,6 +145,10 @@ def schema_class(node: ShapeNode) -> type[ShapeSchema]:
             attribute = count_attribute(rel)
             attrs[rel.options.count] = ma.fields.Integer(dump_only=True, attribute=attribute)
             state_keys.add(attribute)
+    # The output keys are the tree's (`ShapeNode.keys`): marshmallow's data_key says so.
+    for name, key in node.keys.items():
+        if key != name:
+            attrs[name].data_key = key
     attrs["__treeshape_shape__"] = node
     attrs["__treeshape_computed__"] = {
         f.name: value_reader(f, missing=NotLoadedError)

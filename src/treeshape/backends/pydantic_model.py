@@ -331,12 +331,18 @@ def model_class(node: ShapeNode) -> type[ShapeModel]:
     fields: dict[str, Any] = {}
     for key, attribute_name in _attribute_names(list(definitions)).items():
         annotation, kwargs = definitions[key]
-        if attribute_name != key:
-            # The output key is not a name Pydantic allows for a field (``_private``,
-            # ``model_config``, ``schema``, ``json``, ...): the field gets another attribute
-            # name and keeps the key as its alias, for input and output alike.
-            kwargs = {"validation_alias": AliasChoices(key), **kwargs}
-            kwargs["serialization_alias"] = key
+        output = node.key(key)
+        if attribute_name != key or output != key:
+            # The attribute is not a name Pydantic allows for a field (``_private``,
+            # ``model_config``, ``schema``, ``json``, ...), or the tree gives it another output
+            # key (`ShapeNode.keys`): the field validates from the attribute or the output key
+            # and dumps under the output key.
+            existing = kwargs.get("validation_alias")
+            choices = list(existing.choices) if existing is not None else [key]
+            if output not in choices:
+                choices.append(output)
+            kwargs = {**kwargs, "validation_alias": AliasChoices(*choices)}
+            kwargs["serialization_alias"] = output
         fields[attribute_name] = (annotation, Field(..., **kwargs))
     name = class_name(node)
     validator = _computed_validator(node)

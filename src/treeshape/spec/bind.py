@@ -12,22 +12,34 @@ from typing import Any
 
 from ..errors import SpecError, did_you_mean, name_list, safe_repr
 from ..inspection import FieldInfo, ModelInfo, RelationInfo, attribute_note, model_info
-from ..tree import ReadTree, RelationNode, RelationOptions, ShapeNode
+from ..tree import (
+    DEFAULT_NAMING,
+    KeyStyle,
+    Naming,
+    ReadTree,
+    RelationNode,
+    RelationOptions,
+    ShapeNode,
+    output_keys,
+)
 from .computed import bind_computed
 from .options import resolve
 from .parse import SpecEntry, parse
 
 __all__ = [
     "FieldsArg",
+    "NamesArg",
     "bind",
     "check_model",
     "check_relation",
+    "check_style",
     "field_infos",
     "relation_or_error",
     "resolve_fields",
 ]
 
 FieldsArg = Iterable[str] | Mapping[Any, Iterable[str]] | None
+NamesArg = Mapping[str, str] | Mapping[Any, Mapping[str, str]] | None
 
 
 def bind(
@@ -36,14 +48,18 @@ def bind(
     fields: FieldsArg,
     name: str | None,
     computed: Any = None,
+    key_style: KeyStyle | None = None,
+    names: NamesArg = None,
 ) -> ShapeNode:
-    """The shape tree for ``shape(model, *specs, fields=fields, name=name, computed=...)``."""
+    """The shape tree for ``shape(model, *specs, fields=fields, name=name, computed=...,
+    key_style=..., names=...)``."""
     info = model_info(model)
     if name is not None and (not isinstance(name, str) or not name.isidentifier()):
         raise SpecError(
             f"name= for a shape of {info.name} must be a Python identifier such as "
             f"'RouteDetail', got {safe_repr(name)}."
         )
+    check_style(info.name, key_style)
     root = parse(info.name, specs)
     check_model(info, "")
     selectable: dict[type, ModelInfo] = {}
@@ -53,20 +69,106 @@ def bind(
     extra: tuple[FieldInfo, ...] = ()
     if computed is not None:
         extra = _add_computed(info, computed, selection, selectable, composed)
-    node = _build(info, root, selection)
+    # Computed fields are outputs too: names= may rename them.
+    computed_names = {
+        model: {f.name for f in chosen if f.computed is not None}
+        for model, chosen in selection.items()
+    }
+    computed_names.setdefault(info.model, set()).update(f.name for f in extra)
+    renames = _resolve_names(info, names, selectable, composed, computed_names)
+    node = _build(info, root, selection, key_style, renames)
     if extra:
         # A root that is a composed shape (``shape(Trip, trip_brief, computed=...)``): its
         # fields, then the computed ones.
         _check_taken(info, node.fields, extra)
         _check_output_keys(info, node.fields + extra, node.relations)
-        node = ShapeNode.make(info, node.fields + extra, node.relations)
+        naming = _naming(info, node.fields + extra, node.relations, node.naming, "")
+        node = ShapeNode.make(info, node.fields + extra, node.relations, naming=naming)
     if computed is not None:
         for path, sub in node.walk():
             _check_reads(sub, sub.reads, path)
     _check_one_list_per_relationship(node)
     if name is not None and name != node.name:
-        node = ShapeNode.make(node.info, node.fields, node.relations, name)
+        node = ShapeNode.make(node.info, node.fields, node.relations, name, node.naming)
     return node
+
+
+def check_style(model_name: str, key_style: Any) -> None:
+    """`SpecError` unless ``key_style`` is ``None`` or a hashable callable."""
+    if key_style is None:
+        return
+    if not callable(key_style):
+        raise SpecError(
+            f"key_style= for a shape of {model_name} must be a callable from attribute name to "
+            f"output key, such as pydantic.alias_generators.to_camel, got "
+            f"{type(key_style).__name__} {safe_repr(key_style)}."
+        )
+    try:
+        hash(key_style)
+    except TypeError:
+        raise SpecError(
+            f"key_style= for a shape of {model_name} must be hashable (it is part of the "
+            f"shape's identity); use a function, got {type(key_style).__name__}."
+        ) from None
+
+
+def _resolve_names(
+    root: ModelInfo,
+    names: NamesArg,
+    selectable: Mapping[type, ModelInfo],
+    composed: Mapping[type, ModelInfo],
+    computed_names: Mapping[type, set[str]],
+) -> dict[type, tuple[tuple[str, str], ...]]:
+    """``names=`` as sorted ``(attribute, key)`` pairs per model, every name checked.
+
+    ``{"stop_name": "name"}`` renames the root model's outputs; ``{Stop: {...}}`` (or
+    ``{"Stop": {...}}``) those of every node of that model the spec builds (composed shapes
+    keep their own names, as they keep their fields).
+    """
+    if names is None:
+        return {}
+    if not isinstance(names, Mapping):
+        raise SpecError(
+            f"names= for {root.name} must be a mapping of attribute name to output key, or of "
+            f"model to such a mapping, got {type(names).__name__} {safe_repr(names)}."
+        )
+    values = list(names.values())
+    if values and all(isinstance(v, Mapping) for v in values):
+        items: list[tuple[Any, Any]] = list(names.items())
+    elif all(isinstance(v, str) for v in values):
+        items = [(root.model, names)]
+    else:
+        raise SpecError(
+            f"names= for {root.name} mixes output keys and per-model mappings: give "
+            f"{{'attribute': 'key'}} for {root.name}, or {{Model: {{'attribute': 'key'}}}}."
+        )
+    by_name = {m.__name__: i for m, i in selectable.items()}
+    resolved: dict[type, tuple[tuple[str, str], ...]] = {}
+    for key, mapping in items:
+        info = _model_for_key(key, root, selectable, by_name, composed, "names=")
+        if info.model in resolved:
+            raise SpecError(f"names= names the model {info.name} twice.")
+        pairs: list[tuple[str, str]] = []
+        for attribute, output in mapping.items():
+            if not isinstance(attribute, str) or not isinstance(output, str) or not output:
+                raise SpecError(
+                    f"names= for {info.name} maps attribute names to non-empty output keys, "
+                    f"got {safe_repr(attribute)}: {safe_repr(output)}."
+                )
+            valid = [
+                *info.field_names(),
+                *sorted(computed_names.get(info.model, ())),
+                *info.relationships,
+            ]
+            if attribute not in valid:
+                raise SpecError(
+                    f"names= for {info.name} renames {attribute!r}, which is no field or "
+                    f"relationship of {info.name}.{did_you_mean(attribute, valid)} Fields and "
+                    f"relationships of {info.name}: {name_list(valid)}."
+                )
+            pairs.append((attribute, output))
+        resolved[info.model] = tuple(sorted(pairs))
+    return resolved
 
 
 def _check_structure(
@@ -434,13 +536,80 @@ def _child_node(
     entry: SpecEntry,
     options: RelationOptions,
     selection: Mapping[type, tuple[FieldInfo, ...]],
+    style: KeyStyle | None,
+    renames: Mapping[type, tuple[tuple[str, str], ...]],
 ) -> ShapeNode:
     """The target's node; for ids or a count only, just its primary key (nothing else is read)."""
     target = model_info(rel.target)
     if options.ids or not options.embed:
         keys = tuple(target.columns[key] for key in target.primary_key)
         return ShapeNode.make(target, keys, ())
-    return _build(target, entry, selection)
+    return _build(target, entry, selection, style, renames)
+
+
+def _naming(
+    info: ModelInfo,
+    fields: tuple[FieldInfo, ...],
+    relations: tuple[RelationNode, ...],
+    naming: Naming,
+    path: str,
+) -> Naming:
+    """``naming`` checked for this node: every key a non-empty string, no key twice."""
+    where = f"at {path!r}" if path else "at the root"
+    seen: dict[str, str] = {}
+    attributes = [f.name for f in fields]
+    for rel in relations:
+        attributes += rel.outputs
+    for attribute in attributes:
+        try:
+            key: Any = naming.key(attribute)
+        except Exception as error:
+            raise SpecError(
+                f"The key_style of {info.name} {where} failed on {attribute!r}: "
+                f"{type(error).__name__}: {error}."
+            ) from error
+        if not isinstance(key, str) or not key:
+            raise SpecError(
+                f"The key_style of {info.name} {where} gave {safe_repr(key)} for {attribute!r}; "
+                f"an output key is a non-empty string."
+            )
+    for attribute, key in output_keys(fields, relations, naming):
+        if not key.isprintable() or "\\" in key:
+            # Keys are SQL string literals in fetch's JSON statements, where MySQL reads a
+            # backslash as an escape: refused rather than quoted per dialect.
+            raise SpecError(
+                f"The output key {key!r} of {info.name}.{attribute} {where} has a backslash or "
+                f"a non-printable character; output keys are printable text without '\\'."
+            )
+        if key in seen:
+            raise SpecError(
+                f"Two outputs of {info.name} {where} have the output key {key!r}: "
+                f"{seen[key]!r} and {attribute!r}. Give one of them another name with "
+                f"names={{{attribute!r}: '...'}} (ts.include(name='...') for a relationship)."
+            )
+        seen[key] = attribute
+    return naming
+
+
+def _inherit(node: ShapeNode, style: KeyStyle | None, path: str) -> ShapeNode:
+    """A composed shape under a composing shape's key style: the style applies to every node
+    of it that sets none (a shape with its own style keeps it, and so do the nodes below)."""
+    if style is None or node.naming.style is not None:
+        return node
+    relations = tuple(
+        RelationNode(
+            rel.info, _inherit(rel.child, style, f"{path}.{rel.name}".lstrip(".")), rel.options
+        )
+        for rel in node.relations
+    )
+    naming = Naming(style, node.naming.renames)
+    return ShapeNode.make(
+        node.info,
+        node.fields,
+        relations,
+        node.name,
+        _naming(node.info, node.fields, relations, naming, path),
+    )
 
 
 def _check_output_keys(
@@ -459,11 +628,16 @@ def _check_output_keys(
 
 
 def _build(
-    info: ModelInfo, entry: SpecEntry, selection: Mapping[type, tuple[FieldInfo, ...]]
+    info: ModelInfo,
+    entry: SpecEntry,
+    selection: Mapping[type, tuple[FieldInfo, ...]],
+    style: KeyStyle | None = None,
+    renames: Mapping[type, tuple[tuple[str, str], ...]] | None = None,
 ) -> ShapeNode:
+    renames = renames or {}
     shapes = entry.shapes
     if len(shapes) == 1 and not entry.children:
-        return shapes[0]
+        return _inherit(shapes[0], style, entry.path)
     if shapes:
         field_sets = {node.fields for node in shapes}
         if len(field_sets) > 1:
@@ -473,10 +647,23 @@ def _build(
                 f"{' vs '.join(sorted(str(list(n.field_names)) for n in shapes))}. "
                 f"Compose one shape there."
             )
+        namings = {node.naming for node in shapes}
+        if len(namings) > 1:
+            where = f"at {entry.path!r}" if entry.path else "at the root"
+            raise SpecError(
+                f"Shapes of {info.name} with different key styles or names meet {where}; "
+                f"compose shapes that name their outputs alike there."
+            )
         fields = shapes[0].fields
+        naming = shapes[0].naming
+        if naming.style is None and style is not None:
+            naming = Naming(style, naming.renames)
     else:
         fields = selection.get(info.model, info.default_fields)
-
+        naming = Naming(style, renames.get(info.model, ()))
+        if naming == DEFAULT_NAMING:
+            naming = DEFAULT_NAMING
+    style = naming.style
     # Relationships: those of the composed shapes, merged with those the spec names here.
     merged: dict[str, tuple[RelationInfo, SpecEntry, RelationOptions]] = {}
     for node in shapes:
@@ -510,8 +697,11 @@ def _build(
         else:
             merged[rel_name] = (rel_info, child_entry, options)
     relations = tuple(
-        RelationNode(rel_info, _child_node(rel_info, sub, options, selection), options)
+        RelationNode(
+            rel_info, _child_node(rel_info, sub, options, selection, style, renames), options
+        )
         for rel_info, sub, options in merged.values()
     )
     _check_output_keys(info, fields, relations)
-    return ShapeNode.make(info, fields, relations)
+    naming = _naming(info, fields, relations, naming, entry.path)
+    return ShapeNode.make(info, fields, relations, naming=naming)

@@ -101,7 +101,7 @@ def _rebuild(
         )
     if fields == node.fields and tuple(relations) == node.relations:
         return node  # unchanged: keep the node, and with it its name and generated classes
-    return ShapeNode.make(node.info, fields, tuple(relations))
+    return node.remake(fields, tuple(relations))
 
 
 def replace_options(node: ShapeNode, changes: Mapping[str, Mapping[str, Any]]) -> ShapeNode:
@@ -139,4 +139,4 @@ def replace_options(node: ShapeNode, changes: Mapping[str, Mapping[str, Any]]) -
         relations.append(type(rel)(rel.info, child, options))
     if tuple(relations) == node.relations:
         return node
-    return ShapeNode.make(node.info, node.fields, tuple(relations))  # unnamed, as `_rebuild`
+    return node.remake(node.fields, tuple(relations))  # unnamed, as `_rebuild`

@@ -9,8 +9,8 @@ Two spellings, the same meaning (see `treeshape.spec` for where they go)::
 values or SQLAlchemy expressions and therefore have no string form, so no filter is ever built
 from text. The string form ``name(option,option=value,...)`` on any path segment takes
 ``order_by`` (fields joined by ``+``, ``-`` for descending: ``order_by=-departure_time+stop_id``),
-``limit``, ``offset``, ``count`` (bare for ``<name>_count``, or ``count=key``), ``ids`` and
-``embed=false``.
+``limit``, ``offset``, ``count`` (bare for ``<name>_count``, or ``count=key``), ``ids``,
+``embed=false`` and ``name=key`` (the relationship's output key).
 
 Parsing (`RawOptions`) checks the form only; `resolve` checks the options against the
 relationship when the shape is bound, and yields the hashable `RelationOptions` of the tree.
@@ -44,7 +44,17 @@ __all__ = [
     "resolve",
 ]
 
-OPTION_NAMES = ("order_by", "limit", "offset", "where", "count", "ids", "embed", "on_missing")
+OPTION_NAMES = (
+    "order_by",
+    "limit",
+    "offset",
+    "where",
+    "count",
+    "ids",
+    "embed",
+    "on_missing",
+    "name",
+)
 """Every option `include()` takes; the string form takes all but ``where``."""
 
 _STRING_OPTIONS = tuple(name for name in OPTION_NAMES if name != "where")
@@ -161,6 +171,7 @@ def include(
     ids: bool = False,
     embed: bool = True,
     on_missing: str = "error",
+    name: str | None = None,
 ) -> Include:
     """A relationship's sub-spec with options, as a value of an include mapping.
 
@@ -172,7 +183,9 @@ def include(
     rows per parent, as ``<relationship>_count`` or the key given. ``ids``: output the
     target's primary key(s) instead of objects. ``embed=False``: output the count only.
     ``on_missing``: what a replace (`Shape.load`) does with existing children its body leaves
-    out: ``"error"`` (the default), ``"delete"``, ``"unlink"`` or ``"keep"``.
+    out: ``"error"`` (the default), ``"delete"``, ``"unlink"`` or ``"keep"``. ``name``: the
+    relationship's output key (and request and body key) instead of the one its parent's
+    naming gives (see ``shape(key_style=..., names=...)``).
 
     ::
 
@@ -199,6 +212,8 @@ def include(
         given.append(("embed", embed))
     if on_missing != "error":
         given.append(("on_missing", on_missing))
+    if name is not None:
+        given.append(("name", name))
     return Include(spec, RawOptions(tuple(given), "include(...)"))
 
 
@@ -242,7 +257,7 @@ def parse_option_text(model_name: str, path: str, text: str) -> RawOptions:
             parsed = tuple(part.strip() for part in value.split("+"))
         elif key == "count":
             parsed = value if eq else True
-        elif key == "on_missing":
+        elif key in ("on_missing", "name"):
             parsed = value
         else:  # ids, embed
             if eq and value.lower() not in ("true", "false"):
@@ -327,7 +342,7 @@ def resolve(
     given = raw.as_dict()
     where_text = f"{parent.name}.{rel.name} (include path {path!r})"
     if not rel.uselist:
-        allowed = {"ids", "on_missing"}
+        allowed = {"ids", "on_missing", "name"}
         bad = sorted(set(given) - allowed)
         if bad:
             raise SpecError(
@@ -343,6 +358,17 @@ def resolve(
     embed = _flag(given.get("embed", True), "embed", where_text)
     count = _count_name(rel, given.get("count", False), where_text)
     on_missing = _on_missing(rel, given.get("on_missing", "error"), where_text)
+    name = given.get("name")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise SpecError(
+            f"name= of {where_text} is the relationship's output key: a non-empty string, "
+            f"got {safe_repr(name)}."
+        )
+    if name is not None and not embed:
+        raise SpecError(
+            f"{where_text}: embed=False outputs only the count, so name= has no effect; name "
+            f"the count with count='...' instead."
+        )
     if ids:
         if has_subtree:
             raise SpecError(
@@ -375,6 +401,7 @@ def resolve(
         ids=ids,
         embed=embed,
         on_missing=on_missing,
+        name=name,
     )
 
 

@@ -8,15 +8,23 @@ whether a parsed `Narrowing` fits the shape, and the bounded cache of narrowed s
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from ..errors import did_you_mean, name_list
+from ..errors import SpecError, name_list
 from ..shape import Shape
 from ..spec.narrow import narrow_node
 from .cache import CacheInfo, NarrowingCache
-from .fieldsets import fieldset_names, outputs_of, select_outputs
+from .fieldsets import (
+    attribute_aliases,
+    fieldset_names,
+    output_paths,
+    outputs_of,
+    select_outputs,
+    suggest,
+)
 from .narrowing import Narrowing
 from .openapi import ParameterDocs
 from .paging import Paging
@@ -42,6 +50,10 @@ class EndpointShape:
     ``n`` rows per parent; a collection whose declared shape has a ``limit`` is pageable up to
     that limit without it. ``sortable`` (``{path: [field, ...]}``) lists the fields requests
     may sort the collection at ``path`` by; ``max_offset`` bounds ``page[path][offset]``.
+    These declarations name paths and fields as the models do (``stop_times``); requests name
+    them by their output keys (``page[stopTimes]``, ``fields[Stop]=stopName``), as the
+    response does, and a request that spells a name as the model does gets "Did you mean
+    ...?" with the output key.
     """
 
     def __init__(
@@ -60,7 +72,11 @@ class EndpointShape:
             limits = replace(limits, max_length=max_length)
         self.shape = shape
         self.limits = limits
-        self.paths: tuple[str, ...] = tuple(shape.paths)
+        # Requests write paths in output keys; the tree takes attribute paths.
+        self._attribute_path = output_paths(shape.node)
+        self.paths: tuple[str, ...] = tuple(self._attribute_path)
+        self._path_aliases = {attr: out for out, attr in self._attribute_path.items()}
+        self._aliases = attribute_aliases(shape.node)
         self.depth = max((p.count(".") + 1 for p in self.paths), default=0)
         # What fields[Model] may name per embedded model (fields, counts, id lists), in mapper
         # order: the union over every place the model appears.
@@ -68,6 +84,7 @@ class EndpointShape:
         self._labels = fieldset_names(shape.node)
         self._outputs = outputs_of(shape.node, self._labels)
         self.models: dict[str, tuple[str, ...]] = self._outputs.names
+        _check_spellable(shape, self.paths, self.models)
         self._paging = Paging.declare(
             shape.node, max_page=max_page or {}, sortable=sortable or {}, max_offset=max_offset
         )
@@ -145,7 +162,8 @@ class EndpointShape:
             if outside:
                 problems.add(lambda: self._outside_path(narrowing.include or (), outside[0]))
             else:
-                included = narrow_node(node, narrowing.include, None)
+                attribute_paths = [self._attribute_path[p] for p in narrowing.include]
+                included = narrow_node(node, attribute_paths, None)
         present = outputs_of(included, self._labels).names
         for model, names in narrowing.fields:
             self._check_fields(narrowing, model, names, present, problems)
@@ -163,7 +181,7 @@ class EndpointShape:
             INCLUDE,
             shown(",".join(include)),
             f"The path {shown(path)!r} is outside this endpoint's shape."
-            f"{did_you_mean(path, self.paths)} Paths: {name_list(self.paths)}.",
+            f"{suggest(path, self.paths, self._path_aliases)} Paths: {name_list(self.paths)}.",
             self.paths,
         )
 
@@ -217,8 +235,11 @@ class EndpointShape:
         """An included count or id list that ``fields[Model]`` leaves out would have no effect."""
         selection = dict(narrowing.fields)
         for path in narrowing.include or ():
+            attribute_path = self._attribute_path.get(path)
+            if attribute_path is None:
+                continue  # outside the shape: reported as such
             parent = self.shape.node
-            *head, last = path.split(".")
+            *head, last = attribute_path.split(".")
             for name in head:
                 found = parent.relation(name)
                 assert found is not None  # the path was checked against the declared ones
@@ -227,7 +248,7 @@ class EndpointShape:
             names = selection.get(self._labels[parent.info.model])
             if rel is None or rel.render == "objects" or names is None:
                 continue
-            keys = rel.outputs
+            keys = tuple(parent.key(k) for k in rel.outputs)
             if not set(keys) & set(names):
                 model = self._labels[parent.info.model]
                 problems.add(
@@ -247,8 +268,28 @@ class EndpointShape:
             parameter,
             value,
             f"{shown(name)!r} is outside this endpoint's shape of {model}."
-            f"{did_you_mean(name, declared)} Fields of {model} here: {name_list(declared)}.",
+            f"{suggest(name, declared, self._aliases)} Fields of {model} here: "
+            f"{name_list(declared)}.",
             declared,
+        )
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _check_spellable(
+    shape: Shape, paths: Iterable[str], models: Mapping[str, tuple[str, ...]]
+) -> None:
+    """Requests name paths and fields by their output keys, which the query syntax spells as
+    names (letters, digits, '_'): a key it cannot spell is the developer's `SpecError` here,
+    not a field no client could ever select."""
+    bad = [segment for path in paths for segment in path.split(".") if not _NAME.match(segment)]
+    bad += [key for names in models.values() for key in names if not _NAME.match(key)]
+    if bad:
+        raise SpecError(
+            f"The output key {bad[0]!r} of this shape of {shape.node.info.name} cannot be named "
+            f"in include or fields[...]: request parameters spell output keys as names "
+            f"(letters, digits, '_'). Rename it with names= or a key_style."
         )
 
 

@@ -7,6 +7,10 @@ sortable fields (the target's primary key still breaks ties). The result is the 
 with those options in its tree (`replace_options`), so the window and the order are SQL, in the
 same number of statements, by every backend.
 
+Requests write paths and fields by their output keys (``sort[stopTimes]=-departureTime``, see
+`ShapeNode.keys`); the declarations name them as the models do. `Paging` keys everything by the
+request's spelling and maps back to the tree's when it applies a request.
+
 The declarations are checked once, when the endpoint is declared (`Paging.declare`): a typo
 there is the developer's `SpecError` at import time, not a 400 every client would get.
 """
@@ -21,6 +25,7 @@ from typing import Any, Literal
 from ..errors import SpecError, did_you_mean, name_list, safe_repr
 from ..spec.narrow import replace_options
 from ..tree import RelationNode, ShapeNode
+from .fieldsets import output_paths, suggest
 from .narrowing import Narrowing
 from .problems import Limits, Problem, Problems, limit_problem, shown
 
@@ -44,6 +49,10 @@ class Paging:
     max_offset: int
     parameters: dict[str, tuple[Kind, str]]
     """``page[path]``, ``page[path][offset]``, ``sort[path]`` -> (kind, path)."""
+    attribute_paths: dict[str, str]
+    """Every path as requests write it (output keys) -> as the tree has it (attributes)."""
+    sort_attributes: dict[str, dict[str, str]]
+    """Per sortable path: each sortable field's output key -> its attribute name."""
 
     @classmethod
     def declare(
@@ -55,16 +64,33 @@ class Paging:
         max_offset: int,
     ) -> Paging:
         """Check an endpoint's ``max_page``, ``sortable`` and ``max_offset``."""
-        pages, sorts = _declare(root, max_page, sortable)
+        attribute_pages, attribute_sorts = _declare(root, max_page, sortable)
         if isinstance(max_offset, bool) or not isinstance(max_offset, int) or max_offset < 0:
             raise ValueError(f"max_offset must be a non-negative integer, got {max_offset!r}.")
+        attribute_paths = output_paths(root)
+        spelled = {attr: out for out, attr in attribute_paths.items()}
+        pages = {spelled[path]: most for path, most in attribute_pages.items()}
+        sorts: dict[str, tuple[str, ...]] = {}
+        sort_attributes: dict[str, dict[str, str]] = {}
+        for path, names in attribute_sorts.items():
+            child = _at(root, path).child
+            sort_attributes[spelled[path]] = {child.key(n): n for n in names}
+            sorts[spelled[path]] = tuple(child.key(n) for n in names)
         parameters: dict[str, tuple[Kind, str]] = {}
         for path in pages:
             parameters[f"page[{path}]"] = ("limit", path)
             parameters[f"page[{path}][offset]"] = ("offset", path)
         for path in sorts:
             parameters[f"sort[{path}]"] = ("sort", path)
-        return cls(root, pages, sorts, max_offset, parameters)
+        return cls(
+            root,
+            dict(sorted(pages.items())),
+            dict(sorted(sorts.items())),
+            max_offset,
+            parameters,
+            attribute_paths,
+            sort_attributes,
+        )
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -73,15 +99,9 @@ class Paging:
         return tuple(self.parameters)
 
     def declared(self, path: str) -> RelationNode:
-        """The declared relationship at ``path`` (one of the declared paths)."""
-        node = self.root
-        rel: RelationNode | None = None
-        for name in path.split("."):
-            rel = node.relation(name)
-            assert rel is not None  # paths come from the declared shape
-            node = rel.child
-        assert rel is not None
-        return rel
+        """The declared relationship at ``path`` (one of the declared paths, as requests
+        write it)."""
+        return _at(self.root, self.attribute_paths[path])
 
     # -- reading the parameters -------------------------------------------------------------
 
@@ -144,12 +164,13 @@ class Paging:
             names = [item.lstrip("-") for item in items]
             unknown = [n for n in names if n not in allowed]
             if unknown:
+                aliases = {a: k for k, a in self.sort_attributes[path].items()}
                 problems.add(
                     lambda: Problem(
                         parameter,
                         shown(value),
                         f"{path} cannot be sorted by {shown(unknown[0])!r} on this endpoint."
-                        f"{did_you_mean(unknown[0], allowed)} Sortable fields of {path}: "
+                        f"{suggest(unknown[0], allowed, aliases)} Sortable fields of {path}: "
                         f"{name_list(allowed)}.",
                         allowed,
                     )
@@ -173,7 +194,7 @@ class Paging:
 
     def check_paths(self, narrowing: Narrowing, included: ShapeNode, problems: Problems) -> None:
         """A page or sort of a collection the include leaves out would have no effect."""
-        present = tuple(included.paths())
+        present = tuple(output_paths(included))
         asked: list[tuple[str, str, str]] = []
         for path, limit, offset in narrowing.page:
             if limit is not None:
@@ -200,14 +221,28 @@ class Paging:
         """``node`` with the narrowing's page and sort options in its tree."""
         changes: dict[str, dict[str, Any]] = {}
         for path, limit, offset in narrowing.page:
-            change = changes.setdefault(path, {})
+            change = changes.setdefault(self.attribute_paths[path], {})
             if limit is not None:
                 change["limit"] = limit
             if offset is not None:
                 change["offset"] = self.declared(path).options.offset + offset
         for path, order in narrowing.sort:
-            changes.setdefault(path, {})["order_by"] = order
+            names = self.sort_attributes[path]
+            attribute_order = tuple((names[name], descending) for name, descending in order)
+            changes.setdefault(self.attribute_paths[path], {})["order_by"] = attribute_order
         return replace_options(node, changes)
+
+
+def _at(root: ShapeNode, path: str) -> RelationNode:
+    """The relationship at a declared attribute path."""
+    node = root
+    rel: RelationNode | None = None
+    for name in path.split("."):
+        rel = node.relation(name)
+        assert rel is not None  # paths come from the declared shape
+        node = rel.child
+    assert rel is not None
+    return rel
 
 
 def _declare(

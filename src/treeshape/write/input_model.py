@@ -29,7 +29,8 @@ class InputModel(BaseModel):
     __treeshape_plan__: ClassVar[WritePlan | None] = None
     __treeshape_mode__: ClassVar[str] = ""
     __treeshape_attributes__: ClassVar[dict[str, str]] = {}
-    """Body key -> attribute name on the model (they differ for keys like ``schema``)."""
+    """Written attribute -> attribute name on this Pydantic model (the body key, or a name
+    like it for keys like ``schema``)."""
 
 
 def input_model(
@@ -65,9 +66,11 @@ def _build(
             kwargs["max_length"] = limits.max_items
         if slot.field is not None and slot.field.info.doc:
             kwargs["description"] = slot.field.info.doc
-        attribute = _attribute(slot.name)
-        if attribute != slot.name:
-            kwargs["alias"] = slot.name
+        # The Pydantic attribute is the body key where Pydantic allows it, so that the body
+        # key is the only spelling accepted (validate_by_name would take an attribute too).
+        attribute = _attribute(slot.key)
+        if attribute != slot.key:
+            kwargs["alias"] = slot.key
         attributes[slot.name] = attribute
         if slot.required:
             required = Optional[annotation] if slot.nullable else annotation  # noqa: UP045

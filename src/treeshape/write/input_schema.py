@@ -172,7 +172,7 @@ def _build(
     plan = write_plan(node, parent, path)
     attrs: dict[str, Any] = {}
     for slot in slots(plan, mode, root=parent is None):
-        attrs[slot.name] = _field(slot, limits)
+        attrs[slot.key] = _field(slot, limits)  # body keys in, body keys out
     name = input_name(node, parent, mode, limits) + "Schema"
     attrs["__treeshape_plan__"] = plan
     attrs["__treeshape_mode__"] = mode

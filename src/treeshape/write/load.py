@@ -257,13 +257,14 @@ class _Run:
                 self.objects.add((ref.target.model, attrs))
                 keys = [k if isinstance(k, tuple) else (k,) for k in raw or ()]
                 for index, key in enumerate(keys):
-                    self._want(ref.target.model, attrs, key, (*loc, ref.name, index))
+                    here = (*loc, plan.body_key(ref.name), index)
+                    self._want(ref.target.model, attrs, key, here)
                 refs[ref.name] = keys
             elif raw is None:
                 refs[ref.name] = None
             else:
                 key = raw if isinstance(raw, tuple) else (raw,)
-                self._want(ref.target.model, attrs, key, (*loc, ref.name))
+                self._want(ref.target.model, attrs, key, (*loc, plan.body_key(ref.name)))
                 refs[ref.name] = key
         children: dict[str, list[Item] | Item | None] = {}
         for child, attr in reader.children:
@@ -274,11 +275,13 @@ class _Run:
                 # Every item of a validated list is of one input model class: one reader.
                 sub_reader = _reader(type(raw[0]), child.plan) if raw else None
                 children[child.name] = [
-                    self.parse(child.plan, sub, (*loc, child.name, index), sub_reader)
+                    self.parse(
+                        child.plan, sub, (*loc, plan.body_key(child.name), index), sub_reader
+                    )
                     for index, sub in enumerate(raw or ())
                 ]
             else:
-                here = (*loc, child.name)
+                here = (*loc, plan.body_key(child.name))
                 children[child.name] = None if raw is None else self.parse(child.plan, raw, here)
         key = plan.key
         own_key: Key | None
@@ -307,7 +310,7 @@ class _Run:
                 )
             ):
                 self.error(
-                    (*root.loc, *plan.key) if len(plan.key) == 1 else root.loc,
+                    (*root.loc, plan.body_key(plan.key[0])) if len(plan.key) == 1 else root.loc,
                     f"A {plan.info.name} with {'/'.join(plan.key)} {_text(root.key)} "
                     f"already exists.",
                     "already_exists",
@@ -317,10 +320,10 @@ class _Run:
             for name in plan.key:
                 if name in root.values and root.values[name] != getattr(instance, name):
                     self.error(
-                        (*root.loc, name),
-                        f"{name} {root.values[name]!r} differs from the {plan.info.name} being "
-                        f"written ({getattr(instance, name)!r}): a body cannot change the "
-                        f"identity of the object it replaces.",
+                        (*root.loc, plan.body_key(name)),
+                        f"{plan.body_key(name)} {root.values[name]!r} differs from the "
+                        f"{plan.info.name} being written ({getattr(instance, name)!r}): a "
+                        f"body cannot change the identity of the object it replaces.",
                         "identity_changed",
                     )
             root.match = instance
@@ -354,7 +357,10 @@ class _Run:
                     continue  # unchanged
                 key = self._value(item, fk.columns)
                 if None not in key:
-                    loc = (*item.loc, next(c for c in fk.columns if c in item.values))
+                    loc = (
+                        *item.loc,
+                        plan.body_key(next(c for c in fk.columns if c in item.values)),
+                    )
                     self._want(fk.target, fk.target_columns, key, loc)
             for names in plan.uniques:
                 if item.match is not None and not any(c in item.values for c in names):
@@ -391,7 +397,7 @@ class _Run:
             first = seen.setdefault(key, item)
             if first is not item:
                 self.error(
-                    (*item.loc, names[0]),
+                    (*item.loc, item.plan.body_key(names[0])),
                     f"{what} {_text(key)} is given twice in this body (also at "
                     f"{'.'.join(map(str, first.loc)) or 'the root'}); {info.name}.{what} "
                     f"is unique.",
@@ -402,7 +408,7 @@ class _Run:
             other = pending.get(key)
             if other is not None and other is not item.match:
                 self.error(
-                    (*item.loc, names[0]),
+                    (*item.loc, item.plan.body_key(names[0])),
                     f"{what} {_text(key)} is taken by a {info.name} pending in the session; "
                     f"{info.name}.{what} is unique.",
                     "already_exists",
@@ -432,7 +438,7 @@ class _Run:
             ):
                 continue  # the row the item writes itself
             self.error(
-                (*item.loc, names[0]),
+                (*item.loc, item.plan.body_key(names[0])),
                 f"A {info.name} with {what} {_text(key)} already exists "
                 f"({'/'.join(info.primary_key)} {_text(tuple(row_key))}); {info.name}.{what} "
                 f"is unique.",
@@ -534,7 +540,7 @@ class _Run:
                         + (f" ({'/'.join(sub.key)} {keys})" if sub.key else "")
                     )
                     self.error(
-                        (*item.loc, child.name),
+                        (*item.loc, item.plan.body_key(child.name)),
                         f"The body leaves out {what}; send it too, or declare "
                         f"ts.include(..., on_missing='delete'|'unlink'|'keep').",
                         "missing_children",
@@ -562,7 +568,7 @@ class _Run:
         parent = item.loc[-1] if item.loc else plan.info.name
         for name in missing:
             self.error(
-                (*item.loc, name),
+                (*item.loc, plan.body_key(name)),
                 f"Field required: this patch creates the {plan.info.name} at {parent!r} (there "
                 f"is none yet), and a new {plan.info.name} needs {name!r}.",
                 "missing",
@@ -586,7 +592,7 @@ class _Run:
                 continue
             if key in used:
                 self.error(
-                    (*c.loc, sub.key[0]) if len(sub.key) == 1 else c.loc,
+                    (*c.loc, sub.body_key(sub.key[0])) if len(sub.key) == 1 else c.loc,
                     f"{'/'.join(sub.key)} {_text(key)} is given twice in this collection.",
                     "duplicate_key",
                 )
@@ -598,14 +604,14 @@ class _Run:
                 matched.append((found, c))
             elif sub.key_generated:
                 self.error(
-                    (*c.loc, sub.key[0]) if len(sub.key) == 1 else c.loc,
+                    (*c.loc, sub.body_key(sub.key[0])) if len(sub.key) == 1 else c.loc,
                     f"{sub.info.name} {_text(key)} is not one of this "
                     f"{item.plan.info.name}'s {child.name}; leave the key out to create one.",
                     "not_a_child",
                 )
             elif key in taken:
                 self.error(
-                    (*c.loc, sub.key[0]) if len(sub.key) == 1 else c.loc,
+                    (*c.loc, sub.body_key(sub.key[0])) if len(sub.key) == 1 else c.loc,
                     f"A {sub.info.name} with {'/'.join(sub.key)} {_text(key)} already exists "
                     f"and is not one of this {item.plan.info.name}'s {child.name}.",
                     "already_exists",

@@ -123,6 +123,12 @@ class WritePlan:
     """The unique column sets besides the key whose every column the body writes: a value
     taken by another row, or given twice in the body, is an error before any write."""
 
+    def body_key(self, attribute: str) -> str:
+        """The key of ``attribute`` in a body: its output key (`ShapeNode.keys`), so a body
+        reads like the documents the shape dumps (a generated key outside the shape's fields
+        takes the naming's spelling)."""
+        return self.node.keys.get(attribute) or self.node.naming.key(attribute)
+
     def field(self, name: str) -> WriteField | None:
         for item in self.fields:
             if item.name == name:

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
@@ -42,12 +43,15 @@ class Slot:
     """One key of a body at one node."""
 
     name: str
+    """The attribute the key writes."""
     required: bool
     nullable: bool
     field: WriteField | None = None
     ref: WriteRef | None = None
     child: WriteChild | None = None
     child_mode: Mode | None = None
+    key: str = ""
+    """The key in the body: the attribute's output key (`WritePlan.body_key`)."""
 
 
 def slots(plan: WritePlan, mode: Mode, *, root: bool) -> list[Slot]:
@@ -78,7 +82,7 @@ def slots(plan: WritePlan, mode: Mode, *, root: bool) -> list[Slot]:
             # Required in a replace like a collection: the whole document, where leaving the
             # child out must not keep or remove it by accident (null removes it).
             result.append(Slot(child.name, mode == "replace", True, child=child, child_mode=mode))
-    return result
+    return [dataclasses.replace(slot, key=plan.body_key(slot.name)) for slot in result]
 
 
 _SUFFIX = {"create": "Create", "replace": "Replace", "patch": "Patch"}

@@ -260,7 +260,7 @@ def _build_level(
     # The fields first: a row's leading columns, which `_make_converter` zips in one step.
     for f in node.fields:
         level.fields.append(
-            (f.name, level.add(field_expression(entity, f)), converter_for(f.python_type))
+            (node.key(f.name), level.add(field_expression(entity, f)), converter_for(f.python_type))
         )
     if level.mode == "grouped":
         level.parent_key = level.getter(
@@ -276,9 +276,11 @@ def _build_level(
         if child.render == "ids" and not child.many:
             columns = [getattr(entity, k) for k in child.id_locals]
             getter = level.getter(columns)
-            level.placeholders.append((child.name, "ids", _key_value(child.child.fields, getter)))
+            key_value = _key_value(child.child.fields, getter)
+            level.placeholders.append((node.key(child.name), "ids", key_value))
         elif child.loads:
-            level.placeholders.append((child.name, "many" if child.many else "one", None))
+            kind: Literal["many", "one"] = "many" if child.many else "one"
+            level.placeholders.append((node.key(child.name), kind, None))
             if is_lookup(child):
                 level.locals[child.name] = level.getter(
                     [getattr(entity, k) for k in local_keys(child)]
@@ -286,7 +288,7 @@ def _build_level(
             level.children.append(_build_level(child.child, child, model))
         if options.count is not None:
             index = level.add(count_expression(child, entity))
-            level.placeholders.append((options.count, "value", index))
+            level.placeholders.append((node.key(options.count), "value", index))
     return level
 
 
@@ -393,6 +395,8 @@ def _run_children(
         make = _make_converter(child)
         child_records: list[tuple[Document, Any]] = []
         child_by_key: dict[Any, Document] = {}
+        # Documents take the output key; `locals` and `_targets` are by attribute.
+        name = level.node.key(name)
         if child.mode == "lookup":
             by_remote: dict[Any, Document] = {}
             for row in rows:
@@ -400,7 +404,7 @@ def _run_children(
                 child_records.append((doc, row))
                 child_by_key[child.key(row)] = doc
                 by_remote[child.remote(row)] = doc
-            local = level.locals[name]
+            local = level.locals[child.rel.name]
             for doc, row in records:
                 doc[name] = by_remote.get(local(row))
         else:

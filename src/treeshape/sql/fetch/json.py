@@ -95,19 +95,19 @@ class JsonBuilder:
             )
         pairs: list[Any] = []
         for f in node.fields:
-            pairs += [json_key(f.name), self.ops.value(f, field_expression(entity, f))]
+            pairs += [json_key(node.key(f.name)), self.ops.value(f, field_expression(entity, f))]
         for rel in node.relations:
             options = rel.options
             if rel.render == "ids" and not rel.many:
                 columns = [getattr(entity, k) for k in rel.id_locals]
-                pairs += [json_key(rel.name), self.key(rel.child.fields, columns)]
+                pairs += [json_key(node.key(rel.name)), self.key(rel.child.fields, columns)]
             elif rel.render != "none":
                 expr = (
                     self.ops.collection(self, rel, entity) if rel.many else self.lookup(rel, entity)
                 )
-                pairs += [json_key(rel.name), expr]
+                pairs += [json_key(node.key(rel.name)), expr]
             if options.count is not None:
-                pairs += [json_key(options.count), count_expression(rel, entity)]
+                pairs += [json_key(node.key(options.count)), count_expression(rel, entity)]
         return self.ops.object(pairs)
 
     def item(self, rel: RelationNode, entity: Any) -> Any:
@@ -249,15 +249,18 @@ def restore(node: ShapeNode, text: str) -> str:
 @memoize
 def _restorer(node: ShapeNode) -> Callable[[Any], None]:
     """A function that replaces the markers in one document of ``node``, in place."""
-    scalars = [f.name for f in node.fields if not isinstance(f.sa_type, JSON | Numeric)]
+    key = node.key
+    scalars = [key(f.name) for f in node.fields if not isinstance(f.sa_type, JSON | Numeric)]
     # A Numeric's marker (SQLite) is the stored double, which the ORM formats at its scale.
     decimals = [
-        (f.name, decimal_scale(f.sa_type))
+        (key(f.name), decimal_scale(f.sa_type))
         for f in node.fields
         if isinstance(f.sa_type, Numeric) and f.sa_type.asdecimal
     ]
     scalars += [
-        f.name for f in node.fields if isinstance(f.sa_type, Numeric) and not f.sa_type.asdecimal
+        key(f.name)
+        for f in node.fields
+        if isinstance(f.sa_type, Numeric) and not f.sa_type.asdecimal
     ]
     children: list[tuple[str, bool, Callable[[Any], None] | None]] = []
     for rel in node.relations:
@@ -265,9 +268,9 @@ def _restorer(node: ShapeNode) -> Callable[[Any], None]:
         if not options.embed:
             continue
         if options.ids:
-            children.append((rel.name, rel.many, None))
+            children.append((node.key(rel.name), rel.many, None))
         else:
-            children.append((rel.name, rel.many, _restorer(rel.child)))
+            children.append((node.key(rel.name), rel.many, _restorer(rel.child)))
 
     def fix(doc: Any) -> None:
         for name in scalars:

@@ -83,9 +83,9 @@ def test_the_same_options_in_two_places_are_one() -> None:
 def test_collection_options_on_a_single_object() -> None:
     assert spec_error(Node, {"parent": ts.include(limit=2)}) == (
         "Node.parent (include path 'parent') is a single object, not a collection: limit "
-        "applies only to collections. A single relationship takes: ids, on_missing."
+        "applies only to collections. A single relationship takes: ids, name, on_missing."
     )
     assert spec_error(Node, {"parent": ts.include(limit=2, offset=1)}) == (
         "Node.parent (include path 'parent') is a single object, not a collection: limit, "
-        "offset apply only to collections. A single relationship takes: ids, on_missing."
+        "offset apply only to collections. A single relationship takes: ids, name, on_missing."
     )

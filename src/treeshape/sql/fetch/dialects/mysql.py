@@ -79,10 +79,13 @@ class MysqlJson(JsonDialect):
     rewrite = True
 
     def object(self, pairs: list[Any]) -> Any:
-        return func.json_object(*pairs)
+        # MariaDB's subquery cache returns an empty string for an argument-less JSON_OBJECT() or
+        # JSON_ARRAY() in a correlated subquery from its second row on (the document is then
+        # invalid JSON); JSON_EXTRACT of the literal is the same value in MySQL and MariaDB.
+        return func.json_object(*pairs) if pairs else func.json_extract("{}", "$")
 
     def array(self, items: list[Any]) -> Any:
-        return func.json_array(*items)
+        return func.json_array(*items) if items else func.json_extract("[]", "$")
 
     def statement(self, stmt: Select[Any]) -> Select[Any]:
         return LongConcatSelect._from(stmt)

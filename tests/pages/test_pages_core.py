@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 import pytest
 import sqlalchemy as sa
+from pydantic.alias_generators import to_camel
 from sqlalchemy.orm import Session
 
 import treeshape as ts
@@ -138,3 +139,26 @@ def test_default_sort_orders_a_first_page(db: Db) -> None:
         page = endpoint.from_query([("limit", "20")], path="/s").load(session)
     ranks = [d["rank"] for d in page.data]
     assert ranks == [None] * 2 + [2] * 2 + [1] * 6  # NULLs largest, descending
+
+
+def test_requests_sort_by_output_keys(db: Db) -> None:
+    """On a camelCase shape ``?sort=`` names output keys, as ``fields[...]`` and ``sort[...]``
+    do; the attribute spelling gets the key as its suggestion; declarations stay attribute
+    names."""
+    styled = ts.shape(Shelf, "books", key_style=to_camel, name="CamelShelfListItem")
+    endpoint = ListEndpoint(
+        styled, sortable=["shelf_id", "rank"], default_sort="-shelf_id", max_limit=20
+    )
+    with Session(db.engine) as session:
+        page = endpoint.from_query([("sort", "-shelfId"), ("limit", "20")], path="/s").load(session)
+        default = endpoint.from_query([("limit", "20")], path="/s").load(session)
+        plain = ListEndpoint(shelf_list, sortable=["shelf_id"], max_limit=20)
+        ids = [
+            d["shelf_id"] for d in plain.from_query([("limit", "20")], path="/s").load(session).data
+        ]
+    assert [d["shelfId"] for d in page.data] == sorted(ids, reverse=True)
+    assert default.data == page.data
+    assert "Did you mean 'shelfId'?" in _problem(endpoint, [("sort", "shelf_id")])
+    schema = endpoint.parameter_schema("sort")
+    assert schema["examples"] == ["-shelfId"] and "shelfId|rank" in schema["pattern"]
+    assert "among: shelfId, rank" in endpoint.describe("sort")

@@ -187,6 +187,9 @@ class ListEndpoint:
                 f"ListEndpoint(sortable=...) must list distinct fields, got {listed!r}."
             )
         self.sortable: tuple[str, ...] = tuple(listed)
+        # Requests name sort fields by their output keys, as everywhere (``sort=-stopName``);
+        # declarations (``sortable``, ``default_sort``) by attribute names.
+        self._sort_attributes = {shape.node.key(n): n for n in listed}
         self.primary_key: tuple[str, ...] = tuple(info.primary_key)
         self._keys: dict[str, _Key] = {}
         for name in (*listed, *self.primary_key):
@@ -202,7 +205,7 @@ class ListEndpoint:
         self.default_sort: Order = ()
         if default_sort is not None:
             problems = Problems()
-            order = self._parse_sort(default_sort, problems)
+            order = self._parse_sort(default_sort, problems, declared=True)
             if order is None:
                 detail = problems.error().problems[0].detail
                 raise SpecError(f"ListEndpoint(default_sort={default_sort!r}): {detail}")
@@ -242,10 +245,14 @@ class ListEndpoint:
                 "same sort. Not with offset, nor with the other cursor."
             )
         if parameter == SORT:
-            default = _sort_text(self.default_sort) or name_list(self.primary_key)
+            node = self.shape.node
+            default = ",".join(
+                f"-{node.key(n)}" if desc else node.key(n) for n, desc in self.default_sort
+            ) or name_list(node.key(k) for k in self.primary_key)
             return (
                 "Comma-separated fields to order by, each with an optional leading '-' for "
-                f"descending, among: {name_list(self.sortable)}; the primary key breaks ties; "
+                f"descending, among: {name_list(self._sort_attributes)}; the primary key breaks "
+                "ties; "
                 f"NULLs sort as the largest values. Default: {default}."
             )
         if parameter == TOTAL:
@@ -268,10 +275,11 @@ class ListEndpoint:
         elif parameter in (AFTER, BEFORE):
             schema = {"type": "string", "pattern": _CURSOR_PATTERN, "examples": [_CURSOR_EXAMPLE]}
         elif parameter == SORT:
-            names = "|".join(self.sortable) or "(?!)"
+            keys = list(self._sort_attributes)
+            names = "|".join(keys) or "(?!)"  # keys the query syntax spells: no regex syntax
             item = f"-?(?:{names})"
             schema = {"type": "string", "pattern": f"^{item}(?:,{item})*$"}
-            schema["examples"] = [f"-{self.sortable[0]}" if self.sortable else ""]
+            schema["examples"] = [f"-{keys[0]}" if keys else ""]
         else:
             schema = {"type": "boolean", "examples": [True]}
         return {"title": parameter, **schema}
@@ -399,8 +407,13 @@ class ListEndpoint:
         problems.add(Problem(name, shown(text), f"{name} must be an integer from {low} to {high}."))
         return None
 
-    def _parse_sort(self, value: str, problems: Problems) -> Order | None:
-        allowed = self.sortable
+    def _parse_sort(
+        self, value: str, problems: Problems, *, declared: bool = False
+    ) -> Order | None:
+        """``value`` as an order of attribute names; requests spell the fields by their output
+        keys, ``default_sort`` (``declared``) by attribute names."""
+        by_key = {n: n for n in self.sortable} if declared else self._sort_attributes
+        allowed = tuple(by_key)
         items = value.split(",")
         detail = ""
         if not allowed:
@@ -415,9 +428,13 @@ class ListEndpoint:
             names = [item.lstrip("-") for item in items]
             unknown = [n for n in names if n not in allowed]
             if unknown:
+                spelled = {a: k for k, a in by_key.items()}.get(unknown[0])
+                hint = (
+                    f" Did you mean {spelled!r}?" if spelled else did_you_mean(unknown[0], allowed)
+                )
                 detail = (
                     f"{self.shape.node.info.name} cannot be sorted by {shown(unknown[0])!r} on "
-                    f"this endpoint.{did_you_mean(unknown[0], allowed)}"
+                    f"this endpoint.{hint}"
                 )
             elif len(set(names)) != len(names):
                 detail = "A field is listed twice."
@@ -428,7 +445,7 @@ class ListEndpoint:
                 )
             )
             return None
-        return tuple((item.lstrip("-"), item.startswith("-")) for item in items)
+        return tuple((by_key[item.lstrip("-")], item.startswith("-")) for item in items)
 
     # -- cursors ------------------------------------------------------------------------------
 

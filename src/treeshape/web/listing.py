@@ -51,7 +51,7 @@ from ..shape import Shape
 from ..sql.clauses import NullsLargest
 from .endpoint import EndpointShape
 from .narrowing import Narrowing
-from .paging import SORT_ITEM
+from .paging import parse_sort
 from .problems import Problem, Problems, QueryError, shown
 
 __all__ = [
@@ -414,38 +414,22 @@ class ListEndpoint:
         keys, ``default_sort`` (``declared``) by attribute names."""
         by_key = {n: n for n in self.sortable} if declared else self._sort_attributes
         allowed = tuple(by_key)
-        items = value.split(",")
-        detail = ""
+        order: tuple[tuple[str, bool], ...] | None = None
         if not allowed:
             detail = "This endpoint declares no field to sort by; leave sort out."
-        elif value == "":
-            detail = "List at least one field to sort by, or leave sort out."
-        elif "" in items:
-            detail = "An empty sort field (a stray comma)."
-        elif not all(SORT_ITEM.match(item) for item in items):
-            detail = "Sort fields are field names, each with an optional leading '-'."
         else:
-            names = [item.lstrip("-") for item in items]
-            unknown = [n for n in names if n not in allowed]
-            if unknown:
-                spelled = {a: k for k, a in by_key.items()}.get(unknown[0])
-                hint = (
-                    f" Did you mean {spelled!r}?" if spelled else did_you_mean(unknown[0], allowed)
-                )
-                detail = (
-                    f"{self.shape.node.info.name} cannot be sorted by {shown(unknown[0])!r} on "
-                    f"this endpoint.{hint}"
-                )
-            elif len(set(names)) != len(names):
-                detail = "A field is listed twice."
-        if detail:
+            aliases = {a: k for k, a in by_key.items()}
+            subject = self.shape.node.info.name
+            order, problem = parse_sort(value, allowed, aliases, subject=subject)
+            detail = problem() if order is None else ""
+        if order is None:
             problems.add(
                 Problem(
                     SORT, shown(value), f"{detail} Sortable fields: {name_list(allowed)}.", allowed
                 )
             )
             return None
-        return tuple((by_key[item.lstrip("-")], item.startswith("-")) for item in items)
+        return tuple((by_key[key], descending) for key, descending in order)
 
     # -- cursors ------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ there is the developer's `SpecError` at import time, not a 400 every client woul
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,7 +29,7 @@ from .fieldsets import output_paths, suggest
 from .narrowing import Narrowing
 from .problems import Limits, Problem, Problems, limit_problem, shown
 
-__all__ = ["PAGE_OR_SORT", "SORT_ITEM", "Paging"]
+__all__ = ["PAGE_OR_SORT", "SORT_ITEM", "Paging", "parse_sort"]
 
 PAGE_OR_SORT = re.compile(r"(pages?|sorts?)\[", re.IGNORECASE)
 SORT_ITEM = re.compile(r"-?[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -152,43 +152,18 @@ class Paging:
         self, parameter: str, path: str, value: str, problems: Problems
     ) -> tuple[tuple[str, bool], ...] | None:
         allowed = self.sortable[path]
-        items = value.split(",")
-        detail = ""
-        if value == "":
-            detail = "List at least one field to sort by, or leave the parameter out."
-        elif "" in items:
-            detail = "An empty sort field (a stray comma)."
-        elif not all(SORT_ITEM.match(item) for item in items):
-            detail = "Sort fields are field names, each with an optional leading '-'."
-        else:
-            names = [item.lstrip("-") for item in items]
-            unknown = [n for n in names if n not in allowed]
-            if unknown:
-                aliases = {a: k for k, a in self.sort_attributes[path].items()}
-                problems.add(
-                    lambda: Problem(
-                        parameter,
-                        shown(value),
-                        f"{path} cannot be sorted by {shown(unknown[0])!r} on this endpoint."
-                        f"{suggest(unknown[0], allowed, aliases)} Sortable fields of {path}: "
-                        f"{name_list(allowed)}.",
-                        allowed,
-                    )
-                )
-                return None
-            if len(set(names)) != len(names):
-                detail = "A field is listed twice."
-        if detail:
+        aliases = {a: k for k, a in self.sort_attributes[path].items()}
+        order, detail = parse_sort(value, allowed, aliases, subject=path)
+        if order is None:
             problems.add(
-                Problem(
+                lambda: Problem(
                     parameter,
                     shown(value),
-                    f"{detail} Sortable fields of {path}: {name_list(allowed)}.",
+                    f"{detail()} Sortable fields of {path}: {name_list(allowed)}.",
                     allowed,
                 )
             )
-            return None
-        return tuple((item.lstrip("-"), item.startswith("-")) for item in items)
+        return order
 
     # -- applying them ------------------------------------------------------------------------
 
@@ -301,3 +276,34 @@ def _declare(
             raise SpecError(f"sortable[{path!r}] must list distinct fields, got {listed!r}.")
         sorts[path] = tuple(listed)
     return dict(sorted(pages.items())), dict(sorted(sorts.items()))
+
+
+def parse_sort(
+    value: str, allowed: Sequence[str], aliases: Mapping[str, str], *, subject: str
+) -> tuple[tuple[tuple[str, bool], ...] | None, Callable[[], str]]:
+    """``value`` (``-a,b``) as ``(key, descending)`` pairs among the output keys ``allowed``,
+    or ``None`` and what is wrong with it (a function: the suggestion is computed only for the
+    problems shown). ``aliases`` maps attribute spellings to their keys, for the suggestion;
+    ``subject`` names what is sorted."""
+    items = value.split(",")
+    if value == "":
+        detail = "List at least one field to sort by, or leave the parameter out."
+    elif "" in items:
+        detail = "An empty sort field (a stray comma)."
+    elif not all(SORT_ITEM.match(item) for item in items):
+        detail = "Sort fields are field names, each with an optional leading '-'."
+    else:
+        names = [item.lstrip("-") for item in items]
+        unknown = [n for n in names if n not in allowed]
+        if unknown:
+            return (
+                None,
+                lambda: (
+                    f"{subject} cannot be sorted by {shown(unknown[0])!r} on this endpoint."
+                    f"{suggest(unknown[0], allowed, aliases)}"
+                ),
+            )
+        if len(set(names)) == len(names):
+            return tuple((item.lstrip("-"), item.startswith("-")) for item in items), str
+        detail = "A field is listed twice."
+    return None, lambda: detail

@@ -161,17 +161,11 @@ def test_every_backend_raises_without_querying(network: CoreDb, case: Case, back
     if backend in PATHED:
         assert info.value.path == case.path
         assert f"{case.missing} is not loaded at path {case.path!r}" in message
-    elif not case.is_count:
+    else:  # counts too: named by their key, never by the hidden attribute that holds them
         assert f"{case.missing} is not loaded" in message
     assert "loader_options()" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the marshmallow and Pydantic backends name a count's hidden attribute "
-    "(Line._treeshape_count_journeys_0 is not loaded) instead of its output key "
-    "(Line.journeys_count), which dump() and dump_json() name",
-)
 @pytest.mark.parametrize("backend", ["marshmallow", "pydantic"])
 def test_counts_are_named_by_their_key_on_every_backend(network: CoreDb, backend: str) -> None:
     for name, case in CASES.items():
@@ -251,12 +245,6 @@ COMPOSITE_IDS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the Pydantic model of a composite many-to-one rendered as ids reads the "
-    "relationship attribute (NlRef.pair, raiseload: a ValidationError) instead of its foreign "
-    "key columns; single-column keys work",
-)
 def test_composite_ids_agree(composite_db: Db) -> None:
     assert_backends_agree(
         composite_db.engine,
@@ -270,7 +258,7 @@ def test_composite_ids_agree(composite_db: Db) -> None:
 
 
 def test_composite_ids_agree_but_pydantic(composite_db: Db) -> None:
-    """What the xfail above leaves out: the other backends and `fetch` agree meanwhile."""
+    """The same documents one backend at a time, both fetch strategies included."""
     with Session(composite_db.engine) as session:
         stmt = select(NlRef).options(*composite_ids.loader_options()).order_by(NlRef.ref_id)
         refs = session.scalars(stmt).all()

@@ -36,6 +36,8 @@ class ShapeSchema(ma.Schema):
 
     __treeshape_shape__: ShapeNode
     __treeshape_state_keys__: frozenset[str] = frozenset()
+    # A count's hidden attribute -> the name errors give it (``journeys_count``).
+    __treeshape_labels__: dict[str, str] = {}
 
     def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
         state = getattr(obj, "__dict__", None)
@@ -47,7 +49,8 @@ class ShapeSchema(ma.Schema):
             try:
                 return state[attr]
             except KeyError:
-                raise NotLoadedError(type(obj).__name__, attr) from None
+                label = self.__treeshape_labels__.get(attr, attr)
+                raise NotLoadedError(type(obj).__name__, label) from None
         return super().get_attribute(obj, attr, default)
 
 
@@ -131,6 +134,7 @@ def schema_class(node: ShapeNode) -> type[ShapeSchema]:
     for info in node.fields:
         attrs[info.name] = converter.field_for_shape_field(info)
     state_keys = set(node.state_keys)
+    labels: dict[str, str] = {}
     for rel in node.relations:
         if rel.render == "ids":
             attrs[rel.name] = _ids_field(converter, rel)
@@ -145,6 +149,7 @@ def schema_class(node: ShapeNode) -> type[ShapeSchema]:
             attribute = count_attribute(rel)
             attrs[rel.options.count] = ma.fields.Integer(dump_only=True, attribute=attribute)
             state_keys.add(attribute)
+            labels[attribute] = rel.options.count
     # The output keys are the tree's (`ShapeNode.keys`): marshmallow's data_key says so.
     for name, key in node.keys.items():
         if key != name:
@@ -156,6 +161,7 @@ def schema_class(node: ShapeNode) -> type[ShapeSchema]:
         if f.computed is not None
     }
     attrs["__treeshape_state_keys__"] = frozenset(state_keys)
+    attrs["__treeshape_labels__"] = labels
     attrs["__module__"] = "treeshape.generated"
     attrs["__doc__"] = f"marshmallow schema of the shape {node.info.name}{node.describe()}."
     name = class_name(node) + "Schema"

@@ -27,7 +27,7 @@ from pydantic_core import SchemaValidator
 
 from ..compat import validator_without_reuse
 from ..errors import NotLoadedError
-from ..inspection import FieldInfo
+from ..inspection import HIDDEN_PREFIX, FieldInfo
 from ..naming import class_name
 from ..spec.computed import value_reader
 from ..sql.counting import count_attribute
@@ -59,6 +59,8 @@ class ShapeModel(BaseModel):
     )
 
     __treeshape_state_keys__: ClassVar[frozenset[str]] = frozenset()
+    # A count's hidden attribute -> the name errors give it (``journeys_count``).
+    __treeshape_labels__: ClassVar[dict[str, str]] = {}
     __treeshape_node__: ClassVar[ShapeNode | None] = None
 
     @model_validator(mode="before")
@@ -72,7 +74,9 @@ class ShapeModel(BaseModel):
         keys = cls.__treeshape_state_keys__
         if state.keys() >= keys or "_sa_instance_state" not in state:
             return data
-        raise NotLoadedError(type(data).__name__, min(keys.difference(state)))
+        labels = cls.__treeshape_labels__
+        missing = min(labels.get(k, k) for k in keys.difference(state))
+        raise NotLoadedError(type(data).__name__, missing)
 
     @classmethod
     def model_validate(
@@ -140,13 +144,19 @@ class _WithComputed:
 
 
 def _computed_validator(node: ShapeNode) -> Any:
-    """A wrap validator giving ``from_attributes`` the values of ``node``'s computed fields
-    (`value_reader`: reads checked, the function called, the type checked), under their
-    output keys, which is what Pydantic reads (a renamed field's validation alias)."""
-    readers = [
+    """A wrap validator giving ``from_attributes`` the values no attribute holds: ``node``'s
+    computed fields (`value_reader`: reads checked, the function called, the type checked)
+    and the ids of a many-to-one with a composite key (its foreign-key columns read together
+    from the parent's state, never the relationship attribute)."""
+    readers: list[tuple[str, Callable[[Any], Any]]] = [
         (f.name, value_reader(f, missing=NotLoadedError))
         for f in node.fields
         if f.computed is not None
+    ]
+    readers += [
+        (_composite_ids_name(rel), _composite_ids_reader(rel))
+        for rel in node.relations
+        if rel.render == "ids" and not rel.many and len(rel.id_locals) > 1
     ]
     if not readers:
         return None
@@ -157,6 +167,26 @@ def _computed_validator(node: ShapeNode) -> Any:
         return handler(_WithComputed(data, {name: read(data) for name, read in readers}))
 
     return model_validator(mode="wrap")(with_computed)
+
+
+def _composite_ids_name(rel: RelationNode) -> str:
+    """What `_computed_validator` names a composite many-to-one's key (hidden, so that it
+    cannot meet an output key)."""
+    return f"{HIDDEN_PREFIX}ids_{rel.name}"
+
+
+def _composite_ids_reader(rel: RelationNode) -> Callable[[Any], Any]:
+    locals_ = list(rel.id_locals)
+
+    def read(obj: Any) -> Any:
+        state = obj.__dict__
+        try:
+            values = [state[local] for local in locals_]
+        except KeyError as missing:
+            raise NotLoadedError(type(obj).__name__, str(missing.args[0])) from None
+        return None if None in values else tuple(values)
+
+    return read
 
 
 @memoize
@@ -290,8 +320,8 @@ def _ids_definition(rel: RelationNode) -> tuple[Any, dict[str, Any]]:
     annotation: Any = Optional[key] if rel.info.nullable else key  # noqa: UP045
     if len(locals_) == 1:
         return annotation, {"validation_alias": AliasChoices(locals_[0], rel.name)}
-    # A composite foreign key: read the columns together, from the parent's state.
-    return annotation, {"validation_alias": AliasChoices(rel.name)}
+    # A composite foreign key: the columns read together (`_composite_ids_reader`).
+    return annotation, {"validation_alias": AliasChoices(_composite_ids_name(rel), rel.name)}
 
 
 @memoize_class
@@ -308,6 +338,7 @@ def model_class(node: ShapeNode) -> type[ShapeModel]:
             extra["allow_inf_nan"] = True
         definitions[info.name] = (_annotation(info), extra)
     state_keys = set(node.state_keys)
+    labels: dict[str, str] = {}
     for rel in node.relations:
         if rel.render == "ids":
             definitions[rel.name] = _ids_definition(rel)
@@ -328,6 +359,7 @@ def model_class(node: ShapeNode) -> type[ShapeModel]:
                 {"validation_alias": AliasChoices(attribute, rel.options.count)},
             )
             state_keys.add(attribute)
+            labels[attribute] = rel.options.count
     fields: dict[str, Any] = {}
     for key, attribute_name in _attribute_names(list(definitions)).items():
         annotation, kwargs = definitions[key]
@@ -355,6 +387,7 @@ def model_class(node: ShapeNode) -> type[ShapeModel]:
         **fields,
     )
     model.__treeshape_state_keys__ = frozenset(state_keys)
+    model.__treeshape_labels__ = labels
     model.__treeshape_node__ = node
     return model
 

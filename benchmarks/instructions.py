@@ -29,11 +29,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["CASE_FLOOR", "ROOT", "main", "profile_total"]
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLS = 3
-_CASE_FLOOR = 1_000_000
+CASE_FLOOR = 1_000_000
 BASELINES = (
     "marshmallow (hand)",
     "dict (hand)",
@@ -96,16 +96,17 @@ def _count(tree: Path, workloads: list[str], out: Path) -> dict[str, float]:
     names = order.read_text().split("\n")
     dumps = sorted(glob.glob(str(out / "callgrind.*.*")), key=lambda f: int(f.rsplit(".", 1)[1]))
     # Three calls of a case take millions of instructions; the other reduce calls, thousands.
-    totals = [n for n in (_summary(Path(f)) for f in dumps) if n >= _CASE_FLOOR]
+    totals = [n for n in (profile_total(Path(f)) for f in dumps) if n >= CASE_FLOOR]
     if len(totals) != len(names):
         raise SystemExit(
-            f"{tree}: {len(totals)} profiles above {_CASE_FLOOR:,} instructions for "
+            f"{tree}: {len(totals)} profiles above {CASE_FLOOR:,} instructions for "
             f"{len(names)} cases: they do not line up"
         )
     return {name: total / CALLS for name, total in zip(names, totals, strict=True)}
 
 
-def _summary(path: Path) -> int:
+def profile_total(path: Path) -> int:
+    """The instructions a callgrind profile counts."""
     with path.open() as f:
         for line in f:
             if line.startswith("summary:"):

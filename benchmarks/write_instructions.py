@@ -1,0 +1,121 @@
+"""Instructions per call of the writing benchmark's treeshape and hand-written cases.
+
+    python -m benchmarks.write_instructions
+
+`benchmarks.write_bench` in instructions (callgrind) instead of time, for a busy machine: a
+create of a 40-call trip and a replace of a 40-call timetable, ``load`` (or the hand-written
+code) plus ``commit``, each on a fresh state. As in `benchmarks.instructions`, each measured call
+runs inside one ``functools.reduce`` that callgrind collects and dumps after; warm-up calls run
+outside it.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from benchmarks.instructions import CASE_FLOOR, ROOT, profile_total
+
+__all__ = ["main"]
+
+WARM_UP = 2
+
+
+def _measure(order_file: str) -> None:
+    """Inside valgrind: each case twice untimed, then once inside ``reduce``."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+    from sqlalchemy.pool import StaticPool
+
+    from benchmarks.write_bench import CASES, check, fill, reset, timetable, trip_body
+
+    engine = create_engine("sqlite://", poolclass=StaticPool)
+    fill(engine)
+    calls = 40
+    new_calls = timetable(calls, shift=1, start=6)
+    names = []
+    for name, create, replace, model in CASES[:2]:  # treeshape, hand-written SQLAlchemy
+        for workload in ("create", "replace"):
+            for run in range(WARM_UP + 1):
+                reset(engine, calls)
+                with Session(engine) as session:
+                    creating = workload == "create"
+                    body = trip_body(
+                        "N" if creating else "T", timetable(calls) if creating else new_calls
+                    )
+                    trip = None if creating else session.get(model, "T")
+                    if trip is not None:
+                        trip.stop_times  # noqa: B018 - loaded for every case alike, unmeasured
+
+                    call = functools.partial(
+                        _once, session, trip, body, create if creating else None, replace
+                    )
+                    gc.collect()
+                    gc.disable()
+                    if run == WARM_UP:
+                        functools.reduce(call, range(1), None)
+                    else:
+                        call(None, 0)
+                    gc.enable()
+                check(engine, body["trip_id"], body["stop_times"])
+            names.append(f"{workload}\t{name}")
+    Path(order_file).write_text("\n".join(names))
+
+
+def _once(
+    session: Any, trip: Any, body: Any, create: Any, replace: Any, _acc: Any, _item: Any
+) -> None:
+    """One create (``create`` given) or replace of ``trip``, then the commit."""
+    if create is not None:
+        create(session, body)
+    else:
+        replace(session, trip, body)
+    session.commit()
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--inner":
+        _measure(sys.argv[2])
+        return
+    with tempfile.TemporaryDirectory(prefix="treeshape-write-instructions-") as tmp:
+        out = Path(tmp)
+        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            "--collect-atstart=no",
+            "--toggle-collect=functools_reduce",
+            "--dump-after=functools_reduce",
+            f"--callgrind-out-file={out / 'callgrind.%p'}",
+            sys.executable,
+            "-m",
+            "benchmarks.write_instructions",
+            "--inner",
+            str(out / "order.txt"),
+        ]
+        subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+        names = (out / "order.txt").read_text().split("\n")
+        dumps = sorted(
+            glob.glob(str(out / "callgrind.*.*")), key=lambda f: int(f.rsplit(".", 1)[1])
+        )
+        totals = [n for n in (profile_total(Path(f)) for f in dumps) if n >= CASE_FLOOR]
+        if len(totals) != len(names):
+            raise SystemExit(f"{len(totals)} profiles for {len(names)} cases: they do not line up")
+    counts = dict(zip(names, totals, strict=True))
+    print("| workload | treeshape | hand-written SQLAlchemy | ratio |")
+    print("| --- | ---: | ---: | ---: |")
+    for workload in ("create", "replace"):
+        ours = counts[f"{workload}\ttreeshape load"]
+        hand = counts[f"{workload}\thand-written SQLAlchemy"]
+        print(f"| {workload} | {ours / 1e6:.2f} M | {hand / 1e6:.2f} M | {ours / hand:.3f} |")
+
+
+if __name__ == "__main__":
+    main()

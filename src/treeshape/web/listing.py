@@ -46,12 +46,12 @@ import orjson
 import sqlalchemy as sa
 from pydantic import TypeAdapter
 
-from ..errors import SpecError, did_you_mean, name_list, safe_repr
+from ..errors import SpecError, name_list
 from ..shape import Shape
 from ..sql.clauses import NullsLargest
 from .endpoint import EndpointShape
 from .narrowing import Narrowing
-from .paging import parse_sort
+from .paging import parse_sort, sortable_columns
 from .problems import Problem, Problems, QueryError, shown
 
 __all__ = [
@@ -168,20 +168,9 @@ class ListEndpoint:
         self.default_limit = default_limit
         self.max_offset = max_offset
         self.total = bool(total)
-        # Output columns only, as for collections (`treeshape.web.paging`): sorting by a column
-        # the endpoint does not output would let a client learn its values from the order.
-        columns = [
-            n for n in shape.node.field_names if n in info.columns and not info.columns[n].private
-        ]
-        listed = [sortable] if isinstance(sortable, str) else list(sortable)
-        for name in listed:
-            if name not in columns:
-                raise SpecError(
-                    f"ListEndpoint(sortable=...): {safe_repr(name)} is not a column that "
-                    f"{info.name} outputs on this endpoint; requests may sort only by output "
-                    f"columns.{did_you_mean(str(name), columns)} Output columns of "
-                    f"{info.name}: {name_list(columns)}."
-                )
+        listed = sortable_columns(
+            shape.node, sortable, declared="ListEndpoint(sortable=...)", subject=info.name
+        )
         if len(set(listed)) != len(listed):
             raise SpecError(
                 f"ListEndpoint(sortable=...) must list distinct fields, got {listed!r}."

@@ -29,7 +29,7 @@ from .fieldsets import output_paths, suggest
 from .narrowing import Narrowing
 from .problems import Limits, Problem, Problems, limit_problem, shown
 
-__all__ = ["PAGE_OR_SORT", "SORT_ITEM", "Paging", "parse_sort"]
+__all__ = ["PAGE_OR_SORT", "SORT_ITEM", "Paging", "parse_sort", "sortable_columns"]
 
 PAGE_OR_SORT = re.compile(r"(pages?|sorts?)\[", re.IGNORECASE)
 SORT_ITEM = re.compile(r"-?[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -257,25 +257,30 @@ def _declare(
     sorts: dict[str, tuple[str, ...]] = {}
     for path, names in sortable.items():
         rel = collection(path, "sortable")
-        info = rel.child.info
-        # Output columns only: sorting by a column the endpoint does not output would let a
-        # client learn its values from the order (a side channel), so it is refused here.
-        columns = [
-            n for n in rel.child.field_names if n in info.columns and not info.columns[n].private
-        ]
-        listed = [names] if isinstance(names, str) else list(names)
-        for name in listed:
-            if name not in columns:
-                raise SpecError(
-                    f"sortable[{path!r}]: {safe_repr(name)} is not a column that {path} outputs "
-                    f"on this endpoint; requests may sort only by output columns."
-                    f"{did_you_mean(str(name), columns)} Output columns of {path}: "
-                    f"{name_list(columns)}."
-                )
+        listed = sortable_columns(rel.child, names, declared=f"sortable[{path!r}]", subject=path)
         if not listed or len(set(listed)) != len(listed):
             raise SpecError(f"sortable[{path!r}] must list distinct fields, got {listed!r}.")
         sorts[path] = tuple(listed)
     return dict(sorted(pages.items())), dict(sorted(sorts.items()))
+
+
+def sortable_columns(node: ShapeNode, names: Any, *, declared: str, subject: str) -> list[str]:
+    """``names`` (one name or several), each checked to be a column ``node`` outputs:
+    sorting by a column the endpoint does not output would let a client learn its values from
+    the order (a side channel), so it is refused. ``declared`` and ``subject`` name the
+    declaration and what it sorts, for the error."""
+    info = node.info
+    columns = [n for n in node.field_names if n in info.columns and not info.columns[n].private]
+    listed = [names] if isinstance(names, str) else list(names)
+    for name in listed:
+        if name not in columns:
+            raise SpecError(
+                f"{declared}: {safe_repr(name)} is not a column that {subject} outputs on this "
+                f"endpoint; requests may sort only by output columns."
+                f"{did_you_mean(str(name), columns)} Output columns of {subject}: "
+                f"{name_list(columns)}."
+            )
+    return listed
 
 
 def parse_sort(

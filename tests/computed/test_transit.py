@@ -10,55 +10,22 @@ one per 500 of them for what the fields read.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 import sqlalchemy as sa
 from examples.transit import shapes
-from examples.transit.importer import import_feed
 from examples.transit.models import Stop, Trip
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import treeshape as ts
 from tests.agreement import STRATEGIES, serialized
-from tests.pgserver import PgServer
+from tests.example.conftest import cairns  # noqa: F401 - the feed on SQLite and PostgreSQL
 from tests.statements import StatementCounter
 from tests.web.conftest import CAIRNS_FEED, read_csv
 from tests.web.expected import INTS, STOP_BRIEF, TRIP_BRIEF, padded_time
-
-
-def _import(url: str) -> None:
-    assert import_feed(CAIRNS_FEED, url, progress=False).ok
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
-def cairns(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[sa.Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{Path(tmp_path_factory.mktemp('cairns')) / 'transit.sqlite'}"
-        _import(url)
-        engine = sa.create_engine(url)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
-        return
-    pg_server: PgServer = request.getfixturevalue("pg_server")
-    template = pg_server.template(f"transit:{CAIRNS_FEED.name}", _import)
-    db = pg_server.create_database(template=template)
-    engine = sa.create_engine(db.url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        pg_server.drop_database(db.name)
 
 
 def _typed(row: dict[str, str], names: list[str]) -> dict[str, Any]:
@@ -113,7 +80,10 @@ def expected_route_counts() -> list[dict[str, Any]]:
     ids=["trip_span", "stop_with_route_count"],
 )
 def test_transit_computed_fields(
-    cairns: sa.Engine, shape: ts.Shape, model: Any, expected: Any
+    cairns: sa.Engine,  # noqa: F811
+    shape: ts.Shape,
+    model: Any,
+    expected: Any,
 ) -> None:
     wanted = expected()
     key = sa.inspect(model).primary_key
@@ -135,7 +105,7 @@ def test_transit_computed_fields(
     assert orjson.loads(dumped) == wanted
 
 
-def test_request_fieldsets_name_computed_fields(cairns: sa.Engine) -> None:
+def test_request_fieldsets_name_computed_fields(cairns: sa.Engine) -> None:  # noqa: F811
     """``?fields[Trip]=`` names computed fields (did you mean, too), and a fieldset without
     them loads nothing for them."""
     from treeshape.web import EndpointShape, QueryError

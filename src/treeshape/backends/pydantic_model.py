@@ -119,8 +119,9 @@ class ShapeModel(BaseModel):
         )
 
 
-class _WithComputed:
-    """An object seen with its computed fields' values as attributes, for ``from_attributes``.
+class _WithDerived:
+    """An object seen with the values no attribute holds (computed fields, composite ids) as
+    attributes, for ``from_attributes``.
 
     ``__dict__`` is the object's own, so `ShapeModel._require_loaded` checks the real state.
     """
@@ -143,7 +144,7 @@ class _WithComputed:
         return getattr(object.__getattribute__(self, "_obj"), name)
 
 
-def _computed_validator(node: ShapeNode) -> Any:
+def _derived_validator(node: ShapeNode) -> Any:
     """A wrap validator giving ``from_attributes`` the values no attribute holds: ``node``'s
     computed fields (`value_reader`: reads checked, the function called, the type checked)
     and the ids of a many-to-one with a composite key (its foreign-key columns read together
@@ -161,16 +162,16 @@ def _computed_validator(node: ShapeNode) -> Any:
     if not readers:
         return None
 
-    def with_computed(cls: Any, data: Any, handler: Any) -> Any:
+    def with_derived(cls: Any, data: Any, handler: Any) -> Any:
         if isinstance(data, Mapping | BaseModel) or not hasattr(data, "__dict__"):
             return handler(data)
-        return handler(_WithComputed(data, {name: read(data) for name, read in readers}))
+        return handler(_WithDerived(data, {name: read(data) for name, read in readers}))
 
-    return model_validator(mode="wrap")(with_computed)
+    return model_validator(mode="wrap")(with_derived)
 
 
 def _composite_ids_name(rel: RelationNode) -> str:
-    """What `_computed_validator` names a composite many-to-one's key (hidden, so that it
+    """What `_derived_validator` names a composite many-to-one's key (hidden, so that it
     cannot meet an output key)."""
     return f"{HIDDEN_PREFIX}ids_{rel.name}"
 
@@ -377,13 +378,13 @@ def model_class(node: ShapeNode) -> type[ShapeModel]:
             kwargs["serialization_alias"] = output
         fields[attribute_name] = (annotation, Field(..., **kwargs))
     name = class_name(node)
-    validator = _computed_validator(node)
+    validator = _derived_validator(node)
     model: type[ShapeModel] = create_model(
         name,
         __base__=ShapeModel,
         __module__="treeshape.generated",
         __doc__=f"Pydantic model of the treeshape shape {node.info.name}{node.describe()}.",
-        __validators__={"_treeshape_computed": validator} if validator is not None else None,
+        __validators__={"_treeshape_derived": validator} if validator is not None else None,
         **fields,
     )
     model.__treeshape_state_keys__ = frozenset(state_keys)

@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["CASE_FLOOR", "ROOT", "main", "profile_total"]
+__all__ = ["CASE_FLOOR", "ROOT", "main", "reduce_profiles"]
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLS = 3
@@ -77,6 +77,24 @@ def _count(tree: Path, workloads: list[str], out: Path) -> dict[str, float]:
     # The feed's database is built (and cached) outside valgrind: under it, that takes minutes.
     build = "from benchmarks import feeds; feeds.feed_engine('cairns')"
     subprocess.run([sys.executable, "-c", build], cwd=tree, env=env, check=True)
+    # This file, run as a script: ``tree`` may be a revision that does not have it.
+    script = [str(Path(__file__).resolve()), "--inner", str(order), "--workloads"]
+    totals = reduce_profiles([*script, ",".join(workloads)], cwd=tree, env=env, out=out)
+    names = order.read_text().split("\n")
+    if len(totals) != len(names):
+        raise SystemExit(
+            f"{tree}: {len(totals)} profiles for {len(names)} cases: they do not line up"
+        )
+    return {name: total / CALLS for name, total in zip(names, totals, strict=True)}
+
+
+def reduce_profiles(
+    arguments: list[str], *, cwd: Path, env: dict[str, str], out: Path
+) -> list[int]:
+    """Run ``python <arguments>`` under callgrind, collecting only inside ``functools.reduce``
+    with a profile dumped after each call; the instructions of each profile above
+    `CASE_FLOOR`, in order (three calls of a case take millions, other reduce calls
+    thousands)."""
     command = [
         "valgrind",
         "--tool=callgrind",
@@ -85,28 +103,14 @@ def _count(tree: Path, workloads: list[str], out: Path) -> dict[str, float]:
         "--dump-after=functools_reduce",
         f"--callgrind-out-file={out / 'callgrind.%p'}",
         sys.executable,
-        # This file, run as a script: ``tree`` may be a revision that does not have it.
-        str(Path(__file__).resolve()),
-        "--inner",
-        str(order),
-        "--workloads",
-        ",".join(workloads),
+        *arguments,
     ]
-    subprocess.run(command, cwd=tree, env=env, check=True, capture_output=True)
-    names = order.read_text().split("\n")
+    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
     dumps = sorted(glob.glob(str(out / "callgrind.*.*")), key=lambda f: int(f.rsplit(".", 1)[1]))
-    # Three calls of a case take millions of instructions; the other reduce calls, thousands.
-    totals = [n for n in (profile_total(Path(f)) for f in dumps) if n >= CASE_FLOOR]
-    if len(totals) != len(names):
-        raise SystemExit(
-            f"{tree}: {len(totals)} profiles above {CASE_FLOOR:,} instructions for "
-            f"{len(names)} cases: they do not line up"
-        )
-    return {name: total / CALLS for name, total in zip(names, totals, strict=True)}
+    return [n for n in (_profile_total(Path(f)) for f in dumps) if n >= CASE_FLOOR]
 
 
-def profile_total(path: Path) -> int:
-    """The instructions a callgrind profile counts."""
+def _profile_total(path: Path) -> int:
     with path.open() as f:
         for line in f:
             if line.startswith("summary:"):

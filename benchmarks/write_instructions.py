@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import functools
 import gc
-import glob
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.instructions import CASE_FLOOR, ROOT, profile_total
+from benchmarks.instructions import ROOT, reduce_profiles
 
 __all__ = ["main"]
 
@@ -87,25 +85,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="treeshape-write-instructions-") as tmp:
         out = Path(tmp)
         env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
-        command = [
-            "valgrind",
-            "--tool=callgrind",
-            "--collect-atstart=no",
-            "--toggle-collect=functools_reduce",
-            "--dump-after=functools_reduce",
-            f"--callgrind-out-file={out / 'callgrind.%p'}",
-            sys.executable,
-            "-m",
-            "benchmarks.write_instructions",
-            "--inner",
-            str(out / "order.txt"),
-        ]
-        subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+        arguments = ["-m", "benchmarks.write_instructions", "--inner", str(out / "order.txt")]
+        totals = reduce_profiles(arguments, cwd=ROOT, env=env, out=out)
         names = (out / "order.txt").read_text().split("\n")
-        dumps = sorted(
-            glob.glob(str(out / "callgrind.*.*")), key=lambda f: int(f.rsplit(".", 1)[1])
-        )
-        totals = [n for n in (profile_total(Path(f)) for f in dumps) if n >= CASE_FLOOR]
         if len(totals) != len(names):
             raise SystemExit(f"{len(totals)} profiles for {len(names)} cases: they do not line up")
     counts = dict(zip(names, totals, strict=True))

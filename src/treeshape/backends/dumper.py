@@ -105,6 +105,7 @@ __all__ = [
     "dump_json_one",
     "dump_many",
     "dump_one",
+    "encode_json",
     "object_dumper",
     "reference_dumper",
 ]
@@ -146,10 +147,11 @@ def dump_many(node: ShapeNode, objs: Iterable[Any]) -> list[dict[str, Any]]:
 def dump_json_one(node: ShapeNode, obj: Any) -> bytes:
     """``orjson.dumps(dump_one(node, obj))``, without converting what orjson writes alike."""
     try:
-        return orjson.dumps(compiled_json_dumper(node)()(obj), option=JSON_OPTIONS)
+        document = compiled_json_dumper(node)()(obj)
     except KeyError:
         reference_dumper(node)(obj)
         raise
+    return encode_json(document)
 
 
 def dump_json_many(node: ShapeNode, objs: Iterable[Any]) -> bytes:
@@ -157,12 +159,38 @@ def dump_json_many(node: ShapeNode, objs: Iterable[Any]) -> bytes:
     items = objs if isinstance(objs, list | tuple) else list(objs)
     try:
         dump = compiled_json_dumper(node)()
-        return orjson.dumps([dump(obj) for obj in items], option=JSON_OPTIONS)
+        documents = [dump(obj) for obj in items]
     except KeyError:
         reference = reference_dumper(node)
         for obj in items:
             reference(obj)
         raise
+    return encode_json(documents)
+
+
+def encode_json(document: Any) -> bytes:
+    """``document`` as JSON bytes; integers past orjson's 64 bits are written in full.
+
+    orjson refuses integers outside ``[-2**63, 2**64)``; JSON has no such limit and Pydantic
+    writes them whole, so on that refusal (only then: the walk costs a pass over the document)
+    each such integer is given to orjson as a `orjson.Fragment` of its digits.
+    """
+    try:
+        return orjson.dumps(document, option=JSON_OPTIONS)
+    except orjson.JSONEncodeError as error:
+        if "Integer exceeds 64-bit range" not in str(error):
+            raise
+    return orjson.dumps(_wide_integers_as_fragments(document), option=JSON_OPTIONS)
+
+
+def _wide_integers_as_fragments(value: Any) -> Any:
+    if type(value) is int and not -(2**63) <= value < 2**64:
+        return orjson.Fragment(str(value).encode())
+    if type(value) is dict:
+        return {key: _wide_integers_as_fragments(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_wide_integers_as_fragments(item) for item in value]
+    return value
 
 
 @memoize

@@ -46,6 +46,7 @@ import orjson
 import sqlalchemy as sa
 from pydantic import TypeAdapter
 
+from ..backends.dumper import encode_json
 from ..errors import SpecError, name_list
 from ..shape import Shape
 from ..sql.clauses import NullsLargest
@@ -675,4 +676,4 @@ class Page:
 
     def json(self) -> bytes:
         """The body: the documents as a JSON array (compact, as ``dump_json``)."""
-        return orjson.dumps(self.data)
+        return encode_json(self.data)

@@ -75,19 +75,25 @@ def select_from_instead(compile_state: Any, from_: Any) -> None:
 
 
 def select_instead(compile_state: Any, columns: list[Any]) -> None:
-    """Select ``columns`` in place of the statement's first selected columns, plain columns
-    with no entity of their own (``_RawColumnEntity.column``).
+    """Select ``columns``, plain columns of the FROM, in place of the first columns the ORM
+    statement compiling selects (``compile_state._entities``).
 
     The entities a compiling ORM statement selects are fixed before any option runs; a
-    selectin load through a secondary selects the secondary's columns that hold the parent's
-    key, and a load that does not select from the secondary must select them elsewhere. Their
-    result rows are read by position, as before.
+    selectin load selects the parent's key from the secondary, or from its alias of the
+    parent, and the load that replaces it selects neither. Each is replaced by the entity
+    SQLAlchemy makes for a plain column (``_RawColumnEntity``), at the same position: selectin
+    reads the key from each row by position.
     """
-    entities = compile_state._entities[: len(columns)]
-    for entity, column in zip(entities, columns, strict=True):
-        if getattr(entity, "mapper", None) is not None or not hasattr(entity, "column"):
-            raise RuntimeError(f"treeshape: not a plain selected column: {entity!r}")
-        entity.column = column
+    from sqlalchemy.orm.context import _ColumnEntity, _RawColumnEntity
+
+    plain_column: Any = _RawColumnEntity  # appends the entity it makes to its third argument
+    entities = compile_state._entities
+    for index, column in enumerate(columns):
+        if not isinstance(entities[index], _ColumnEntity):
+            raise RuntimeError(f"treeshape: not a selected column: {entities[index]!r}")
+        made: list[Any] = []
+        plain_column(compile_state, column, made, entities[index].raw_column_index, True)
+        entities[index] = made[0]
 
 
 class _NoOrder:
@@ -97,17 +103,17 @@ class _NoOrder:
         return []
 
 
-def without_own_order(join: Any) -> Any:
-    """``join`` (an ORM join, the FROM of a selectin load) with the relationship's own
-    ``order_by`` dropped.
+def without_own_order(selectable: Any) -> Any:
+    """``selectable`` (the FROM that replaces a selectin load's) with the relationship's own
+    ``order_by`` dropped when it is the load's FROM.
 
     A selectin load that joins from an alias of the parent adds the relationship's
     ``order_by`` when it compiles (a compile-state function), adapted by the first FROM's
-    ``_target_adapter``, which only an ORM join through the relationship has; the join that
+    ``_target_adapter``, which only an ORM join through the relationship has; the load that
     replaces it orders by a row number alone.
     """
-    join._target_adapter = _NoOrder()
-    return join
+    selectable._target_adapter = _NoOrder()
+    return selectable
 
 
 def with_compile_options_of(statement: Any, original: Any) -> Any:

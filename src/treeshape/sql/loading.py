@@ -47,7 +47,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, tuple_
+from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import (
     aliased,
@@ -131,7 +131,7 @@ def _windowed_through_secondary(rel: RelationNode) -> tuple[Any, Any]:
         .where(*where_clauses(rel.options, target))
         .subquery()
     )
-    return aliased(target, inner), inner.c._treeshape_rn
+    return aliased(target, without_own_order(inner)), inner.c._treeshape_rn
 
 
 def _secondary_orders(rel: RelationNode, secondary: Any) -> list[Any]:
@@ -248,9 +248,8 @@ class _SecondaryWindow:
     Selectin loading joins the secondary to the target; joined to the numbered rows of
     `_windowed_through_secondary` (which hold the secondary's rows already) that would repeat
     each row once per copy of its pair, and the parents' ``IN`` would not reach the window's
-    partition, so every parent's rows would be numbered. The rewritten load selects the same
-    columns from the numbered rows (joined to selectin's alias of the parent, where it selects
-    that alias's key), ``IN`` on the partition columns (pushed down into the window by SQLite
+    partition, so every parent's rows would be numbered. The rewritten load selects from the
+    numbered rows alone, ``IN`` on the partition columns (pushed down into the window by SQLite
     and PostgreSQL, as for one-to-many), cut to the window and ordered by the number.
     """
 
@@ -265,34 +264,25 @@ class _SecondaryWindow:
         caches relationship load statements by structure, so the alias there may be the equal
         one of another shape's plan, the one its options' paths name.
 
-        Selectin selects the parent's key either from the secondary (when the secondary alone
-        joins the parent to the target) or from its alias of the parent. The first is selected
-        from the numbered rows' ``_treeshape_p<i>`` instead (`select_instead`), FROM the
-        numbered rows alone; the second stays, FROM that alias joined to the numbered rows on
-        its key (`without_own_order`: the relationship's own ``order_by`` selectin would add
-        there is implied by the number). The replacement keeps the load's loader options, in
-        their order, and its compile options (its path): SQLAlchemy takes the options of the
-        loads nested under this one from the statement it compiled.
+        Selectin selects the parent's key from the secondary (when the secondary alone joins
+        the parent to the target) or from its alias of the parent; the load selects it from
+        the numbered rows' ``_treeshape_p<i>`` instead (`select_instead`), FROM the numbered
+        rows alone (`select_from_instead`; the relationship's own ``order_by``, which selectin
+        adds where it joins from the parent's alias, is implied by the number:
+        `without_own_order`). The replacement keeps the load's loader options, in their order,
+        and its compile options (its path): SQLAlchemy takes the options of the loads nested
+        under this one from the statement it compiled.
         """
         statement: Any = compile_state.select_statement
-        descriptions = statement.column_descriptions
-        entity = descriptions[-1]["entity"]
+        entity = statement.column_descriptions[-1]["entity"]
         inner: Any = sa_inspect(entity).selectable
         parents = [inner.c[f"_treeshape_p{i}"] for i in range(self.parents)]
         number = inner.c._treeshape_rn
-        parent = descriptions[0]["entity"]
-        if parent is None:
-            select_instead(compile_state, parents)
-            selected = parents
-            from_: Any = inner
-        else:
-            selected = [description["expr"] for description in descriptions[: self.parents]]
-            on = and_(*[own == key for own, key in zip(selected, parents, strict=True)])
-            from_ = without_own_order(orm_join(parent, entity, on))
-        select_from_instead(compile_state, from_)
+        select_instead(compile_state, parents)
+        select_from_instead(compile_state, inner)
         key = parents[0] if len(parents) == 1 else tuple_(*parents)
         replacement = (
-            select(*selected, entity)
+            select(*parents, entity)
             .where(key.in_(bindparam("primary_keys")), *window_range(self.options, number))
             .order_by(number)
             .options(*options_of(statement))

@@ -18,8 +18,11 @@ __all__ = [
     "is_plain_distinct",
     "options_of",
     "relationship_path",
+    "select_from_instead",
+    "select_instead",
     "validator_without_reuse",
     "with_compile_options_of",
+    "without_own_order",
 ]
 
 
@@ -36,10 +39,10 @@ def enum_lookup(sa_type: Any) -> dict[Any, Any] | None:
 class CompileStateOption(_CompileStateOption):
     """An ORM option called back while a statement carrying it compiles (non-public base).
 
-    treeshape orders relationship loads with one (`treeshape.sql.loading`): SQLAlchemy offers
-    no option to change a selectin load's ORDER BY, and the public alternative, a
-    ``do_orm_execute`` listener, would have to be registered on every `Session` of the host
-    application.
+    treeshape orders relationship loads with one, and replaces the FROM of a windowed load
+    through a secondary (`treeshape.sql.loading`): SQLAlchemy offers no option to change a
+    selectin load's ORDER BY or FROM, and the public alternative, a ``do_orm_execute``
+    listener, would have to be registered on every `Session` of the host application.
     """
 
     __slots__ = ()
@@ -54,6 +57,65 @@ def relationship_path(compile_state: Any) -> tuple[str, ...]:
     return tuple(getattr(prop, "key", "") for prop in path.path[1::2])
 
 
+def select_from_instead(compile_state: Any, from_: Any) -> None:
+    """Make the ORM statement compiling select FROM ``from_`` alone.
+
+    A compile-state option may replace ``compile_state.select_statement`` (its WHERE, ORDER BY
+    and joins are read from it after the options ran), but SQLAlchemy derives the FROM list
+    (``from_clauses``) from the statement it was given, through ``_normalize_froms``, right
+    after the options: a selectin load through a secondary would keep the secondary there.
+    This overrides that one call on this compile state only, and removes itself when called.
+    """
+
+    def once(froms: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        del compile_state._normalize_froms
+        return [from_]
+
+    compile_state._normalize_froms = once
+
+
+def select_instead(compile_state: Any, columns: list[Any]) -> None:
+    """Select ``columns``, plain columns of the FROM, in place of the first columns the ORM
+    statement compiling selects (``compile_state._entities``).
+
+    The entities a compiling ORM statement selects are fixed before any option runs; a
+    selectin load selects the parent's key from the secondary, or from its alias of the
+    parent, and the load that replaces it selects neither. Each is replaced by the entity
+    SQLAlchemy makes for a plain column (``_RawColumnEntity``), at the same position: selectin
+    reads the key from each row by position.
+    """
+    from sqlalchemy.orm.context import _ColumnEntity, _RawColumnEntity
+
+    plain_column: Any = _RawColumnEntity  # appends the entity it makes to its third argument
+    entities = compile_state._entities
+    for index, column in enumerate(columns):
+        if not isinstance(entities[index], _ColumnEntity):
+            raise RuntimeError(f"treeshape: not a selected column: {entities[index]!r}")
+        made: list[Any] = []
+        plain_column(compile_state, column, made, entities[index].raw_column_index, True)
+        entities[index] = made[0]
+
+
+class _NoOrder:
+    """An adapter that turns every ORDER BY item into none (``copy_and_process``)."""
+
+    def copy_and_process(self, clauses: Any) -> list[Any]:
+        return []
+
+
+def without_own_order(selectable: Any) -> Any:
+    """``selectable`` (the FROM that replaces a selectin load's) with the relationship's own
+    ``order_by`` dropped when it is the load's FROM.
+
+    A selectin load that joins from an alias of the parent adds the relationship's
+    ``order_by`` when it compiles (a compile-state function), adapted by the first FROM's
+    ``_target_adapter``, which only an ORM join through the relationship has; the load that
+    replaces it orders by a row number alone.
+    """
+    selectable._target_adapter = _NoOrder()
+    return selectable
+
+
 def with_compile_options_of(statement: Any, original: Any) -> Any:
     """``statement`` carrying ``original``'s ORM compile options: the relationship load's path
     (``_current_path``), which its nested loader options are matched against."""
@@ -63,7 +125,8 @@ def with_compile_options_of(statement: Any, original: Any) -> Any:
 
 def options_of(statement: Any) -> tuple[Any, ...]:
     """The loader options of an ORM statement (``Select._with_options``), to carry them over to
-    the statement that replaces a relationship load."""
+    the statement that replaces a relationship load's: the nested loads' options are taken
+    from the compiled statement's, matched by position to the executed statement's."""
     return tuple(statement._with_options)
 
 

@@ -1,6 +1,7 @@
 """Importing treeshape and defining shapes change nothing outside treeshape.
 
-No event listener appears on `Session` on import or for ordered collections, a shape defined
+No event listener appears on `Session` on import, for ordered collections or for windows through
+a secondary (plain and asyncio sessions), a shape defined
 before a class its relationships name exists is bound at its first use (mappers are never
 configured early, so the application's later configuration still succeeds), and many threads
 asking for the same new shape at once get one set of generated classes and correct output.
@@ -52,6 +53,68 @@ def test_import_and_ordered_plans_register_no_listener() -> None:
         """
     )
     assert out.splitlines() == ["0", "0"]
+
+
+def test_windows_through_a_secondary_register_no_listener() -> None:
+    """Loading with plans that window many-to-many collections (the secondary's own key columns
+    selected, and the parent joined where the primary join has another condition), in a
+    `Session` and an `AsyncSession`, leaves every `Session` event without a listener: none
+    from treeshape (``event.contains`` of every treeshape function), none at all."""
+    out = _run(
+        """
+        import asyncio, inspect, sys
+        import sqlalchemy as sa
+        from sqlalchemy import event
+        from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+        from sqlalchemy.orm import Session
+        import treeshape as ts
+        from tests.options.test_secondary_windows import Base, Volume, fixed_data
+
+        shape = ts.shape(
+            Volume,
+            {
+                "topics": ts.include(ids=True, limit=2),
+                "linked": ts.include(ids=True, offset=1, limit=1),
+                "weighted_topics": ts.include(ids=True, limit=1),
+            },
+            fields=["id"],
+        )
+        statement = sa.select(Volume).options(*shape.loader_options()).order_by(Volume.id)
+        engine = sa.create_engine("sqlite:///file:windows?mode=memory&cache=shared&uri=true")
+        Base.metadata.create_all(engine)
+        fixed_data().insert(engine)
+        with Session(engine) as session:
+            print(shape.dump(session.scalars(statement).all(), many=True)[0])
+
+        async def load():
+            url = "sqlite+aiosqlite:///file:windows?mode=memory&cache=shared&uri=true"
+            async_engine = create_async_engine(url)
+            async with AsyncSession(async_engine) as session:
+                volumes = (await session.scalars(statement)).all()
+            await async_engine.dispose()
+            return shape.dump(volumes, many=True)[0]
+
+        print(asyncio.run(load()))
+        functions = set()
+        for name, module in list(sys.modules.items()):
+            if name.split(".")[0] != "treeshape":
+                continue
+            for value in vars(module).values():
+                if inspect.isfunction(value):
+                    functions.add(value)
+                elif inspect.isclass(value):
+                    for member in vars(value).values():
+                        member = getattr(member, "__func__", member)
+                        if inspect.isfunction(member):
+                            functions.add(member)
+        names = Session.dispatch._event_names
+        print(len(functions) > 100)
+        print(any(event.contains(Session, n, f) for n in names for f in functions))
+        print(sum(len(getattr(Session().dispatch, n)) for n in names))
+        """
+    )
+    window = "{'id': 1, 'topics': [1, 2], 'weighted_topics': [2], 'linked': [2]}"
+    assert out.splitlines() == [window, window, "True", "False", "0"]
 
 
 def test_ordered_collections_still_load_in_their_order() -> None:

@@ -42,7 +42,14 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    selectinload,
+)
 from sqlalchemy.pool import NullPool
 
 import treeshape as ts
@@ -634,6 +641,98 @@ def test_nested_windows_cost_no_statement(db: Db) -> None:
         expected = [reference(data, "Writer", row, nodes, loads) for _, row in rows]
         assert len(loads) == 4
         check_every_backend(db.engine, make_shape("Writer", nodes), expected, 5)
+
+
+# Selected from the secondary (its key columns), joined through the parent (an extra condition in
+# the primary join), self-referential, ordered by a secondary's columns.
+REWRITTEN_FORMS = ["topics", "weighted_topics", "linked", "ranked_topics"]
+WINDOWS: list[dict[str, Any]] = [
+    {},
+    {"limit": 1},
+    {"limit": 2},
+    {"offset": 1},
+    {"offset": 1, "limit": 1},
+    {"offset": 2, "limit": 2},
+]
+
+
+def _load(engine: sa.Engine, shape: ts.Shape, statements: int) -> list[dict[str, Any]]:
+    with Session(engine) as session, StatementCounter(engine) as counter:
+        stmt = select(Volume).options(*shape.loader_options()).order_by(Volume.id)
+        documents = shape.dump(session.scalars(stmt).all(), many=True)
+        assert counter.count == statements
+    return documents
+
+
+def test_plans_differing_only_in_window_do_not_share_cached_loads(db: Db) -> None:
+    """Shapes whose loads differ only in a window through a secondary (or have none) each load
+    their own rows, also from SQLAlchemy's cached statements: the window is applied when the
+    load compiles, and each plan's option is part of its statements' cache key."""
+    db.clean()
+    data = fixed_data()
+    data.insert(db.engine)
+    rows = sorted(data.rows["Volume"].items())
+    cases = []
+    for rel in REWRITTEN_FORMS:
+        nodes = [(Node("Volume", rel, {"ids": True, **window}, ()),) for window in WINDOWS]
+        documents = [[reference(data, "Volume", row, n, set()) for _, row in rows] for n in nodes]
+        # Every window gives other documents: a load read from another's statement would show.
+        assert len({orjson.dumps(each) for each in documents}) == len(WINDOWS), rel
+        cases += [
+            (make_shape("Volume", n), d, n[0].options)
+            for n, d in zip(nodes, documents, strict=True)
+        ]
+    for _ in range(2):  # the second round runs on SQLAlchemy's cached statements
+        for shape, expected, options in cases:
+            assert _load(db.engine, shape, 2) == expected, options
+
+
+def test_plain_loads_beside_windowed_plans_are_untouched(db: Db) -> None:
+    """After windowed plans loaded in a session, that session's own relationship loads of the
+    same collections (``selectinload``, lazy loads) and plain statements are SQLAlchemy's:
+    every row (a repeated pair twice in a selectin load), in the relationship's order, and no
+    statement of theirs is treeshape's."""
+    db.clean()
+    data = fixed_data()
+    data.insert(db.engine)
+    shape = make_shape(
+        "Volume",
+        tuple(Node("Volume", rel, {"ids": True, "limit": 1}, ()) for rel in REWRITTEN_FORMS),
+    )
+    full = {
+        rel: [
+            reference(data, "Volume", row, (Node("Volume", rel, {"ids": True}, ()),), set())[rel]
+            for _, row in sorted(data.rows["Volume"].items())
+        ]
+        for rel in REWRITTEN_FORMS
+    }
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    with Session(db.engine) as session:
+        windowed = session.scalars(select(Volume).options(*shape.loader_options())).all()
+        assert shape.dump(windowed[0])["topics"] == [1]
+        session.expunge_all()
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            for rel in REWRITTEN_FORMS:
+                stmt = (
+                    select(Volume).options(selectinload(getattr(Volume, rel))).order_by(Volume.id)
+                )
+                volumes = session.scalars(stmt).all()
+                assert [[t.id for t in getattr(v, rel)] for v in volumes] == full[rel], rel
+                session.expunge_all()
+                volumes = session.scalars(select(Volume).order_by(Volume.id)).all()
+                # A lazy load gives each target once (SQLAlchemy's own uniquing).
+                once = [list(dict.fromkeys(ids)) for ids in full[rel]]
+                assert [[t.id for t in getattr(v, rel)] for v in volumes] == once, rel
+                session.expunge_all()
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert len(seen) == len(REWRITTEN_FORMS) * (2 + 1 + len(full["topics"]))
+    assert not [statement for statement in seen if "_treeshape" in statement]
 
 
 def _plan(db: Db, statement: str, parameters: Any) -> str:

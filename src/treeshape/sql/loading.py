@@ -20,14 +20,15 @@ Relationship options (issue 7), still one statement per relationship:
   PostgreSQL push down into the subquery, so only the parents' rows are numbered.
   Through a secondary, the subquery numbers the secondary's rows joined to their targets
   (a target listed twice for a parent is two rows, as selectin loading gives), partitioned by
-  the secondary's columns that hold the parent's key, and the load's statement joins the
-  parent to it on those columns instead of through the secondary (`_SecondaryWindow`).
+  the secondary's columns that hold the parent's key, and the load selects from it instead
+  of through the secondary (`_SecondaryWindow`: one more option of the plan, `_SecondaryWindows`,
+  rewrites the load's FROM, WHERE and ORDER BY when it compiles, as `_Orders` does below).
 * ``order_by`` (and a window's order, and the primary key after a relationship's own
   ``order_by``, which may have ties): selectin orders by the relationship's own ``order_by``
   and offers no option to change it, so the plan carries one more option (`_Orders`) that
   propagates to the plan's relationship loads and rewrites their ORDER BY when they compile
-  (once per cached statement). No event listener is registered: statements that are not
-  the plan's are never touched.
+  (once per cached statement). No event listener is registered, for orders or windows:
+  statements that are not the plan's are never touched.
 * counts: ``with_expression`` of a correlated count on a hidden ``query_expression`` attribute
   (`treeshape.counting`): a column of the parents' statement, no statement of its own.
 * ids: a many-to-one loads nothing (the parent's foreign key is its id); a collection loads
@@ -43,15 +44,12 @@ of a collection) is not loaded twice.
 from __future__ import annotations
 
 import itertools
-import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, event, func, select, tuple_
+from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import (
-    ORMExecuteState,
-    Session,
     aliased,
     load_only,
     raiseload,
@@ -59,8 +57,7 @@ from sqlalchemy.orm import (
     with_expression,
 )
 from sqlalchemy.orm import join as orm_join
-from sqlalchemy.orm.interfaces import LoaderOption, UserDefinedOption
-from sqlalchemy.sql.cache_key import HasCacheKey
+from sqlalchemy.orm.interfaces import LoaderOption
 from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.util import ClauseAdapter
 from sqlalchemy.sql.visitors import InternalTraversal, iterate
@@ -69,14 +66,17 @@ from ..compat import (
     CompileStateOption,
     options_of,
     relationship_path,
+    select_from_instead,
+    select_instead,
     with_compile_options_of,
+    without_own_order,
 )
 from ..tree import ReadTree, RelationNode, RelationOptions, ShapeNode, memoize, merge_reads
 from .clauses import collection_order, where_clauses, window_range
 from .counting import count_attribute, count_expression
 from .secondary import aliased_secondary, orders_by_target_only, parent_key_columns, relation_join
 
-__all__ = ["RowOrders", "loader_options", "replace_secondary_windows"]
+__all__ = ["RowOrders", "loader_options"]
 
 RowOrders = dict[tuple[str, ...], "list[Any] | _SecondaryWindow"]
 """Relationship path -> its ORDER BY, or the window that replaces its load."""
@@ -131,7 +131,7 @@ def _windowed_through_secondary(rel: RelationNode) -> tuple[Any, Any]:
         .where(*where_clauses(rel.options, target))
         .subquery()
     )
-    return aliased(target, inner), inner.c._treeshape_rn
+    return aliased(target, without_own_order(inner)), inner.c._treeshape_rn
 
 
 def _secondary_orders(rel: RelationNode, secondary: Any) -> list[Any]:
@@ -242,12 +242,13 @@ def _row_numbers(statement: Any) -> list[Any]:
 
 @dataclass(frozen=True)
 class _SecondaryWindow:
-    """A windowed load through a secondary: its statement is replaced (`statement`).
+    """A windowed load through a secondary: its FROM, WHERE and ORDER BY are replaced when it
+    compiles (`rewrite`).
 
     Selectin loading joins the secondary to the target; joined to the numbered rows of
     `_windowed_through_secondary` (which hold the secondary's rows already) that would repeat
     each row once per copy of its pair, and the parents' ``IN`` would not reach the window's
-    partition, so every parent's rows would be numbered. The replacement selects from the
+    partition, so every parent's rows would be numbered. The rewritten load selects from the
     numbered rows alone, ``IN`` on the partition columns (pushed down into the window by SQLite
     and PostgreSQL, as for one-to-many), cut to the window and ordered by the number.
     """
@@ -256,25 +257,37 @@ class _SecondaryWindow:
     parents: int
     """The number of parent key columns (``_treeshape_p<i>``), selected first as selectin's."""
 
-    def statement(self, original: Any) -> Any:
-        """``original``'s replacement, with its loader options, path and execution options.
+    def rewrite(self, compile_state: Any) -> None:
+        """Rewrite the load ``compile_state`` compiles (`_SecondaryWindows`).
 
-        The entity is taken from ``original``: it may be the equal alias of a cached statement,
-        the one its options' paths name.
+        The numbered rows are found in the statement, not kept from `_windowed`: SQLAlchemy
+        caches relationship load statements by structure, so the alias there may be the equal
+        one of another shape's plan, the one its options' paths name.
+
+        Selectin selects the parent's key from the secondary (when the secondary alone joins
+        the parent to the target) or from its alias of the parent; the load selects it from
+        the numbered rows' ``_treeshape_p<i>`` instead (`select_instead`), FROM the numbered
+        rows alone (`select_from_instead`; the relationship's own ``order_by``, which selectin
+        adds where it joins from the parent's alias, is implied by the number:
+        `without_own_order`). The replacement keeps the load's loader options, in their order,
+        and its compile options (its path): SQLAlchemy takes the options of the loads nested
+        under this one from the statement it compiled.
         """
-        entity = original.column_descriptions[-1]["entity"]
+        statement: Any = compile_state.select_statement
+        entity = statement.column_descriptions[-1]["entity"]
         inner: Any = sa_inspect(entity).selectable
         parents = [inner.c[f"_treeshape_p{i}"] for i in range(self.parents)]
-        key = parents[0] if len(parents) == 1 else tuple_(*parents)
         number = inner.c._treeshape_rn
-        statement: Any = (
+        select_instead(compile_state, parents)
+        select_from_instead(compile_state, inner)
+        key = parents[0] if len(parents) == 1 else tuple_(*parents)
+        replacement = (
             select(*parents, entity)
             .where(key.in_(bindparam("primary_keys")), *window_range(self.options, number))
             .order_by(number)
-            .options(*options_of(original))
-            .execution_options(**original.get_execution_options())
+            .options(*options_of(statement))
         )
-        return with_compile_options_of(statement, original)
+        compile_state.select_statement = with_compile_options_of(replacement, statement)
 
 
 class _Orders(CompileStateOption):
@@ -308,50 +321,27 @@ class _Orders(CompileStateOption):
         compile_state.select_statement = statement.order_by(None).order_by(*orders)
 
 
-class _SecondaryWindows(HasCacheKey, UserDefinedOption):
-    """Marks a plan's statements whose windows through a secondary replace their relationship
-    loads (``payload``: relationship path -> `_SecondaryWindow`); keyed like `_Orders`."""
+class _SecondaryWindows(CompileStateOption):
+    """A plan's windows through a secondary per relationship path (`_SecondaryWindow`),
+    applied when the relationship load compiles; keyed like `_Orders`, for the same reason.
+
+    Propagated to the plan's relationship loads like `_Orders`: nothing is registered outside
+    the plan's own statements (the windows were a ``do_orm_execute`` listener on `Session`
+    before).
+    """
 
     propagate_to_loaders = True
     _cache_key_traversal = [("key", InternalTraversal.dp_plain_obj)]
 
     def __init__(self, payload: dict[tuple[str, ...], _SecondaryWindow], key: str) -> None:
-        super().__init__(payload)
+        self.payload = payload
         self.key = key
 
-
-def replace_secondary_windows(state: ORMExecuteState) -> None:
-    """Replace a marked relationship load by its window through a secondary (`_SecondaryWindow`).
-
-    The one thing a compile-time option cannot do (the load's columns are fixed before any
-    option runs), so this is a ``do_orm_execute`` listener on `Session`, registered by the
-    first loader plan that windows a many-to-many collection, never on import; it returns at
-    once for statements that are not such a plan's relationship loads.
-    """
-    if not state.is_relationship_load:
-        return
-    for option in state.user_defined_options:
-        if isinstance(option, _SecondaryWindows):
-            strategy_path = state.loader_strategy_path
-            if strategy_path is None:
-                return
-            key = tuple(getattr(prop, "key", "") for prop in strategy_path.path[1::2])
-            window = (option.payload or {}).get(key)
-            if window is not None:
-                state.statement = window.statement(state.statement)
-            return
-
-
-_listening = False
-_listening_lock = threading.Lock()
-
-
-def _listen_for_secondary_windows() -> None:
-    global _listening
-    with _listening_lock:
-        if not _listening:
-            event.listen(Session, "do_orm_execute", replace_secondary_windows)
-            _listening = True
+    def process_compile_state(self, compile_state: Any) -> None:
+        path = relationship_path(compile_state)
+        window = self.payload.get(path) if path else None
+        if window is not None:
+            window.rewrite(compile_state)
 
 
 @memoize
@@ -362,7 +352,6 @@ def loader_options(node: ShapeNode) -> tuple[LoaderOption, ...]:
     key = f"plan-{next(_plan_numbers)}"
     windows = {path: o for path, o in orders.items() if isinstance(o, _SecondaryWindow)}
     if windows:
-        _listen_for_secondary_windows()
         options.insert(0, _SecondaryWindows(windows, key))
     plain = {path: o for path, o in orders.items() if not isinstance(o, _SecondaryWindow)}
     if plain:

@@ -14,7 +14,6 @@ from sqlalchemy.sql.selectable import Select
 from ...errors import TreeshapeError
 from ...inspection import FieldInfo
 from ...tree import ShapeNode, memoize
-from ..loading import replace_secondary_windows
 
 __all__ = [
     "Document",
@@ -143,14 +142,14 @@ def execute(
 ) -> Any:
     """Run ``stmt`` (with ``params``) on the request's session or connection.
 
-    A Session without ``do_orm_execute`` hooks (other than treeshape's own, which only touches
-    relationship loads) runs it on its connection as Core (what the ORM
-    would do, without its per-call overhead), after an autoflush as the ORM would; a user's
-    hook may rewrite statements, so with one the ORM runs it.
+    A Session without ``do_orm_execute`` hooks (treeshape registers none) runs it on its
+    connection as Core (what the ORM would do, without its per-call overhead), after an
+    autoflush as the ORM would; a user's hook may rewrite statements, so with one the ORM
+    runs it.
     """
     session = request.session
     if isinstance(session, Session):
-        if any(hook is not replace_secondary_windows for hook in session.dispatch.do_orm_execute):
+        if session.dispatch.do_orm_execute:
             return session.execute(stmt, params)
         if session.autoflush:
             session.flush()

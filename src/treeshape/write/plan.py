@@ -80,6 +80,11 @@ class WriteRef:
         )
 
     @cached_property
+    def group(self) -> tuple[type, tuple[str, ...]]:
+        """(target model, its key attributes): how `load` groups the rows it reads."""
+        return (self.target.model, self.target.primary_key)
+
+    @cached_property
     def positions(self) -> tuple[tuple[str, int], ...]:
         """(parent foreign key attribute, its position in the target's key) of a
         many-to-one: where each column's value is in a referenced key."""
@@ -145,6 +150,17 @@ class WritePlan:
             get = attrgetter(self.key[0])
             return lambda obj: (get(obj),)
         return attrgetter(*self.key)  # a tuple for two or more names
+
+    @cached_property
+    def key_refs(self) -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
+        """(name, `WriteRef.positions`) of the many-to-one references: what a new object
+        takes from each referenced key as its foreign key columns."""
+        return tuple((ref.name, ref.positions) for ref in self.refs if not ref.many)
+
+    @cached_property
+    def many_refs(self) -> tuple[WriteRef, ...]:
+        """The many-to-many references: lists of rows set after the object is made."""
+        return tuple(ref for ref in self.refs if ref.many)
 
     @cached_property
     def updatable(self) -> tuple[tuple[str, Any], ...]:

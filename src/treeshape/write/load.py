@@ -16,15 +16,30 @@ pending, and on an `InputError` the session is exactly as it was.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Integer, and_, bindparam, column, or_, select, tuple_
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    cast,
+    column,
+    false,
+    literal,
+    null,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import values as sa_values
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.elements import Cast
 
 from ..errors import InputError
 from ..inspection import NO_DEFAULT, ModelInfo, model_info
@@ -199,6 +214,91 @@ def _children_statement(child: WriteChild, *, parents: bool, natural: bool) -> A
     return select(model).where(or_(*conditions)).order_by(*order)
 
 
+class _AsColumnType(Cast[Any]):
+    """A given value as its column's type where the database needs it said: PostgreSQL
+    resolves a text parameter and a ``citext`` column to ``text``, compared with case (a CAST
+    there). Elsewhere the value itself: a CAST on MariaDB would give it the connection's
+    collation, where the union gives it the column's."""
+
+    inherit_cache = True
+
+
+@compiles(_AsColumnType)
+def _as_is(element: _AsColumnType, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clause, **kw))
+
+
+@compiles(_AsColumnType, "postgresql")
+def _as_cast(element: _AsColumnType, compiler: Any, **kw: Any) -> str:
+    return str(compiler.visit_cast(element, **kw))
+
+
+def _unique_statement(
+    model: type, names: Sequence[str], from_parent: Sequence[bool], rows: list[tuple[Any, ...]]
+) -> Any:
+    """The rows ``(0, i, None, *primary key)`` of the stored rows equal to given row ``i`` on
+    ``names``, and ``(1, i, j, None...)`` for given rows ``i < j`` equal to each other (in one
+    group, on the columns a body writes), each ``rows`` entry being ``(i, group, *values)``.
+
+    Equal is the database's own comparison: the given values go through a union whose first
+    (empty) branch is the table's columns, which gives them the columns' types and collations
+    (a citext, a NOCASE or a case-insensitive MariaDB column), so the comparisons among the
+    given values are the ones the unique index makes.
+    """
+    columns = [getattr(model, n) for n in names]
+    # A parent's value the flush generates is a NULL of the column's type: a column of NULLs
+    # only would be text to PostgreSQL, which cannot compare it with an integer column.
+    typed_nulls = {n: cast(null(), c.type) for n, c in enumerate(columns) if from_parent[n]}
+    if typed_nulls:
+        rows = [
+            (
+                i,
+                g,
+                *(
+                    typed_nulls[n] if v is None and n in typed_nulls else v
+                    for n, v in enumerate(vs)
+                ),
+            )
+            for i, g, *vs in rows
+        ]
+    values = (
+        sa_values(
+            column("i", Integer),
+            column("g", Integer),
+            *(column(f"v{n}", c.type) for n, c in enumerate(columns)),
+            name="given",
+        )
+        .data(rows)
+        .cte("given")
+    )
+    typed = union_all(
+        select(
+            literal(-1, Integer).label("i"),
+            literal(-1, Integer).label("g"),
+            *(c.label(f"v{n}") for n, c in enumerate(columns)),
+        ).where(false()),
+        select(
+            values.c.i,
+            values.c.g,
+            *(_AsColumnType(values.c[f"v{n}"], c.type) for n, c in enumerate(columns)),
+        ),
+    ).cte("typed")
+    info = model_info(model)
+    primary = [getattr(model, k) for k in info.primary_key]
+    stored = select(
+        literal(0, Integer),
+        typed.c.i,
+        null().label("j"),
+        *(p.label(f"p{n}") for n, p in enumerate(primary)),
+    ).join_from(typed, model, and_(*(c == typed.c[f"v{n}"] for n, c in enumerate(columns))))
+    a, b = typed.alias("a"), typed.alias("b")
+    compared = [a.c[f"v{n}"] == b.c[f"v{n}"] for n, parent in enumerate(from_parent) if not parent]
+    twice = select(literal(1, Integer), a.c.i, b.c.i, *(null() for _ in primary)).join_from(
+        a, b, and_(a.c.g == b.c.g, a.c.i < b.c.i, *compared)
+    )
+    return union_all(stored, twice)
+
+
 def _edit_in_place(current: Any, result: list[Any]) -> bool:
     """Make the loaded collection ``current`` into ``result`` by deleting and appending, if
     ``result`` keeps ``current``'s order and adds at the end only (a replace that leaves
@@ -251,9 +351,7 @@ def _reader(model: type[InputModel], plan: WritePlan) -> _Reader:
             fields=tuple((f.name, names[f.name]) for f in plan.fields if f.name in names),
             refs=tuple((r, names[r.name]) for r in plan.refs if r.name in names),
             children=tuple(
-                (c, names[c.name], plan.body_key(c.name))
-                for c in plan.children
-                if c.name in names
+                (c, names[c.name], plan.body_key(c.name)) for c in plan.children if c.name in names
             ),
             key=plan.key,
             checked=bool(plan.foreign_keys or plan.uniques),
@@ -431,11 +529,14 @@ class _Run:
                         plan.body_key(next(c for c in fk.columns if c in item.values)),
                     )
                     self._want((fk.target, fk.target_columns), key, loc)
+            parents = dict(plan.set_by_parent)
             for names in plan.uniques:
                 if item.match is not None and not any(c in item.values for c in names):
                     continue  # unchanged: a conflict would be the other item's
                 key = self._value(item, names)
-                if None not in key:
+                # NULLs never collide; a column the parent sets may be unknown yet (a parent
+                # the flush gives its key): compared within the parent only
+                if not any(v is None for n, v in zip(names, key, strict=True) if n not in parents):
                     uniques.setdefault((plan.info.model, names), []).append((key, item))
         for (model, names), given in uniques.items():
             self._unique(model, names, given)
@@ -445,9 +546,16 @@ class _Run:
         """The values ``item`` leaves in ``names`` once written: the body's, else the matched
         row's (a patch), else what a create gives (the plain default, or NULL)."""
         result = []
+        parents = dict(item.plan.set_by_parent)
         for name in names:
             if name in item.values:
                 result.append(item.values[name])
+            elif name in parents and item.up is not None:
+                # set by the parent's relationship: the parent's value, None if it has none
+                # yet (a key the flush generates)
+                up, attr = item.up, parents[name]
+                matched = up.match is not None
+                result.append(getattr(up.match, attr) if matched else up.values.get(attr))
             elif item.match is not None and item.mode == "patch":
                 result.append(getattr(item.match, name))
             else:
@@ -457,62 +565,67 @@ class _Run:
         return tuple(result)
 
     def _unique(self, model: type, names: tuple[str, ...], given: list[tuple[Key, Item]]) -> None:
-        """One statement: the stored rows holding one of the ``given`` values of ``names``,
-        joined on the database's own comparison (its collation decides what is equal)."""
+        """One statement: the body's values of ``names`` compared with each other and with
+        the stored rows by the database itself, so that its collation decides what is equal
+        (``"A@X"`` is ``"a@x"`` under a case-insensitive one, MariaDB's default, SQLite's
+        NOCASE, PostgreSQL's citext); then the values pending in the session."""
         info = model_info(model)
         what = "/".join(names)
-        seen: dict[Key, Item] = {}
-        for key, item in given:
-            first = seen.setdefault(key, item)
-            if first is not item:
-                self.error(
-                    (*item.loc, item.plan.body_key(names[0])),
-                    f"{what} {_text(key)} is given twice in this body (also at "
-                    f"{'.'.join(map(str, first.loc)) or 'the root'}); {info.name}.{what} "
-                    f"is unique.",
-                    "duplicate_value",
-                )
+        parents = dict(given[0][1].plan.set_by_parent)
+        # Values under one parent compete; under two parents, the parent's columns differ.
+        groups: dict[int, int] = {}
+        rows = []
+        for index, (key, item) in enumerate(given):
+            group = groups.setdefault(id(item.up), len(groups)) if parents else 0
+            rows.append((index, group, *key))
+        stored: dict[int, Key] = {}
+        twice: dict[int, int] = {}
+        for kind, index, other, *primary in self.session.execute(
+            _unique_statement(model, names, [n in parents for n in names], rows)
+        ):
+            if kind == 0:
+                stored.setdefault(index, tuple(primary))
+            else:
+                twice[other] = min(index, twice.get(other, index))
+        for index in sorted(twice):
+            key, item = given[index]
+            first = given[twice[index]][1]
+            self.error(
+                (*item.loc, item.plan.body_key(self._written(names, parents))),
+                f"{what} {_text(key)} is given twice in this body (also at "
+                f"{'.'.join(map(str, first.loc)) or 'the root'}); {info.name}.{what} "
+                f"is unique.",
+                "duplicate_value",
+            )
         pending = self._pending(model, names)
         for key, item in given:
             other = pending.get(key)
             if other is not None and other is not item.match:
                 self.error(
-                    (*item.loc, item.plan.body_key(names[0])),
+                    (*item.loc, item.plan.body_key(self._written(names, parents))),
                     f"{what} {_text(key)} is taken by a {info.name} pending in the session; "
                     f"{info.name}.{what} is unique.",
                     "already_exists",
                 )
-        columns = [getattr(model, n) for n in names]
-        # A VALUES list joined to the table: the database pairs each given value with the
-        # rows it equals by its own rules (a case-insensitive collation matches "A" to "a"),
-        # in one statement whatever the number of values.
-        values = (
-            sa_values(
-                column("i", Integer),
-                *(column(f"v{n}", c.type) for n, c in enumerate(columns)),
-                name="given",
-            )
-            .data([(index, *key) for index, (key, _) in enumerate(given)])
-            .cte("given")
-        )
-        primary = [getattr(model, k) for k in info.primary_key]
-        stmt = select(values.c.i, *primary).join_from(
-            values, model, and_(*(c == values.c[f"v{n}"] for n, c in enumerate(columns)))
-        )
-        for index, *row_key in self.session.execute(stmt):
+        for index in sorted(stored):
             key, item = given[index]
+            holder = stored[index]
             match = item.match
-            if match is not None and tuple(getattr(match, k) for k in info.primary_key) == tuple(
-                row_key
-            ):
+            if match is not None and tuple(getattr(match, k) for k in info.primary_key) == holder:
                 continue  # the row the item writes itself
             self.error(
-                (*item.loc, item.plan.body_key(names[0])),
+                (*item.loc, item.plan.body_key(self._written(names, parents))),
                 f"A {info.name} with {what} {_text(key)} already exists "
-                f"({'/'.join(info.primary_key)} {_text(tuple(row_key))}); {info.name}.{what} "
+                f"({'/'.join(info.primary_key)} {_text(holder)}); {info.name}.{what} "
                 f"is unique.",
                 "already_exists",
             )
+
+    @staticmethod
+    def _written(names: tuple[str, ...], parents: dict[str, str]) -> str:
+        """The first of ``names`` a body writes (the others the parent sets): where an error
+        about the set points."""
+        return next(n for n in names if n not in parents)
 
     def _rows(
         self, info: ModelInfo, attrs: Sequence[str], keys: Sequence[Key], *, objects: bool = False

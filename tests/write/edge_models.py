@@ -8,14 +8,19 @@
 * ``Card``: a one-to-one with its own generated key and a unique number;
 * ``Bio``: a one-to-one whose primary key is the foreign key to its member (no key of its own
   in a body: the member names it);
-* ``Locker``: a one-to-one with a nullable foreign key (``on_missing="unlink"``).
+* ``Locker``: a one-to-one with a nullable foreign key (``on_missing="unlink"``);
+* ``Roster`` and its ``Shift`` children: text compared case-insensitively on every database
+  (SQLite's NOCASE, PostgreSQL's citext, MariaDB's default collation), a unique name, and
+  unique constraints that include the foreign key the parent sets (``UNIQUE(roster_id,
+  position)``, ``UNIQUE(roster_id, code)``).
 
 Own metadata and class names, so that no other test's tables or generated names meet them.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, String, UniqueConstraint
+from sqlalchemy import DDL, ForeignKey, ForeignKeyConstraint, String, UniqueConstraint, event
+from sqlalchemy.dialects.postgresql import CITEXT
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 import treeshape as ts
@@ -27,15 +32,26 @@ __all__ = [
     "EdgeBase",
     "Locker",
     "Member",
+    "Roster",
+    "Shift",
     "card_in",
     "depot_in",
     "member_in",
     "member_shape",
+    "roster_in",
 ]
 
 
 class EdgeBase(DeclarativeBase):
     pass
+
+
+# PostgreSQL's case-insensitive text type is an extension (trusted: any database owner).
+event.listen(
+    EdgeBase.metadata,
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS citext").execute_if(dialect="postgresql"),
+)
 
 
 class Depot(EdgeBase):
@@ -119,3 +135,47 @@ depot_in = ts.shape(
     fields=["region", "code", "name"],
 )
 """A depot with its members embedded: the composite foreign key is set by the relationship."""
+
+
+CASELESS = (
+    String(20)
+    .with_variant(String(20, collation="NOCASE"), "sqlite")
+    .with_variant(CITEXT(), "postgresql")
+)
+"""Text equal regardless of case on every database (MariaDB: its default collation)."""
+
+
+class Roster(EdgeBase):
+    __tablename__ = "e_roster"
+
+    roster_id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(CASELESS, unique=True)
+
+    shifts: Mapped[list[Shift]] = relationship(
+        order_by="Shift.shift_id", cascade="all, delete-orphan"
+    )
+
+
+class Shift(EdgeBase):
+    __tablename__ = "e_shift"
+    __table_args__ = (
+        UniqueConstraint("roster_id", "position"),
+        UniqueConstraint("roster_id", "code"),
+    )
+
+    shift_id: Mapped[int] = mapped_column(primary_key=True)
+    roster_id: Mapped[int] = mapped_column(ForeignKey("e_roster.roster_id"))
+    position: Mapped[int] = mapped_column()
+    code: Mapped[str] = mapped_column(CASELESS)
+
+
+roster_in = ts.shape(
+    Roster,
+    {
+        "shifts": ts.include(
+            ts.shape(Shift, fields=["shift_id", "position", "code"]), on_missing="delete"
+        )
+    },
+    fields=["roster_id", "name"],
+)
+"""A roster with its shifts: each shift's unique sets include the roster_id it is given."""

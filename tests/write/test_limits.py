@@ -11,7 +11,7 @@ import treeshape as ts
 from tests.databases import Db
 from tests.statements import StatementCounter
 from treeshape.write import Limits
-from treeshape.write.limits import limit_errors
+from treeshape.write.limits import _within, limit_errors
 
 from .models import invoice_in
 
@@ -77,3 +77,43 @@ def test_the_models_carry_the_collection_limit() -> None:
 def test_limits_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_items must be a positive integer"):
         Limits(max_items=0)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=2) | st.decimals(places=1),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=2), inner, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+@given(JSON, st.integers(1, 5), st.integers(1, 6), st.integers(1, 30))
+def test_the_quick_walk_agrees_with_the_exact_one(
+    body: object, items: int, depth: int, total: int
+) -> None:
+    """`_within` (objects of scalars counted without a push) says a body is within the limits
+    exactly when an independent measure of it does: objects, lists and tuples mixed."""
+
+    def measure(value: object, level: int = 1) -> tuple[int, int, int]:
+        if isinstance(value, dict):
+            inner = [measure(v, level + 1) for v in value.values()]
+            size, count = 0, 1
+        elif isinstance(value, list | tuple):
+            inner = [measure(v, level + 1) for v in value]
+            size, count = len(value), len(value)
+        else:
+            return 0, 0, 0
+        return (
+            max([size, *(i for i, _, _ in inner)]),
+            max([level, *(d for _, d, _ in inner)]),
+            count + sum(t for _, _, t in inner),
+        )
+
+    most, deepest, all_items = measure(body)
+    limits = Limits(max_items=items, max_depth=depth, max_total=total)
+    expected = most <= items and deepest <= depth and all_items <= total
+    assert _within(body, limits) == expected
+    assert (limit_errors(body, limits) == []) == expected

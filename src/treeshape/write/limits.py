@@ -93,7 +93,14 @@ def limit_errors(body: Any, limits: Limits) -> list[dict[str, Any]]:
 
 
 def _within(body: Any, limits: Limits) -> bool:
-    """Whether ``body`` is within ``limits``: `limit_errors`' walk without the paths."""
+    """Whether ``body`` is within ``limits``: `limit_errors`' walk without the paths.
+
+    The usual body is a few objects of scalars (a trip's calls): an object whose values are
+    all of exact JSON scalar classes is counted where its parent lists it, with one C-level
+    scan of its values' classes, and never pushed on the stack.
+    """
+    max_items, max_depth, max_total = limits.max_items, limits.max_depth, limits.max_total
+    leaves = _LEAVES
     total = 0
     stack: list[tuple[Any, int]] = [(body, 1)]
     while stack:
@@ -102,17 +109,30 @@ def _within(body: Any, limits: Limits) -> bool:
             total += 1
             items: Any = value.values()
         elif isinstance(value, list | tuple):
-            if len(value) > limits.max_items:
+            if len(value) > max_items:
                 return False
             total += len(value)
             items = value
         else:
             continue
-        if depth > limits.max_depth or total > limits.max_total:
+        if depth > max_depth:
             return False
-        depth += 1
-        stack.extend((item, depth) for item in items if isinstance(item, _CONTAINERS))
+        if not leaves.issuperset(map(type, items)):
+            depth += 1
+            for item in items:
+                if item.__class__ is dict and leaves.issuperset(map(type, item.values())):
+                    total += 1  # an object of scalars: nothing inside it to walk
+                    if depth > max_depth:
+                        return False
+                elif isinstance(item, _CONTAINERS):
+                    stack.append((item, depth))
+        if total > max_total:
+            return False
     return True
+
+
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+"""The classes of JSON scalars: a value of one of exactly these holds nothing to walk."""
 
 
 def _error(loc: tuple[Any, ...], msg: str, limit: str) -> dict[str, Any]:

@@ -16,15 +16,30 @@ pending, and on an `InputError` the session is exactly as it was.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Integer, and_, bindparam, column, or_, select, tuple_
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    cast,
+    column,
+    false,
+    literal,
+    null,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import values as sa_values
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.elements import Cast
 
 from ..errors import InputError
 from ..inspection import NO_DEFAULT, ModelInfo, model_info
@@ -37,29 +52,63 @@ from .rules import Mode
 __all__ = ["load", "validate"]
 
 Loc = tuple[Any, ...]
+_NONE: dict[str, Any] = {}
+"""The references and children of an item whose node has none (shared, never written)."""
 _READS = memo_key("reads", None)
 Key = tuple[Any, ...]
 
 
 @dataclass(eq=False, slots=True)
 class Item:
-    """One object of a body, validated: what it gives, where it is, what it matches."""
+    """One object of a body, validated: what it gives, where it is, what it matches.
+
+    Its location is kept as its parent item, its key there and its index, and `loc` builds
+    the JSON path only when an error needs it: a valid body makes no path tuples.
+    """
 
     plan: WritePlan
     mode: Mode
-    loc: Loc
+    up: Item | None
+    """The item this one is a child of (``None`` at the root)."""
+    name: str | None
+    """This item's key in ``up``'s body."""
+    index: int | None
+    """This item's position in that collection (``None`` for a one-to-one child)."""
     values: dict[str, Any]
     refs: dict[str, Any]
     children: dict[str, list[Item] | Item | None]
     key: Key | None
     match: Any = None
-    removed: dict[str, list[Any]] = field(default_factory=dict)
+    removed: dict[str, list[Any]] | None = None
+
+    @property
+    def loc(self) -> Loc:
+        """This item's JSON path in the body."""
+        if self.up is None:
+            return ()
+        if self.index is None:
+            return (*self.up.loc, self.name)
+        return (*self.up.loc, self.name, self.index)
 
     def child_list(self, name: str) -> list[Item]:
         value = self.children.get(name)
         if value is None:
             return []
         return value if isinstance(value, list) else [value]
+
+    def ref_locs(self, group: tuple[type, tuple[str, ...]], key: Key) -> list[Loc]:
+        """The JSON paths where this item references the row ``key`` of ``group``."""
+        found: list[Loc] = []
+        for ref in self.plan.refs:
+            if ref.group != group or ref.name not in self.refs:
+                continue
+            given = self.refs[ref.name]
+            body_key = self.plan.body_key(ref.name)
+            if ref.many:
+                found += [(*self.loc, body_key, i) for i, k in enumerate(given) if k == key]
+            elif given == key:
+                found.append((*self.loc, body_key))
+        return found
 
 
 def validate(
@@ -116,7 +165,7 @@ def load(
     plan = write_plan(node)
     value = validate(node, body, mode, limits=limits)
     run = _Run(session, node)
-    root = run.parse(plan, value, ())
+    root = run.parse(plan, value)
     with session.no_autoflush:
         run.read(plan, root, instance)
         if run.errors:
@@ -165,6 +214,91 @@ def _children_statement(child: WriteChild, *, parents: bool, natural: bool) -> A
     return select(model).where(or_(*conditions)).order_by(*order)
 
 
+class _AsColumnType(Cast[Any]):
+    """A given value as its column's type where the database needs it said: PostgreSQL
+    resolves a text parameter and a ``citext`` column to ``text``, compared with case (a CAST
+    there). Elsewhere the value itself: a CAST on MariaDB would give it the connection's
+    collation, where the union gives it the column's."""
+
+    inherit_cache = True
+
+
+@compiles(_AsColumnType)
+def _as_is(element: _AsColumnType, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clause, **kw))
+
+
+@compiles(_AsColumnType, "postgresql")
+def _as_cast(element: _AsColumnType, compiler: Any, **kw: Any) -> str:
+    return str(compiler.visit_cast(element, **kw))
+
+
+def _unique_statement(
+    model: type, names: Sequence[str], from_parent: Sequence[bool], rows: list[tuple[Any, ...]]
+) -> Any:
+    """The rows ``(0, i, None, *primary key)`` of the stored rows equal to given row ``i`` on
+    ``names``, and ``(1, i, j, None...)`` for given rows ``i < j`` equal to each other (in one
+    group, on the columns a body writes), each ``rows`` entry being ``(i, group, *values)``.
+
+    Equal is the database's own comparison: the given values go through a union whose first
+    (empty) branch is the table's columns, which gives them the columns' types and collations
+    (a citext, a NOCASE or a case-insensitive MariaDB column), so the comparisons among the
+    given values are the ones the unique index makes.
+    """
+    columns = [getattr(model, n) for n in names]
+    # A parent's value the flush generates is a NULL of the column's type: a column of NULLs
+    # only would be text to PostgreSQL, which cannot compare it with an integer column.
+    typed_nulls = {n: cast(null(), c.type) for n, c in enumerate(columns) if from_parent[n]}
+    if typed_nulls:
+        rows = [
+            (
+                i,
+                g,
+                *(
+                    typed_nulls[n] if v is None and n in typed_nulls else v
+                    for n, v in enumerate(vs)
+                ),
+            )
+            for i, g, *vs in rows
+        ]
+    values = (
+        sa_values(
+            column("i", Integer),
+            column("g", Integer),
+            *(column(f"v{n}", c.type) for n, c in enumerate(columns)),
+            name="given",
+        )
+        .data(rows)
+        .cte("given")
+    )
+    typed = union_all(
+        select(
+            literal(-1, Integer).label("i"),
+            literal(-1, Integer).label("g"),
+            *(c.label(f"v{n}") for n, c in enumerate(columns)),
+        ).where(false()),
+        select(
+            values.c.i,
+            values.c.g,
+            *(_AsColumnType(values.c[f"v{n}"], c.type) for n, c in enumerate(columns)),
+        ),
+    ).cte("typed")
+    info = model_info(model)
+    primary = [getattr(model, k) for k in info.primary_key]
+    stored = select(
+        literal(0, Integer),
+        typed.c.i,
+        null().label("j"),
+        *(p.label(f"p{n}") for n, p in enumerate(primary)),
+    ).join_from(typed, model, and_(*(c == typed.c[f"v{n}"] for n, c in enumerate(columns))))
+    a, b = typed.alias("a"), typed.alias("b")
+    compared = [a.c[f"v{n}"] == b.c[f"v{n}"] for n, parent in enumerate(from_parent) if not parent]
+    twice = select(literal(1, Integer), a.c.i, b.c.i, *(null() for _ in primary)).join_from(
+        a, b, and_(a.c.g == b.c.g, a.c.i < b.c.i, *compared)
+    )
+    return union_all(stored, twice)
+
+
 def _edit_in_place(current: Any, result: list[Any]) -> bool:
     """Make the loaded collection ``current`` into ``result`` by deleting and appending, if
     ``result`` keeps ``current``'s order and adds at the end only (a replace that leaves
@@ -193,12 +327,18 @@ def _text(key: Key) -> str:
 
 @dataclass(frozen=True)
 class _Reader:
-    """How to read one input model class's instances: (key, attribute) pairs per kind."""
+    """How to read one input model class's instances, made once per class: for each kind of
+    key, the plan's entry, the attribute on the model and what `parse` needs with it."""
 
     mode: Mode
     fields: tuple[tuple[str, str], ...]
+    """(written attribute, model attribute)."""
     refs: tuple[tuple[WriteRef, str], ...]
-    children: tuple[tuple[WriteChild, str], ...]
+    children: tuple[tuple[WriteChild, str, str], ...]
+    """(child, model attribute, body key)."""
+    key: tuple[str, ...]
+    checked: bool
+    """Whether `_Run._columns` looks at the items: foreign keys written or unique columns."""
 
 
 def _reader(model: type[InputModel], plan: WritePlan) -> _Reader:
@@ -210,7 +350,11 @@ def _reader(model: type[InputModel], plan: WritePlan) -> _Reader:
             mode=model.__treeshape_mode__,  # type: ignore[arg-type]
             fields=tuple((f.name, names[f.name]) for f in plan.fields if f.name in names),
             refs=tuple((r, names[r.name]) for r in plan.refs if r.name in names),
-            children=tuple((c, names[c.name]) for c in plan.children if c.name in names),
+            children=tuple(
+                (c, names[c.name], plan.body_key(c.name)) for c in plan.children if c.name in names
+            ),
+            key=plan.key,
+            checked=bool(plan.foreign_keys or plan.uniques),
         )
         model.__treeshape_reader__ = reader  # type: ignore[attr-defined]
     return reader
@@ -223,8 +367,9 @@ class _Run:
         self.session = session
         self.node = node
         self.errors: list[dict[str, Any]] = []
-        # (model, attributes) -> key -> locations that need a row with that key
-        self.wanted: dict[tuple[type, tuple[str, ...]], dict[Key, list[Loc]]] = {}
+        # (model, attributes) -> the keys of the rows needed and, pairwise, the items (or
+        # paths) that need them: two appends per reference, grouped by key only for an error
+        self.wanted: dict[tuple[type, tuple[str, ...]], tuple[list[Key], list[Item | Loc]]] = {}
         self.found: dict[tuple[type, tuple[str, ...]], dict[Key, Any]] = {}
         # the groups whose rows are needed as objects (many-to-many memberships)
         self.objects: set[tuple[type, tuple[str, ...]]] = set()
@@ -237,65 +382,87 @@ class _Run:
     # -- the body as items ------------------------------------------------------------------
 
     def parse(
-        self, plan: WritePlan, value: InputModel, loc: Loc, reader: _Reader | None = None
+        self,
+        plan: WritePlan,
+        value: InputModel,
+        up: Item | None = None,
+        name: str | None = None,
+        index: int | None = None,
+        reader: _Reader | None = None,
     ) -> Item:
+        """``value`` (reached from ``up`` at ``name`` and ``index``) and its children as
+        items; the references it makes are noted in `wanted`, by the item."""
         if reader is None:
             reader = _reader(type(value), plan)
         state = value.__dict__
         given = value.__pydantic_fields_set__
-        values: dict[str, Any] = {}
-        for name, attr in reader.fields:
+        values = {}
+        for written, attr in reader.fields:
             if attr in given:
-                values[name] = state[attr]
-        refs: dict[str, Any] = {}
-        for ref, attr in reader.refs:
-            if attr not in given:
-                continue
-            raw = state[attr]
-            attrs = ref.target.primary_key
-            if ref.many:
-                self.objects.add((ref.target.model, attrs))
-                keys = [k if isinstance(k, tuple) else (k,) for k in raw or ()]
-                for index, key in enumerate(keys):
-                    here = (*loc, plan.body_key(ref.name), index)
-                    self._want(ref.target.model, attrs, key, here)
-                refs[ref.name] = keys
-            elif raw is None:
-                refs[ref.name] = None
-            else:
-                key = raw if isinstance(raw, tuple) else (raw,)
-                self._want(ref.target.model, attrs, key, (*loc, plan.body_key(ref.name)))
-                refs[ref.name] = key
-        children: dict[str, list[Item] | Item | None] = {}
-        for child, attr in reader.children:
-            if attr not in given:
-                continue
-            raw = state[attr]
-            if child.many:
-                # Every item of a validated list is of one input model class: one reader.
-                sub_reader = _reader(type(raw[0]), child.plan) if raw else None
-                children[child.name] = [
-                    self.parse(
-                        child.plan, sub, (*loc, plan.body_key(child.name), index), sub_reader
-                    )
-                    for index, sub in enumerate(raw or ())
-                ]
-            else:
-                here = (*loc, plan.body_key(child.name))
-                children[child.name] = None if raw is None else self.parse(child.plan, raw, here)
-        key = plan.key
+                values[written] = state[attr]
+        key = reader.key
         own_key: Key | None
         if len(key) == 1:
             own_key = (values[key[0]],) if key[0] in values else None
         else:
             own_key = tuple(values[k] for k in key) if all(k in values for k in key) else None
-        item = Item(plan, reader.mode, loc, values, refs, children, own_key)
-        if plan.foreign_keys or plan.uniques:
+        # A node without references or children shares one empty dict (never written).
+        refs: dict[str, Any] = {} if reader.refs else _NONE
+        children: dict[str, list[Item] | Item | None] = {} if reader.children else _NONE
+        item = Item(plan, reader.mode, up, name, index, values, refs, children, own_key)
+        for ref, attr in reader.refs:
+            if attr not in given:
+                continue
+            raw = state[attr]
+            if ref.many:
+                self.objects.add(ref.group)
+                keys = [k if k.__class__ is tuple else (k,) for k in raw or ()]
+                for one in keys:
+                    self._want(ref.group, one, item)
+                refs[ref.name] = keys
+            elif raw is None:
+                refs[ref.name] = None
+            else:
+                one = raw if raw.__class__ is tuple else (raw,)
+                # `_want`, inlined: one call less per reference of every item
+                wanted = self.wanted.get(ref.group)
+                if wanted is None:
+                    wanted = self.wanted[ref.group] = ([], [])
+                wanted[0].append(one)
+                wanted[1].append(item)
+                refs[ref.name] = one
+        for child, attr, body_key in reader.children:
+            if attr not in given:
+                continue
+            raw = state[attr]
+            if child.many:
+                if raw:
+                    # Every item of a validated list is of one input model class: one reader.
+                    sub_reader = _reader(type(raw[0]), child.plan)
+                    sub_plan = child.plan
+                    parse = self.parse
+                    children[child.name] = [
+                        parse(sub_plan, sub, item, body_key, i, sub_reader)
+                        for i, sub in enumerate(raw)
+                    ]
+                else:
+                    children[child.name] = []
+            else:
+                children[child.name] = (
+                    None if raw is None else self.parse(child.plan, raw, item, body_key)
+                )
+        if reader.checked:
             self.checked.append(item)
         return item
 
-    def _want(self, model: type, attrs: tuple[str, ...], key: Key, loc: Loc) -> None:
-        self.wanted.setdefault((model, attrs), {}).setdefault(key, []).append(loc)
+    def _want(self, group: tuple[type, tuple[str, ...]], key: Key, where: Item | Loc) -> None:
+        """Note that a row of ``group`` with ``key`` must exist, for ``where``: the item that
+        references it (its paths are found again only for an error), or a path."""
+        wanted = self.wanted.get(group)
+        if wanted is None:
+            wanted = self.wanted[group] = ([], [])
+        wanted[0].append(key)
+        wanted[1].append(where)
 
     # -- reading: the existing tree and the referenced rows ---------------------------------
 
@@ -361,12 +528,15 @@ class _Run:
                         *item.loc,
                         plan.body_key(next(c for c in fk.columns if c in item.values)),
                     )
-                    self._want(fk.target, fk.target_columns, key, loc)
+                    self._want((fk.target, fk.target_columns), key, loc)
+            parents = dict(plan.set_by_parent)
             for names in plan.uniques:
                 if item.match is not None and not any(c in item.values for c in names):
                     continue  # unchanged: a conflict would be the other item's
                 key = self._value(item, names)
-                if None not in key:
+                # NULLs never collide; a column the parent sets may be unknown yet (a parent
+                # the flush gives its key): compared within the parent only
+                if not any(v is None for n, v in zip(names, key, strict=True) if n not in parents):
                     uniques.setdefault((plan.info.model, names), []).append((key, item))
         for (model, names), given in uniques.items():
             self._unique(model, names, given)
@@ -376,9 +546,16 @@ class _Run:
         """The values ``item`` leaves in ``names`` once written: the body's, else the matched
         row's (a patch), else what a create gives (the plain default, or NULL)."""
         result = []
+        parents = dict(item.plan.set_by_parent)
         for name in names:
             if name in item.values:
                 result.append(item.values[name])
+            elif name in parents and item.up is not None:
+                # set by the parent's relationship: the parent's value, None if it has none
+                # yet (a key the flush generates)
+                up, attr = item.up, parents[name]
+                matched = up.match is not None
+                result.append(getattr(up.match, attr) if matched else up.values.get(attr))
             elif item.match is not None and item.mode == "patch":
                 result.append(getattr(item.match, name))
             else:
@@ -388,62 +565,67 @@ class _Run:
         return tuple(result)
 
     def _unique(self, model: type, names: tuple[str, ...], given: list[tuple[Key, Item]]) -> None:
-        """One statement: the stored rows holding one of the ``given`` values of ``names``,
-        joined on the database's own comparison (its collation decides what is equal)."""
+        """One statement: the body's values of ``names`` compared with each other and with
+        the stored rows by the database itself, so that its collation decides what is equal
+        (``"A@X"`` is ``"a@x"`` under a case-insensitive one, MariaDB's default, SQLite's
+        NOCASE, PostgreSQL's citext); then the values pending in the session."""
         info = model_info(model)
         what = "/".join(names)
-        seen: dict[Key, Item] = {}
-        for key, item in given:
-            first = seen.setdefault(key, item)
-            if first is not item:
-                self.error(
-                    (*item.loc, item.plan.body_key(names[0])),
-                    f"{what} {_text(key)} is given twice in this body (also at "
-                    f"{'.'.join(map(str, first.loc)) or 'the root'}); {info.name}.{what} "
-                    f"is unique.",
-                    "duplicate_value",
-                )
+        parents = dict(given[0][1].plan.set_by_parent)
+        # Values under one parent compete; under two parents, the parent's columns differ.
+        groups: dict[int, int] = {}
+        rows = []
+        for index, (key, item) in enumerate(given):
+            group = groups.setdefault(id(item.up), len(groups)) if parents else 0
+            rows.append((index, group, *key))
+        stored: dict[int, Key] = {}
+        twice: dict[int, int] = {}
+        for kind, index, other, *primary in self.session.execute(
+            _unique_statement(model, names, [n in parents for n in names], rows)
+        ):
+            if kind == 0:
+                stored.setdefault(index, tuple(primary))
+            else:
+                twice[other] = min(index, twice.get(other, index))
+        for index in sorted(twice):
+            key, item = given[index]
+            first = given[twice[index]][1]
+            self.error(
+                (*item.loc, item.plan.body_key(self._written(names, parents))),
+                f"{what} {_text(key)} is given twice in this body (also at "
+                f"{'.'.join(map(str, first.loc)) or 'the root'}); {info.name}.{what} "
+                f"is unique.",
+                "duplicate_value",
+            )
         pending = self._pending(model, names)
         for key, item in given:
             other = pending.get(key)
             if other is not None and other is not item.match:
                 self.error(
-                    (*item.loc, item.plan.body_key(names[0])),
+                    (*item.loc, item.plan.body_key(self._written(names, parents))),
                     f"{what} {_text(key)} is taken by a {info.name} pending in the session; "
                     f"{info.name}.{what} is unique.",
                     "already_exists",
                 )
-        columns = [getattr(model, n) for n in names]
-        # A VALUES list joined to the table: the database pairs each given value with the
-        # rows it equals by its own rules (a case-insensitive collation matches "A" to "a"),
-        # in one statement whatever the number of values.
-        values = (
-            sa_values(
-                column("i", Integer),
-                *(column(f"v{n}", c.type) for n, c in enumerate(columns)),
-                name="given",
-            )
-            .data([(index, *key) for index, (key, _) in enumerate(given)])
-            .cte("given")
-        )
-        primary = [getattr(model, k) for k in info.primary_key]
-        stmt = select(values.c.i, *primary).join_from(
-            values, model, and_(*(c == values.c[f"v{n}"] for n, c in enumerate(columns)))
-        )
-        for index, *row_key in self.session.execute(stmt):
+        for index in sorted(stored):
             key, item = given[index]
+            holder = stored[index]
             match = item.match
-            if match is not None and tuple(getattr(match, k) for k in info.primary_key) == tuple(
-                row_key
-            ):
+            if match is not None and tuple(getattr(match, k) for k in info.primary_key) == holder:
                 continue  # the row the item writes itself
             self.error(
-                (*item.loc, item.plan.body_key(names[0])),
+                (*item.loc, item.plan.body_key(self._written(names, parents))),
                 f"A {info.name} with {what} {_text(key)} already exists "
-                f"({'/'.join(info.primary_key)} {_text(tuple(row_key))}); {info.name}.{what} "
+                f"({'/'.join(info.primary_key)} {_text(holder)}); {info.name}.{what} "
                 f"is unique.",
                 "already_exists",
             )
+
+    @staticmethod
+    def _written(names: tuple[str, ...], parents: dict[str, str]) -> str:
+        """The first of ``names`` a body writes (the others the parent sets): where an error
+        about the set points."""
+        return next(n for n in names if n not in parents)
 
     def _rows(
         self, info: ModelInfo, attrs: Sequence[str], keys: Sequence[Key], *, objects: bool = False
@@ -470,9 +652,10 @@ class _Run:
         return stmt
 
     def _references(self) -> None:
-        for (model, attrs), wanted in self.wanted.items():
+        for (model, attrs), (keys, entries) in self.wanted.items():
             info = model_info(model)
             objects = (model, attrs) in self.objects
+            wanted = dict.fromkeys(keys)  # each key once, in body order
             pending = self._pending(model, attrs)
             found = {key: pending[key] if objects else key for key in wanted if key in pending}
             # The rows the session deletes at its next flush are no targets any more.
@@ -486,14 +669,30 @@ class _Run:
             for key in gone:
                 found.pop(key, None)
             self.found[(model, attrs)] = found
-            for key, locs in wanted.items():
+            for key in wanted:
                 if key not in found:
-                    for loc in locs:
+                    whose = [entry for k, entry in zip(keys, entries, strict=True) if k == key]
+                    for loc in self._locs((model, attrs), key, whose):
                         self.error(
                             loc,
                             f"No {info.name} with {'/'.join(attrs)} {_text(key)}.",
                             "not_found",
                         )
+
+    @staticmethod
+    def _locs(
+        group: tuple[type, tuple[str, ...]], key: Key, entries: list[Item | Loc]
+    ) -> list[Loc]:
+        """The paths of ``entries`` (`wanted`'s) that reference ``key``, in body order."""
+        locs: list[Loc] = []
+        seen: set[int] = set()
+        for entry in entries:
+            if not isinstance(entry, Item):
+                locs.append(entry)
+            elif id(entry) not in seen:
+                seen.add(id(entry))
+                locs += entry.ref_locs(group, key)
+        return locs
 
     def _children(
         self,
@@ -528,6 +727,8 @@ class _Run:
                 by_key = {key_of(c): c for c in current}
                 used = self._match(child, item, by_key, taken, matched)
                 removed = [c for k, c in by_key.items() if k not in used]
+                if item.removed is None:
+                    item.removed = {}
                 item.removed[child.name] = removed
                 if child.on_missing == "delete":
                     next_doomed += removed
@@ -670,30 +871,37 @@ class _Run:
 
     # -- applying: only when the whole body is valid ----------------------------------------
 
-    def _target(self, plan: WritePlan, name: str, key: Key) -> Any:
-        for ref in plan.refs:
-            if ref.name == name:
-                return self.found[(ref.target.model, ref.target.primary_key)][key]
-        raise KeyError(name)  # pragma: no cover - refs come from the plan
+    def _targets(self, ref: WriteRef, keys: list[Key]) -> list[Any]:
+        """The rows a many-to-many reference lists (read, or pending, by `_references`)."""
+        if not keys:
+            return []
+        found = self.found[ref.group]
+        return [found[k] for k in keys]
 
     def build(self, plan: WritePlan, item: Item) -> Any:
-        values = dict(item.values)
-        for ref in plan.refs:
-            if not ref.many and ref.name in item.refs:
-                key = item.refs[ref.name]
-                for local, position in ref.positions:
-                    values[local] = None if key is None else key[position]
+        """A new object of ``item`` and its children. ``item.values`` become the constructor's
+        arguments (with the foreign keys of its references): an item is built once."""
+        values = item.values
+        refs = item.refs
+        if refs:
+            for name, positions in plan.key_refs:
+                if name in refs:
+                    key = refs[name]
+                    for local, position in positions:
+                        values[local] = None if key is None else key[position]
         obj = plan.info.model(**values)
-        for ref in plan.refs:
-            if ref.many and ref.name in item.refs:
-                setattr(
-                    obj, ref.name, [self._target(plan, ref.name, k) for k in item.refs[ref.name]]
-                )
-        for child in plan.children:
-            if child.name not in item.children:
-                continue
-            built = [self.build(child.plan, c) for c in item.child_list(child.name)]
-            setattr(obj, child.name, built if child.many else (built[0] if built else None))
+        if refs:
+            for ref in plan.many_refs:
+                if ref.name in refs:
+                    setattr(obj, ref.name, self._targets(ref, refs[ref.name]))
+        if item.children:
+            build = self.build
+            for child in plan.children:
+                if child.name not in item.children:
+                    continue
+                sub = child.plan
+                built = [build(sub, c) for c in item.child_list(child.name)]
+                setattr(obj, child.name, built if child.many else (built[0] if built else None))
         return obj
 
     def _set_refs(self, plan: WritePlan, obj: Any, item: Item) -> None:
@@ -701,7 +909,7 @@ class _Run:
             if ref.name in item.refs:
                 keys = item.refs[ref.name]
                 if ref.many:
-                    setattr(obj, ref.name, [self._target(plan, ref.name, k) for k in keys])
+                    setattr(obj, ref.name, self._targets(ref, keys))
                 else:
                     self._set_key(ref, obj, keys)
             elif (
@@ -760,7 +968,7 @@ class _Run:
                     result.append(c.match)
                 else:
                     result.append(self.build(child.plan, c))
-            removed = item.removed.get(child.name, [])
+            removed = item.removed.get(child.name, []) if item.removed is not None else []
             if child.on_missing == "keep":
                 result += removed
             elif child.on_missing == "delete":

@@ -80,6 +80,11 @@ class WriteRef:
         )
 
     @cached_property
+    def group(self) -> tuple[type, tuple[str, ...]]:
+        """(target model, its key attributes): how `load` groups the rows it reads."""
+        return (self.target.model, self.target.primary_key)
+
+    @cached_property
     def positions(self) -> tuple[tuple[str, int], ...]:
         """(parent foreign key attribute, its position in the target's key) of a
         many-to-one: where each column's value is in a referenced key."""
@@ -120,8 +125,12 @@ class WritePlan:
     """The foreign keys whose every column the body writes directly: their values, taken
     together (composite keys as a whole), must name a row."""
     uniques: tuple[tuple[str, ...], ...] = ()
-    """The unique column sets besides the key whose every column the body writes: a value
+    """The unique column sets besides the key whose every column the body writes, or the
+    parent's relationship sets (``UNIQUE(trip_id, stop_sequence)`` under a trip): a value
     taken by another row, or given twice in the body, is an error before any write."""
+    set_by_parent: tuple[tuple[str, str], ...] = ()
+    """(attribute, the parent's attribute it takes) of the columns the parent's relationship
+    sets (its foreign key), none at the root."""
 
     def body_key(self, attribute: str) -> str:
         """The key of ``attribute`` in a body: its output key (`ShapeNode.keys`), so a body
@@ -145,6 +154,17 @@ class WritePlan:
             get = attrgetter(self.key[0])
             return lambda obj: (get(obj),)
         return attrgetter(*self.key)  # a tuple for two or more names
+
+    @cached_property
+    def key_refs(self) -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
+        """(name, `WriteRef.positions`) of the many-to-one references: what a new object
+        takes from each referenced key as its foreign key columns."""
+        return tuple((ref.name, ref.positions) for ref in self.refs if not ref.many)
+
+    @cached_property
+    def many_refs(self) -> tuple[WriteRef, ...]:
+        """The many-to-many references: lists of rows set after the object is made."""
+        return tuple(ref for ref in self.refs if ref.many)
 
     @cached_property
     def updatable(self) -> tuple[tuple[str, Any], ...]:
@@ -188,9 +208,10 @@ def _where(info: ModelInfo, path: str, name: str) -> str:
 
 def _build(node: ShapeNode, parent: RelationNode | None, path: str) -> WritePlan:
     info = node.info
-    set_by_parent: set[str] = set()
+    parent_pairs: tuple[tuple[str, str], ...] = ()
     if parent is not None:
-        set_by_parent = {child for _, child in relation_facts(parent.info).pairs}
+        parent_pairs = relation_facts(parent.info).pairs
+    set_by_parent = {child for _, child in parent_pairs}
     refs: list[WriteRef] = []
     children: list[WriteChild] = []
     ref_columns: dict[str, str] = {}
@@ -292,8 +313,12 @@ def _build(node: ShapeNode, parent: RelationNode | None, path: str) -> WritePlan
         uniques=tuple(
             names
             for names in unique_keys(info.model)
-            if writable.issuperset(names) and set(names) != set(key)
+            if (writable | set_by_parent).issuperset(names)
+            # a unique foreign key alone is a one-to-one: one child per parent by construction
+            and not set_by_parent.issuperset(names)
+            and set(names) != set(key)
         ),
+        set_by_parent=tuple((child, parent_attr) for parent_attr, child in parent_pairs),
         node=node,
         info=info,
         path=path,

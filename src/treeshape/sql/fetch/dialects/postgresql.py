@@ -61,8 +61,25 @@ class JsonText(TypeDecorator[str]):
     cache_ok = True
 
 
+class JsonItems(TypeDecorator[str]):
+    """A collection's items as JSON text without the brackets (``string_agg``'s value), NULL
+    for none: `object` writes the brackets into its key literals around it, so the array is
+    never copied again to add them (a route's trips are megabytes of text)."""
+
+    impl = Text
+    cache_ok = True
+
+
 def _is_json_text(expr: Any) -> bool:
     return isinstance(getattr(expr, "type", None), JsonText)
+
+
+def _is_items(expr: Any) -> bool:
+    return isinstance(getattr(expr, "type", None), JsonItems)
+
+
+def _literal(text: str) -> Any:
+    return literal_column("'" + text.replace("'", "''") + "'")
 
 
 def _json_text(expr: Any) -> Any:
@@ -77,7 +94,9 @@ def _concat(parts: list[Any]) -> Any:
 
 
 def _as_text(value: Any) -> Any:
-    """A value's JSON text, ``null`` for NULL."""
+    """A value's JSON text, ``null`` for NULL (a collection's items: ``[...]``)."""
+    if _is_items(value):
+        return _concat([_literal("["), value, _literal("]")])
     text = value if _is_json_text(value) else cast(func.to_json(value), Text)
     return func.coalesce(text, literal_column("'null'"))
 
@@ -98,12 +117,19 @@ class PostgresJson(JsonDialect):
 
     def object(self, pairs: list[Any]) -> Any:
         parts: list[Any] = []
+        text = ""  # literal text not yet in ``parts``
         for i in range(0, len(pairs), 2):
             name = pairs[i].name[1:-1].replace("''", "'")  # a json_key literal: 'name'
-            key = ("{" if i == 0 else ",") + orjson.dumps(name).decode() + ":"
-            parts.append(literal_column("'" + key.replace("'", "''") + "'"))
-            parts.append(_as_text(pairs[i + 1]))
-        parts.append(literal_column("'}'") if pairs else literal_column("'{}'"))
+            text += ("{" if i == 0 else ",") + orjson.dumps(name).decode() + ":"
+            value = pairs[i + 1]
+            if _is_items(value):
+                # concat skips NULL: no items give "[]".
+                parts += [_literal(text + "["), value]
+                text = "]"
+            else:
+                parts += [_literal(text), _as_text(value)]
+                text = ""
+        parts.append(_literal(text + "}" if pairs else "{}"))
         return _json_text(_concat(parts))
 
     def nested(self, subquery: Any) -> Any:
@@ -126,7 +152,7 @@ class PostgresJson(JsonDialect):
             inner, rows = ordered_rows(rel, parent, numbered=True)
             doc = builder.item(rel, rows)
             stmt = select(self._agg(doc, [inner.c._treeshape_rn])).select_from(inner)
-            return _json_text(stmt.scalar_subquery())
+            return type_coerce(stmt.scalar_subquery(), JsonItems())
         child: Any = aliased(rel.child.model)
         from_, where = correlated_from(parent, child, rel)
         order = collection_order_in(rel, child, from_)
@@ -136,16 +162,12 @@ class PostgresJson(JsonDialect):
         doc = builder.item(rel, child)
         stmt = select(self._agg(doc, order)).select_from(from_)
         stmt = stmt.where(where, *where_clauses(rel.options, child))
-        return _json_text(stmt.scalar_subquery())
+        return type_coerce(stmt.scalar_subquery(), JsonItems())
 
     @staticmethod
     def _agg(doc: Any, order: list[Any]) -> Any:
         # string_agg(doc, ',' ORDER BY ...): the ORDER BY follows the last argument.
-        items = func.string_agg(_as_text(doc), aggregate_order_by(literal_column("','"), *order))
-        return func.coalesce(
-            literal_column("'['").op("||")(items).op("||")(literal_column("']'")),
-            literal_column("'[]'"),
-        )
+        return func.string_agg(_as_text(doc), aggregate_order_by(literal_column("','"), *order))
 
     def value(self, f: FieldInfo, expr: Any) -> Any:
         sa_type = plain_type(f)
@@ -156,6 +178,10 @@ class PostgresJson(JsonDialect):
             # Stored JSON keeps its own spacing (json) or PostgreSQL's (jsonb): re-encoded.
             self.reencode = True
             return expr
+        if isinstance(sa_type, Boolean | Integer) and f.kind == "column":
+            # int4out and booltext give the JSON text (digits, true/false) without to_json's
+            # type lookup per value; an expression keeps to_json, whatever type it really has.
+            return _json_text(cast(expr, Text))
         if isinstance(sa_type, Boolean | Integer | Date):
             return expr
         if isinstance(sa_type, Uuid):
@@ -208,13 +234,15 @@ def _double_text(x: Any) -> Any:
         literal_column(f"'{v}'::float8") for v in ("NaN", "Infinity", "-Infinity")
     ]
     fixed = (a >= literal_column("1e-4")) & (a < literal_column("1e15"))
+    # The common case first: NaN and the infinities fail the range test (NaN sorts above
+    # every number in PostgreSQL).
     return case(
-        (x.in_(special), null()),
         (
             fixed & (cast(text, DOUBLE_PRECISION) == x),
             case((x == func.trunc(x), text.op("||")(_POINT_ZERO)), else_=text),
         ),
         (x == literal_column("0"), text.op("||")(_POINT_ZERO)),
+        (x.in_(special), null()),
         else_=_marker(func.encode(func.float8send(x), literal_column("'hex'"))),
     )
 

@@ -3,7 +3,9 @@
 A many-to-one inside a collection (a route's stop_times' stop) is joined into the collection's
 subquery, so PostgreSQL looks each target up with one join for all of a parent's rows instead
 of running a subquery per row; a windowed collection or a relationship not on the target's
-primary key keeps its subquery (a join could find several rows there).
+primary key keeps its subquery (a join could find several rows there). The target's document
+is computed where its row is read, below the join (under a Memoize or a Hash: once per target
+row, not once per row of the collection).
 """
 
 from __future__ import annotations
@@ -31,14 +33,18 @@ def pg(pg_engine: sa.Engine) -> Iterator[sa.Engine]:
     yield pg_engine
 
 
-def plan(engine: sa.Engine, shape: ts.Shape, *criteria: Any) -> dict[str, Any]:
-    """The JSON ``EXPLAIN`` of the shape's JSON statement."""
+def plan(
+    engine: sa.Engine, shape: ts.Shape, *criteria: Any, verbose: bool = False
+) -> dict[str, Any]:
+    """The JSON ``EXPLAIN`` of the shape's JSON statement (``VERBOSE``: with each node's
+    output expressions)."""
     doc = json_plans(shape.__treeshape_node__).get(engine.dialect)
     stmt = doc.statement.where(*criteria)
+    options = "FORMAT JSON, COSTS OFF" + (", VERBOSE" if verbose else "")
     with engine.connect() as conn:
         explained = conn.execute(
             sa.text(
-                "EXPLAIN (FORMAT JSON, COSTS OFF) "
+                f"EXPLAIN ({options}) "
                 + str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
             )
         ).scalar_one()
@@ -78,6 +84,14 @@ def test_many_to_one_in_a_collection_is_one_join(pg: sa.Engine) -> None:
         stmt = sa.select(Journey).options(*shape.loader_options()).order_by(Journey.journey_id)
         expected = shape.dump_json(session.scalars(stmt).all(), many=True)
         assert shape.fetch_json(session, strategy="json") == expected
+
+
+def test_a_joined_document_is_computed_where_its_row_is_read(pg: sa.Engine) -> None:
+    shape = ts.shape(Journey, "calls.place")
+    root = plan(pg, shape, Journey.journey_id == 1, verbose=True)
+    (scan,) = [n for n in nodes(root) if n.get("Relation Name") == "place"]
+    # The place's scan outputs its document (concat(...)); the join above passes it on.
+    assert any(out.startswith("concat(") for out in scan["Output"])
 
 
 def test_two_levels_down_each_collection_one_subplan(pg: sa.Engine) -> None:

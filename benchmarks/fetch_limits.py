@@ -19,6 +19,10 @@ The baselines are what a user who measured would write, on a bare connection (no
 - **mariadb json**: one MariaDB statement of ``JSON_OBJECT`` / ``JSON_ARRAYAGG(... ORDER BY)``
   with the stop joined inside the stop_times subquery (`MARIADB_JSON`).
 
+On PostgreSQL a second table gives the server's side alone: the median planning and execution
+time from ``EXPLAIN (ANALYZE, TIMING OFF)`` of treeshape's JSON statement and the hand statements,
+interleaved (`server_times`), without the client, the socket or Python.
+
 Every case's document is checked to parse to the same value as ``fetch_json``'s before it is
 timed (the hand statements are not byte-identical: SQLite's prints 15-digit floats, PostgreSQL's
 ``json_agg`` writes ``", "``). Runs are interleaved (A, B, C, ... ``--repeat`` times) with the
@@ -45,8 +49,18 @@ import treeshape as ts
 from benchmarks.feeds import feed_engine
 from benchmarks.handwritten_sql import CORE, json_statement
 from benchmarks.workloads import pick_workloads
+from treeshape.sql.fetch.json import json_plans
 
-__all__ = ["MARIADB_JSON", "PG_HASURA", "PG_JOINED", "main", "mariadb_copy", "postgres_copy"]
+__all__ = [
+    "MARIADB_JSON",
+    "PG_HASURA",
+    "PG_JOINED",
+    "main",
+    "mariadb_copy",
+    "postgres_copy",
+    "server_table",
+    "server_times",
+]
 
 SHAPES = {
     "route": ts.shape(Route, "trips.stop_times.stop"),
@@ -199,6 +213,68 @@ def table(title: str, medians: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
+def _json_statement_sql(engine: Engine, workload: str, key: str) -> str:
+    """treeshape's JSON statement for the ``workload`` root ``key``, as ``fetch_json`` runs it,
+    with the key inlined."""
+    shape = SHAPES[workload]
+    doc = json_plans(shape.__treeshape_node__).get(engine.dialect)
+    criterion = shape.model.__mapper__.primary_key[0] == key
+    stmt = doc.statement.where(criterion).order_by(*doc.key_order)
+    return str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+
+
+def server_times(
+    engine: Engine, workload: str, key: str, repeat: int
+) -> dict[str, tuple[float, float]]:
+    """Median (planning, execution) ms per PostgreSQL statement from ``EXPLAIN (ANALYZE,
+    TIMING OFF)``, interleaved; treeshape's statement is checked to give ``fetch_json``'s
+    bytes and the hand ones the same document first."""
+    hand = "'" + key.replace("'", "''") + "'"
+    statements = {
+        "treeshape json statement": _json_statement_sql(engine, workload, key),
+        "pg json, stop joined (hand)": PG_JOINED[workload].replace(":key", hand),
+        "pg hasura lateral (hand)": PG_HASURA[workload].replace(":key", hand),
+    }
+    with Session(engine) as session:
+        expected = SHAPES[workload].fetch_json(
+            session, SHAPES[workload].model.__mapper__.primary_key[0] == key
+        )
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in statements}
+    with engine.connect() as conn:
+        for name, sql in statements.items():
+            doc = conn.exec_driver_sql(sql).scalar_one().encode()
+            if name.startswith("treeshape") and b"[" + doc + b"]" != expected:
+                raise AssertionError(f"{name}: not fetch_json's bytes")
+            if orjson.loads(doc) != orjson.loads(expected)[0]:
+                raise AssertionError(f"{name}: not the same document")
+        for _ in range(repeat):
+            for name, sql in statements.items():
+                explain = "EXPLAIN (ANALYZE, TIMING OFF, SUMMARY, FORMAT JSON) " + sql
+                (result,) = conn.exec_driver_sql(explain).scalar_one()
+                times[name].append((result["Planning Time"], result["Execution Time"]))
+    return {
+        name: (
+            statistics.median(p for p, _ in values),
+            statistics.median(e for _, e in values),
+        )
+        for name, values in times.items()
+    }
+
+
+def server_table(title: str, times: dict[str, tuple[float, float]]) -> str:
+    totals = {name: p + e for name, (p, e) in times.items()}
+    hand = min(v for k, v in totals.items() if "(hand)" in k)
+    lines = [
+        f"**{title}, server side (EXPLAIN ANALYZE)**",
+        "",
+        "| statement | planning ms | execution ms | vs fastest hand |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for name, (planning, execution) in times.items():
+        lines.append(f"| {name} | {planning:.2f} | {execution:.2f} | {totals[name] / hand:.2f}x |")
+    return "\n".join(lines)
+
+
 def postgres_copy(source: Engine, server: Any = None) -> tuple[Engine, Any]:
     """A database with ``source``'s transit tables on ``server`` (a `tests.pgserver.PgServer`),
     or on a throwaway cluster started here; returns the engine and the server to close (the
@@ -274,7 +350,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             for workload in ("route", "trip"):
                 w = workloads[workload]
                 medians = measure(_cases(engine, workload, w.key), args.repeat)
-                print(table(f"{args.feed}, {label}, {w.description}", medians), end="\n\n")
+                title = f"{args.feed}, {label}, {w.description}"
+                print(table(title, medians), end="\n\n")
+                if engine.dialect.name == "postgresql":
+                    times = server_times(engine, workload, w.key, args.repeat)
+                    print(server_table(title, times), end="\n\n")
     finally:
         for server in servers:
             if server is not None:

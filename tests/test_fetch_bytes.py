@@ -191,3 +191,16 @@ def test_postgresql_session_printing_fewer_float_digits(pg_engine: sa.Engine) ->
         session.execute(sa.text("SET LOCAL extra_float_digits = 0"))
         assert session.scalar(sa.text("SELECT (1/3.0)::float8::text")) == "0.333333333333333"
         assert TREE.fetch_json(session, strategy="json") == expected
+
+
+@pytest.mark.parametrize("digits", [-15, -10, 0, 2, 3])
+def test_postgresql_session_printing_other_float_digits(pg_engine: sa.Engine, digits: int) -> None:
+    """Fewer digits print whole numbers in exponent form (``1e+05`` with -10): never given a
+    ``.0``; more digits (2, 3) still print the shortest."""
+    Base.metadata.create_all(pg_engine)
+    db = Db("postgresql", pg_engine, Base.metadata)
+    fill(db, [(100000.0, "n", [(123456.0, "l"), (0.1 + 0.2, "m"), (12345.0, "o")])])
+    expected = reference(db, TREE)
+    with Session(db.engine) as session:
+        session.execute(sa.text(f"SET LOCAL extra_float_digits = {digits}"))
+        assert TREE.fetch_json(session, strategy="json") == expected

@@ -3,7 +3,9 @@
 A many-to-one inside a collection (a route's stop_times' stop) is joined into the collection's
 subquery, so PostgreSQL looks each target up with one join for all of a parent's rows instead
 of running a subquery per row; a windowed collection or a relationship not on the target's
-primary key keeps its subquery (a join could find several rows there).
+primary key keeps its subquery (a join could find several rows there). The target's document
+is computed where its row is read, below the join (under a Memoize or a Hash: once per target
+row, not once per row of the collection).
 """
 
 from __future__ import annotations
@@ -31,14 +33,18 @@ def pg(pg_engine: sa.Engine) -> Iterator[sa.Engine]:
     yield pg_engine
 
 
-def plan(engine: sa.Engine, shape: ts.Shape, *criteria: Any) -> dict[str, Any]:
-    """The JSON ``EXPLAIN`` of the shape's JSON statement."""
+def plan(
+    engine: sa.Engine, shape: ts.Shape, *criteria: Any, verbose: bool = False
+) -> dict[str, Any]:
+    """The JSON ``EXPLAIN`` of the shape's JSON statement (``VERBOSE``: with each node's
+    output expressions)."""
     doc = json_plans(shape.__treeshape_node__).get(engine.dialect)
     stmt = doc.statement.where(*criteria)
+    options = "FORMAT JSON, COSTS OFF" + (", VERBOSE" if verbose else "")
     with engine.connect() as conn:
         explained = conn.execute(
             sa.text(
-                "EXPLAIN (FORMAT JSON, COSTS OFF) "
+                f"EXPLAIN ({options}) "
                 + str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
             )
         ).scalar_one()
@@ -56,14 +62,16 @@ def subplans(root: dict[str, Any]) -> list[str]:
     return [n["Subplan Name"] for n in nodes(root) if n.get("Parent Relationship") == "SubPlan"]
 
 
-def left_joins_to(root: dict[str, Any], table: str) -> int:
-    """Left joins whose inner side reads ``table``."""
+def outer_joins_to(root: dict[str, Any], table: str) -> int:
+    """Outer joins whose nullable side reads ``table`` (the inner side of a left join, the
+    outer side of a right join: PostgreSQL hashes whichever side it estimates smaller)."""
     found = 0
     for node in nodes(root):
-        if node.get("Join Type") == "Left":
-            inner = node["Plans"][1]
-            if any(n.get("Relation Name") == table for n in nodes(inner)):
-                found += 1
+        side = {"Left": 1, "Right": 0}.get(node.get("Join Type", ""))
+        if side is not None and any(
+            n.get("Relation Name") == table for n in nodes(node["Plans"][side])
+        ):
+            found += 1
     return found
 
 
@@ -71,11 +79,19 @@ def test_many_to_one_in_a_collection_is_one_join(pg: sa.Engine) -> None:
     shape = ts.shape(Journey, "calls.place")
     root = plan(pg, shape, Journey.journey_id == 1)
     assert subplans(root) == ["SubPlan 1"]  # the calls; no subquery per call for its place
-    assert left_joins_to(root, "place") == 1
+    assert outer_joins_to(root, "place") == 1
     with Session(pg) as session:
         stmt = sa.select(Journey).options(*shape.loader_options()).order_by(Journey.journey_id)
         expected = shape.dump_json(session.scalars(stmt).all(), many=True)
         assert shape.fetch_json(session, strategy="json") == expected
+
+
+def test_a_joined_document_is_computed_where_its_row_is_read(pg: sa.Engine) -> None:
+    shape = ts.shape(Journey, "calls.place")
+    root = plan(pg, shape, Journey.journey_id == 1, verbose=True)
+    (scan,) = [n for n in nodes(root) if n.get("Relation Name") == "place"]
+    # The place's scan outputs its document (concat(...)); the join above passes it on.
+    assert any(out.startswith("concat(") for out in scan["Output"])
 
 
 def test_two_levels_down_each_collection_one_subplan(pg: sa.Engine) -> None:
@@ -84,11 +100,11 @@ def test_two_levels_down_each_collection_one_subplan(pg: sa.Engine) -> None:
     # The line's operator is a root-level lookup (one subquery for the one root row), the
     # journeys and their calls one subquery each, the calls' places a join.
     assert len(subplans(root)) == 3
-    assert left_joins_to(root, "place") == 1
+    assert outer_joins_to(root, "place") == 1
 
 
 def test_windowed_collection_keeps_its_subquery(pg: sa.Engine) -> None:
     shape = ts.shape(Journey, {"calls(limit=2)": {"place": {}}})
     root = plan(pg, shape, Journey.journey_id == 1)
-    assert left_joins_to(root, "place") == 0
+    assert outer_joins_to(root, "place") == 0
     assert len(subplans(root)) == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from benchmarks.fetch_limits import _cases, mariadb_copy, measure, postgres_copy
+from benchmarks.fetch_limits import _cases, mariadb_copy, measure, postgres_copy, server_times
 from benchmarks.workloads import pick_workloads
 from sqlalchemy import Engine
 
@@ -32,6 +32,9 @@ def test_postgresql_cases_agree(sample_engine: Engine, pg_server: object) -> Non
     try:
         workloads = pick_workloads(engine)
         _check(engine, {name: workloads[name].key for name in ("route", "trip")})
+        # treeshape's statement gives fetch_json's bytes, the hand ones the same document.
+        times = server_times(engine, "trip", workloads["trip"].key, 1)
+        assert len(times) == 3 and all(p > 0 and e > 0 for p, e in times.values())
     finally:
         engine.dispose()
 

@@ -54,39 +54,50 @@ class JsonBuilder:
     def __init__(self, ops: JsonDialect) -> None:
         self.ops = ops
         self.joined: dict[tuple[int, str], tuple[Any, Any]] = {}
-        """(id of an entity, relationship name) -> (the entity, the alias of its many-to-one
-        target that a dialect joined into the entity's FROM) (`join_lookups`)."""
+        """(id of an entity, relationship name) -> (the entity, the document column of its
+        many-to-one target in the derived table a dialect joined into the entity's FROM)
+        (`join_lookups`)."""
 
     def join_lookups(self, node: ShapeNode, entity: Any, from_: Any) -> Any:
         """``from_`` with ``node``'s plain many-to-one targets LEFT JOINed on their primary key,
         so that their documents come from the same rows instead of a subquery per row.
 
         Sound where the join finds at most one row per row of ``from_`` (the relationship's
-        remote columns are the target's primary key) and needs no LIMIT or window.
+        remote columns are the target's primary key) and needs no LIMIT or window. The target
+        is a derived table of its key and its document: the database computes each document
+        where it reads the target's row (PostgreSQL: once per distinct key under a Memoize, or
+        once per row of the table under a hash join), not once per row of ``from_``.
         """
         for rel in node.relations:
             if not (rel.options.embed and not rel.options.ids and joinable_lookup(rel)):
                 continue
             target: Any = aliased(rel.child.model)
+            remotes = remote_keys(rel)
+            table = (
+                select(
+                    *(getattr(target, k).label(f"_treeshape_k{i}") for i, k in enumerate(remotes)),
+                    self.document(rel.child, target).label("_treeshape_doc"),
+                )
+                .where(*where_clauses(rel.options, target))
+                .subquery()
+            )
             condition = and_(
                 *(
-                    getattr(entity, local) == getattr(target, remote)
-                    for local, remote in zip(local_keys(rel), remote_keys(rel), strict=True)
-                ),
-                *where_clauses(rel.options, target),
+                    getattr(entity, local) == table.c[f"_treeshape_k{i}"]
+                    for i, local in enumerate(local_keys(rel))
+                )
             )
-            from_ = orm_outerjoin(from_, target, condition)
-            self.joined[(id(entity), rel.name)] = (entity, target)
+            from_ = orm_outerjoin(from_, table, condition)
+            self.joined[(id(entity), rel.name)] = (entity, table.c._treeshape_doc)
         return from_
 
     def lookup(self, rel: RelationNode, entity: Any) -> Any:
-        """The document of ``rel`` on ``entity``: from its joined alias, or a subquery."""
+        """The document of ``rel`` on ``entity``: its joined document (NULL where the join
+        found no row), or a subquery."""
         found = self.joined.get((id(entity), rel.name))
         if found is None:
             return self.ops.scalar(self, rel, entity)
-        target = found[1]
-        missing = [getattr(target, k).is_(None) for k in rel.child.info.primary_key]
-        return case((and_(*missing), null()), else_=self.document(rel.child, target))
+        return found[1]
 
     def document(self, node: ShapeNode, entity: Any) -> Any:
         if len(node.fields) + sum(len(r.outputs) for r in node.relations) > self.ops.max_keys:

@@ -25,7 +25,6 @@ from sqlalchemy import (
     cast,
     func,
     literal_column,
-    null,
     select,
     type_coerce,
 )
@@ -61,8 +60,25 @@ class JsonText(TypeDecorator[str]):
     cache_ok = True
 
 
+class JsonItems(TypeDecorator[str]):
+    """A collection's items as JSON text without the brackets (``string_agg``'s value), NULL
+    for none: `object` writes the brackets into its key literals around it, so the array is
+    never copied again to add them (a route's trips are megabytes of text)."""
+
+    impl = Text
+    cache_ok = True
+
+
 def _is_json_text(expr: Any) -> bool:
     return isinstance(getattr(expr, "type", None), JsonText)
+
+
+def _is_items(expr: Any) -> bool:
+    return isinstance(getattr(expr, "type", None), JsonItems)
+
+
+def _literal(text: str) -> Any:
+    return literal_column("'" + text.replace("'", "''") + "'")
 
 
 def _json_text(expr: Any) -> Any:
@@ -76,9 +92,17 @@ def _concat(parts: list[Any]) -> Any:
     return func.concat(*parts)
 
 
-def _as_text(value: Any) -> Any:
-    """A value's JSON text, ``null`` for NULL."""
-    text = value if _is_json_text(value) else cast(func.to_json(value), Text)
+def _as_text(value: Any, *, in_concat: bool = False) -> Any:
+    """A value's JSON text, ``null`` for NULL (a collection's items: ``[...]``).
+
+    ``in_concat``: an argument of ``concat``, which prints a ``json`` value as its text, so
+    ``to_json``'s value needs no cast (a node less to parse and plan per value)."""
+    if _is_items(value):
+        return _concat([_literal("["), value, _literal("]")])
+    if _is_json_text(value):
+        text = value
+    else:
+        text = func.to_json(value) if in_concat else cast(func.to_json(value), Text)
     return func.coalesce(text, literal_column("'null'"))
 
 
@@ -98,12 +122,19 @@ class PostgresJson(JsonDialect):
 
     def object(self, pairs: list[Any]) -> Any:
         parts: list[Any] = []
+        text = ""  # literal text not yet in ``parts``
         for i in range(0, len(pairs), 2):
             name = pairs[i].name[1:-1].replace("''", "'")  # a json_key literal: 'name'
-            key = ("{" if i == 0 else ",") + orjson.dumps(name).decode() + ":"
-            parts.append(literal_column("'" + key.replace("'", "''") + "'"))
-            parts.append(_as_text(pairs[i + 1]))
-        parts.append(literal_column("'}'") if pairs else literal_column("'{}'"))
+            text += ("{" if i == 0 else ",") + orjson.dumps(name).decode() + ":"
+            value = pairs[i + 1]
+            if _is_items(value):
+                # concat skips NULL: no items give "[]".
+                parts += [_literal(text + "["), value]
+                text = "]"
+            else:
+                parts += [_literal(text), _as_text(value, in_concat=True)]
+                text = ""
+        parts.append(_literal(text + "}" if pairs else "{}"))
         return _json_text(_concat(parts))
 
     def nested(self, subquery: Any) -> Any:
@@ -117,7 +148,7 @@ class PostgresJson(JsonDialect):
         for i, item in enumerate(items):
             if i:
                 parts.append(literal_column("','"))
-            parts.append(_as_text(item))
+            parts.append(_as_text(item, in_concat=True))
         parts.append(literal_column("']'"))
         return _json_text(_concat(parts))
 
@@ -126,7 +157,7 @@ class PostgresJson(JsonDialect):
             inner, rows = ordered_rows(rel, parent, numbered=True)
             doc = builder.item(rel, rows)
             stmt = select(self._agg(doc, [inner.c._treeshape_rn])).select_from(inner)
-            return _json_text(stmt.scalar_subquery())
+            return type_coerce(stmt.scalar_subquery(), JsonItems())
         child: Any = aliased(rel.child.model)
         from_, where = correlated_from(parent, child, rel)
         order = collection_order_in(rel, child, from_)
@@ -136,16 +167,12 @@ class PostgresJson(JsonDialect):
         doc = builder.item(rel, child)
         stmt = select(self._agg(doc, order)).select_from(from_)
         stmt = stmt.where(where, *where_clauses(rel.options, child))
-        return _json_text(stmt.scalar_subquery())
+        return type_coerce(stmt.scalar_subquery(), JsonItems())
 
     @staticmethod
     def _agg(doc: Any, order: list[Any]) -> Any:
         # string_agg(doc, ',' ORDER BY ...): the ORDER BY follows the last argument.
-        items = func.string_agg(_as_text(doc), aggregate_order_by(literal_column("','"), *order))
-        return func.coalesce(
-            literal_column("'['").op("||")(items).op("||")(literal_column("']'")),
-            literal_column("'[]'"),
-        )
+        return func.string_agg(_as_text(doc), aggregate_order_by(literal_column("','"), *order))
 
     def value(self, f: FieldInfo, expr: Any) -> Any:
         sa_type = plain_type(f)
@@ -156,6 +183,10 @@ class PostgresJson(JsonDialect):
             # Stored JSON keeps its own spacing (json) or PostgreSQL's (jsonb): re-encoded.
             self.reencode = True
             return expr
+        if isinstance(sa_type, Boolean | Integer) and f.kind == "column":
+            # int4out and booltext give the JSON text (digits, true/false) without to_json's
+            # type lookup per value; an expression keeps to_json, whatever type it really has.
+            return _json_text(cast(expr, Text))
         if isinstance(sa_type, Boolean | Integer | Date):
             return expr
         if isinstance(sa_type, Uuid):
@@ -186,37 +217,36 @@ class PostgresJson(JsonDialect):
 def _marker(payload: Any) -> Any:
     """`float_marker` as text: ``{"treeshape:float":"<payload>"}``."""
     prefix = orjson.dumps({FLOAT_MARKER: ""}).decode()[:-2]  # up to the value's opening quote
-    return literal_column(f"'{prefix}'").op("||")(payload).op("||")(literal_column("'\"}'"))
+    # || and not concat: NULL stays NULL.
+    return _literal(prefix).op("||")(payload).op("||")(_literal('"}'))
 
 
 def _double_text(x: Any) -> Any:
     """A double as the JSON number text ``orjson.dumps`` writes, or NULL.
 
-    PostgreSQL prints the shortest digits that read back as the same double (``float8out``
-    with ``extra_float_digits`` above 0, the default), in fixed notation for [1e-4, 1e15),
-    where orjson writes the same text, with ``.0`` added to whole numbers. Elsewhere the
-    layouts differ (``1e-05``/``0.00001``, ``1e+15``/``1000000000000000.0``) and, from 2**53
-    up, PostgreSQL leaves out a decimal exactly halfway between two doubles that orjson writes:
-    those values, and text that does not read back as ``x`` (a session with
-    ``extra_float_digits`` of 0 or less), become a `float_marker` of the double's bytes, which
-    Python writes. NaN and infinities are null, as in ``dump_json``. The expression stays
-    small: its size is planning time on every call.
+    With ``extra_float_digits`` above 0 (the default) PostgreSQL prints the shortest digits
+    that read back as the same double (``float8out``), in fixed notation for [1e-4, 1e15),
+    where orjson writes the same text, with ``.0`` added to whole numbers. What the text is
+    made of tells which case a value is: without its digits and minus sign, a fraction is
+    ``"."``, a whole number ``""``; everything else (``1e-05``, ``1e+15``, where orjson's
+    layout differs and, from 2**53 up, PostgreSQL leaves out a decimal exactly halfway
+    between two doubles that orjson writes; ``NaN``, ``Infinity``) and every value of a
+    session printing fewer digits becomes a `float_marker` of the double's bytes, which Python
+    writes (NaN and infinities as null, as in ``dump_json``).
+
+    The expression stays small: its size is parsing and planning time on every call (a
+    simple CASE on one ``translate`` is a third of the range tests it replaces).
     """
     text = cast(x, Text)
-    a = func.abs(x)
-    special: list[Any] = [
-        literal_column(f"'{v}'::float8") for v in ("NaN", "Infinity", "-Infinity")
-    ]
-    fixed = (a >= literal_column("1e-4")) & (a < literal_column("1e15"))
+    digits_first = func.current_setting(literal_column("'extra_float_digits'")).cast(Integer)
+    layout = case(
+        (digits_first > literal_column("0"), func.translate(text, _DIGITS, _literal(""))),
+    )
     return case(
-        (x.in_(special), null()),
-        (
-            fixed & (cast(text, DOUBLE_PRECISION) == x),
-            case((x == func.trunc(x), text.op("||")(_POINT_ZERO)), else_=text),
-        ),
-        (x == literal_column("0"), text.op("||")(_POINT_ZERO)),
-        else_=_marker(func.encode(func.float8send(x), literal_column("'hex'"))),
+        {_literal("."): text, _literal(""): text.op("||")(_literal(".0"))},
+        value=layout,
+        else_=_marker(func.encode(func.float8send(x), _literal("hex"))),
     )
 
 
-_POINT_ZERO: Any = literal_column("'.0'")
+_DIGITS: Any = literal_column("'0123456789-'")

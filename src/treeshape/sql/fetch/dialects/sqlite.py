@@ -94,6 +94,11 @@ class SqliteJson(JsonDialect):
     def array(self, items: list[Any]) -> Any:
         return func.json_array(*items)
 
+    def root(self, doc: Any) -> Any:
+        # As a BLOB the text reaches Python as bytes: no UTF-8 decoding into a str, and no
+        # encoding back (3% of a Cairns route's fetch_json).
+        return cast(doc, LargeBinary)
+
     def collection(self, builder: JsonBuilder, rel: RelationNode, parent: Any) -> Any:
         inner, rows = ordered_rows(rel, parent)
         doc = builder.item(rel, rows)

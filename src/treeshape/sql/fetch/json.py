@@ -155,6 +155,7 @@ class JsonPlans:
             return str(error)
         doc = DocumentExpression(ops.root(root), self.node, ops)
         doc.reencode, doc.marks = ops.reencode, ops.marks or ops.reencode
+        doc.marker = ops.marker
         return doc
 
 
@@ -196,6 +197,16 @@ class DocumentExpression(ColumnElement[Any]):
         """Every row goes through `restore` (a column whose exact text only Python writes)."""
         self.marks = False
         """Rows may hold a float marker (`restore` those that do)."""
+        self.marker = _MARKER
+        """How a marker starts in the database's text (`JsonDialect.marker`)."""
+
+    def has_marker(self, text: str | bytes) -> bool:
+        """Whether one root's text may hold a float marker: a search for the marker, after one
+        for a backslash (memchr) where the marker has one (SQLite's, `dialects.sqlite`)."""
+        if isinstance(text, str):
+            return self.marker in text
+        marker = self.marker.encode()
+        return (b"\\" not in marker or b"\\" in text) and marker in text
 
 
 _document_tokens = itertools.count()
@@ -224,8 +235,7 @@ def run_json(node: ShapeNode, request: FetchRequest) -> bytes:
     if doc.rewrite:
         return orjson.dumps([orjson.loads(text) for text in texts])
     if doc.marks:
-        marker = _MARKER_BYTES if texts and isinstance(texts[0], bytes) else _MARKER
-        texts = [restore(node, text) if doc.reencode or marker in text else text for text in texts]
+        texts = [restore(node, t) if doc.reencode or doc.has_marker(t) else t for t in texts]
     return _array(texts)
 
 
@@ -250,7 +260,6 @@ def _array(texts: Sequence[str] | Sequence[bytes]) -> bytes:
 # -- what only Python writes exactly -------------------------------------------------------------
 
 _MARKER = '{"' + FLOAT_MARKER + '":'
-_MARKER_BYTES = _MARKER.encode()
 
 
 def restore(node: ShapeNode, text: Any) -> Any:

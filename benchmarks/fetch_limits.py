@@ -4,6 +4,7 @@
 python -m benchmarks.fetch_limits                      # Cairns, SQLite, PostgreSQL, MariaDB
 python -m benchmarks.fetch_limits --feed nyc --repeat 9
 python -m benchmarks.fetch_limits --database sqlite    # or postgresql, mariadb, both (no MariaDB)
+python -m benchmarks.fetch_limits --instructions --feed nyc   # SQLite, instructions per call
 ```
 
 The baselines are what a user who measured would write, on a bare connection (no Session):
@@ -29,15 +30,23 @@ timed (the hand statements are not byte-identical: SQLite's prints 15-digit floa
 garbage collector paused, and the table gives medians and each median over the fastest hand
 case's. PostgreSQL is the test suite's throwaway cluster (`tests.pgserver`) and MariaDB its
 private server (`tests.mariadb_server`), each loaded from the feed's SQLite copy and analyzed.
+
+``--instructions`` counts instructions per call instead of timing (SQLite only: the database runs
+in the process), with callgrind (`benchmarks.instructions.reduce_profiles`): on a shared machine
+wall-clock ratios move by 20% from run to run, instruction counts do not.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
+import os
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -48,6 +57,7 @@ from sqlalchemy.orm import Session
 import treeshape as ts
 from benchmarks.feeds import feed_engine
 from benchmarks.handwritten_sql import CORE, json_statement
+from benchmarks.instructions import ROOT, reduce_profiles
 from benchmarks.workloads import pick_workloads
 from treeshape.sql.fetch.json import json_plans
 
@@ -64,8 +74,10 @@ __all__ = [
 
 SHAPES = {
     "route": ts.shape(Route, "trips.stop_times.stop"),
+    "stop": ts.shape(Stop, "trips"),
     "trip": ts.shape(Trip, "stop_times.stop"),
 }
+WORKLOADS = ("route", "stop", "trip")
 
 
 def _cols(table: Any, alias: str) -> str:
@@ -190,10 +202,7 @@ def _cases(engine: Engine, workload: str, key: str) -> list[Case]:
 
 def measure(cases: list[Case], repeat: int) -> dict[str, float]:
     """Median seconds per case, interleaved, each checked against the first case first."""
-    expected = orjson.loads(cases[0][1]())
-    for name, run in cases:
-        if orjson.loads(run()) != expected:
-            raise AssertionError(f"{name}: not the same document")
+    check(cases)
     times: dict[str, list[float]] = {name: [] for name, _ in cases}
     for _ in range(repeat):
         for name, run in cases:
@@ -205,11 +214,23 @@ def measure(cases: list[Case], repeat: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def table(title: str, medians: dict[str, float]) -> str:
-    hand = min(v for k, v in medians.items() if "(hand)" in k)
-    lines = [f"**{title}**", "", "| case | median ms | vs fastest hand |", "| --- | ---: | ---: |"]
-    for name, value in medians.items():
-        lines.append(f"| {name} | {value * 1e3:.2f} | {value / hand:.2f}x |")
+def check(cases: list[Case]) -> None:
+    """Every case gives the first case's document (parsed: the hand statements' floats and
+    separators differ in text)."""
+    expected = orjson.loads(cases[0][1]())
+    for name, run in cases:
+        if orjson.loads(run()) != expected:
+            raise AssertionError(f"{name}: not the same document")
+
+
+def table(title: str, values: dict[str, float], unit: str = "median ms") -> str:
+    """A markdown table of ``values`` (seconds, or instructions with ``unit``), each over the
+    fastest hand case's."""
+    hand = min(v for k, v in values.items() if "(hand)" in k)
+    scale, digits = (1e3, 2) if unit == "median ms" else (1e-6, 3)
+    lines = [f"**{title}**", "", f"| case | {unit} | vs fastest hand |", "| --- | ---: | ---: |"]
+    for name, value in values.items():
+        lines.append(f"| {name} | {value * scale:.{digits}f} | {value / hand:.2f}x |")
     return "\n".join(lines)
 
 
@@ -273,6 +294,46 @@ def server_table(title: str, times: dict[str, tuple[float, float]]) -> str:
     for name, (planning, execution) in times.items():
         lines.append(f"| {name} | {planning:.2f} | {execution:.2f} | {totals[name] / hand:.2f}x |")
     return "\n".join(lines)
+CALLS = 3
+"""Calls per case inside one counted ``functools.reduce`` (after two uncounted ones)."""
+
+
+def count_instructions(feed: str, workloads: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Instructions per call of each SQLite case, per workload (a callgrind run of `_inner`)."""
+    with tempfile.TemporaryDirectory(prefix="treeshape-fetch-limits-") as tmp:
+        out = Path(tmp)
+        order = out / "order.txt"
+        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+        arguments = ["-m", "benchmarks.fetch_limits", "--feed", feed, "--inner", str(order)]
+        arguments += ["--workloads", ",".join(workloads)]
+        totals = reduce_profiles(arguments, cwd=ROOT, env=env, out=out)
+        names = order.read_text().split("\n")
+    if len(totals) != len(names):
+        raise SystemExit(f"{len(totals)} profiles for {len(names)} cases: they do not line up")
+    counts: dict[str, dict[str, float]] = {}
+    for name, total in zip(names, totals, strict=True):
+        workload, case = name.split("\t")
+        counts.setdefault(workload, {})[case] = total / CALLS
+    return counts
+
+
+def _inner(feed: str, workloads: Sequence[str], order_file: str) -> None:
+    """Inside callgrind: each case checked, run twice, then `CALLS` times inside ``reduce``."""
+    engine = feed_engine(feed)
+    picked = pick_workloads(engine)
+    names = []
+    for workload in workloads:
+        cases = _cases(engine, workload, picked[workload].key)
+        check(cases)
+        for name, run in cases:
+            run()
+            run()
+            gc.collect()
+            gc.disable()
+            functools.reduce(lambda acc, _, run=run: (run(), acc)[1], range(CALLS), None)
+            gc.enable()
+            names.append(f"{workload}\t{name}")
+    Path(order_file).write_text("\n".join(names))
 
 
 def postgres_copy(source: Engine, server: Any = None) -> tuple[Engine, Any]:
@@ -330,8 +391,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--database", choices=["all", "both", "sqlite", "postgresql", "mariadb"], default="all"
     )
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="SQLite only: instructions per call (callgrind) instead of times",
+    )
+    parser.add_argument("--inner", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    workload_names = args.workloads.split(",")
+    if args.inner:
+        _inner(args.feed, workload_names, args.inner)
+        return
     sqlite = feed_engine(args.feed)
+    if args.instructions:
+        descriptions = pick_workloads(sqlite)
+        counts = count_instructions(args.feed, workload_names)
+        for workload, values in counts.items():
+            title = f"{args.feed}, SQLite, {descriptions[workload].description}"
+            print(table(title, values, "M instructions"), end="\n\n")
+        return
     workloads = pick_workloads(sqlite)
     engines: list[tuple[str, Engine]] = []
     servers: list[Any] = []
@@ -347,7 +426,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         engines.append(("MariaDB", maria))
     try:
         for label, engine in engines:
-            for workload in ("route", "trip"):
+            for workload in workload_names:
+                if workload not in PG_JOINED and label != "SQLite":
+                    continue  # no hand statement for it on this database yet
                 w = workloads[workload]
                 medians = measure(_cases(engine, workload, w.key), args.repeat)
                 title = f"{args.feed}, {label}, {w.description}"

@@ -166,6 +166,7 @@ class JsonPlans:
             return str(error)
         doc = DocumentExpression(ops.root(root), self.node, ops)
         doc.reencode, doc.marks = ops.reencode, ops.marks or ops.reencode
+        doc.marker = ops.marker
         return doc
 
 
@@ -201,10 +202,22 @@ class DocumentExpression(ColumnElement[Any]):
         self.key_order = [
             getattr(node.model, k).__clause_element__() for k in node.info.primary_key
         ]
+        self.ordered = self.statement.order_by(*self.key_order)
+        """`statement` in primary-key order: a call without ``order_by=`` only adds criteria."""
         self.reencode = False
         """Every row goes through `restore` (a column whose exact text only Python writes)."""
         self.marks = False
         """Rows may hold a float marker (`restore` those that do)."""
+        self.marker = _MARKER
+        """How a marker starts in the database's text (`JsonDialect.marker`)."""
+
+    def has_marker(self, text: str | bytes) -> bool:
+        """Whether one root's text may hold a float marker: a search for the marker, after one
+        for a backslash (memchr) where the marker has one (SQLite's, `dialects.sqlite`)."""
+        if isinstance(text, str):
+            return self.marker in text
+        marker = self.marker.encode()
+        return (b"\\" not in marker or b"\\" in text) and marker in text
 
 
 _document_tokens = itertools.count()
@@ -218,7 +231,10 @@ def _compile_document(element: DocumentExpression, compiler: Any, **kw: Any) -> 
 
 def run_json(node: ShapeNode, request: FetchRequest) -> bytes:
     doc: DocumentExpression = json_plans(node).get(request.dialect)
-    stmt = doc.statement.where(*request.criteria).order_by(*request.order_by, *doc.key_order)
+    if request.order_by:
+        stmt = doc.statement.where(*request.criteria).order_by(*request.order_by, *doc.key_order)
+    else:
+        stmt = doc.ordered.where(*request.criteria)
     stmt = request.window(stmt)
     try:
         texts = execute(node, request, stmt).scalars().all()
@@ -230,13 +246,26 @@ def run_json(node: ShapeNode, request: FetchRequest) -> bytes:
     if doc.rewrite:
         return orjson.dumps([orjson.loads(text) for text in texts])
     if doc.marks:
-        texts = [restore(node, text) if doc.reencode or _MARKER in text else text for text in texts]
-    # One copy into a str, one into bytes (not "[" + ... + "]", which copies twice more).
+        texts = [restore(node, t) if doc.reencode or doc.has_marker(t) else t for t in texts]
+    return _array(texts)
+
+
+def _array(texts: Sequence[str] | Sequence[bytes]) -> bytes:
+    """The roots' JSON texts as one JSON array: one copy (not "[" + ... + "]", which copies
+    twice more), and none to decode where the database gives bytes (`JsonDialect.root`)."""
+    if not texts:
+        return b"[]"
+    if isinstance(texts[0], bytes):
+        parts: list[Any] = [b"["]
+        for text in texts:
+            parts += (text, b",")
+        parts[-1] = b"]"
+        return b"".join(parts)
     parts = ["["]
     for text in texts:
         parts += (text, ",")
     parts[-1] = "]"
-    return "".join(parts).encode() if texts else b"[]"
+    return "".join(parts).encode()
 
 
 # -- what only Python writes exactly -------------------------------------------------------------
@@ -244,8 +273,9 @@ def run_json(node: ShapeNode, request: FetchRequest) -> bytes:
 _MARKER = '{"' + FLOAT_MARKER + '":'
 
 
-def restore(node: ShapeNode, text: str) -> str:
-    """One root's JSON text with every float marker replaced by its float, encoded by orjson.
+def restore(node: ShapeNode, text: Any) -> Any:
+    """One root's JSON text (str or bytes, returned as it came) with every float marker
+    replaced by its float, encoded by orjson.
 
     A dialect marks the values its SQL cannot print as ``dump_json`` does (`float_marker`), and
     columns whose stored text orjson would write differently (JSON columns) make it re-encode
@@ -254,7 +284,8 @@ def restore(node: ShapeNode, text: str) -> str:
     """
     doc = orjson.loads(text)
     _restorer(node)(doc)
-    return orjson.dumps(doc).decode()
+    encoded = orjson.dumps(doc)
+    return encoded if isinstance(text, bytes) else encoded.decode()
 
 
 @memoize

@@ -50,6 +50,9 @@ class FetchRequest:
     order_by: tuple[Any, ...]
     limit: int | None
     offset: int | None = None
+    bind: Any = None
+    """The engine or connection a Session's `Session.get_bind` gave for the root's mapper
+    (asked once per call), else ``None``."""
 
     @classmethod
     def make(
@@ -74,9 +77,10 @@ class FetchRequest:
             orders = tuple(order_by)
         else:
             orders = (order_by,)
-        return cls(
-            session, dialect_of(session, node), tuple(criteria), orders, limit, offset or None
-        )
+        get_bind = getattr(session, "get_bind", None)
+        bind = get_bind(mapper=node.info.mapper) if get_bind is not None else None
+        dialect = (session if bind is None else bind).dialect
+        return cls(session, dialect, tuple(criteria), orders, limit, offset or None, bind)
 
     @property
     def windowed(self) -> bool:
@@ -153,6 +157,6 @@ def execute(
             return session.execute(stmt, params)
         if session.autoflush:
             session.flush()
-        bind = {"mapper": node.info.mapper}
-        return session.connection(bind_arguments=bind).execute(stmt, params)
+        bind = request.bind or session.get_bind(mapper=node.info.mapper)
+        return session.connection(bind_arguments={"bind": bind}).execute(stmt, params)
     return session.execute(stmt, params)

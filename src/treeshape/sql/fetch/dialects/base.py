@@ -126,6 +126,8 @@ class JsonDialect:
         row of the document is then parsed and encoded again with orjson."""
         self.marks = False
         """Set by `value` where it may emit a `float_marker`: rows are then searched for one."""
+        self.marker = '{"' + FLOAT_MARKER + '":'
+        """How a `float_marker` starts in the database's text: what rows are searched for."""
 
     def object(self, pairs: list[Any]) -> Any:
         """A JSON object from alternating key literals (`json_key`) and value expressions."""

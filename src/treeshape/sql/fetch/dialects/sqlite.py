@@ -23,16 +23,21 @@ from sqlalchemy import (
     case,
     cast,
     func,
+    literal_column,
     null,
     select,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import aliased
 from sqlalchemy.types import NullType, TypeEngine
 
 from ....compat import decimal_scale
 from ....inspection import FieldInfo
 from ....tree import RelationNode
+from ...secondary import correlated_from
+from ..relations import joinable_lookup
 from .base import (
+    FLOAT_MARKER,
     JsonDialect,
     Unsupported,
     enum_case,
@@ -70,6 +75,9 @@ class SqliteJson(JsonDialect):
     def __init__(self, dialect: Dialect) -> None:
         super().__init__(dialect)
         self.wrap = not _sqlite_keeps_subtype()
+        self.escaped = _sqlite_keeps_escapes()
+        if self.escaped:
+            self.marker = _ESCAPED_MARKER
 
     def object(self, pairs: list[Any]) -> Any:
         return func.json_object(*pairs)
@@ -77,8 +85,23 @@ class SqliteJson(JsonDialect):
     def nested(self, subquery: Any) -> Any:
         return func.json(subquery) if self.wrap else subquery
 
+    def scalar(self, builder: JsonBuilder, rel: RelationNode, parent: Any) -> Any:
+        if not joinable_lookup(rel):
+            return super().scalar(builder, rel, parent)
+        # On the target's primary key the subquery finds at most one row: no LIMIT (SQLite's
+        # compiler would bind it and an OFFSET 0 on every call).
+        child: Any = aliased(rel.child.model)
+        from_, where = correlated_from(parent, child, rel)
+        doc = builder.document(rel.child, child)
+        return self.nested(select(doc).select_from(from_).where(where).scalar_subquery())
+
     def array(self, items: list[Any]) -> Any:
         return func.json_array(*items)
+
+    def root(self, doc: Any) -> Any:
+        # As a BLOB the text reaches Python as bytes: no UTF-8 decoding into a str, and no
+        # encoding back (3% of a Cairns route's fetch_json).
+        return cast(doc, LargeBinary)
 
     def collection(self, builder: JsonBuilder, rel: RelationNode, parent: Any) -> Any:
         inner, rows = ordered_rows(rel, parent)
@@ -95,20 +118,21 @@ class SqliteJson(JsonDialect):
             self.reencode = True
             return func.json(expr)
         if isinstance(sa_type, Boolean):
-            return func.json(case((expr.is_(None), null()), (expr, "true"), else_="false"))
+            true, false = _sql("'true'"), _sql("'false'")
+            return func.json(case((expr.is_(None), null()), (expr, true), else_=false))
         if isinstance(sa_type, Uuid):
             if not sa_type.as_uuid:
                 raise Unsupported(f"{where}: Uuid(as_uuid=False)")
             return null_safe(expr, _hyphenated(expr))
         if isinstance(sa_type, DateTime):
             self._check_format(sa_type, _SQLITE_DATETIME, where)
-            return func.replace(func.replace(expr, " ", "T"), ".000000", "")
+            return func.replace(func.replace(expr, _sql("' '"), _sql("'T'")), *_NO_MICROSECONDS)
         if isinstance(sa_type, Date):
             self._check_format(sa_type, _SQLITE_DATE, where)
             return expr
         if isinstance(sa_type, Time):
             self._check_format(sa_type, _SQLITE_TIME, where)
-            return func.replace(expr, ".000000", "")
+            return func.replace(expr, *_NO_MICROSECONDS)
         if isinstance(sa_type, Numeric | Float):
             if sa_type.asdecimal:
                 return self._decimal(expr, decimal_scale(sa_type), where)
@@ -129,7 +153,7 @@ class SqliteJson(JsonDialect):
         if not _sqlite_probe_value("math", _MATH_PROBE, 13.0):
             raise Unsupported(f"{where}: floats need SQLite's math functions")
         self.marks = True
-        return _sqlite_real(expr)
+        return _sqlite_real(expr, self.escaped)
 
     def _decimal(self, expr: Any, scale: int, where: str) -> Any:
         """A Numeric (stored as REAL or INTEGER) as the string the ORM gives:
@@ -146,16 +170,21 @@ class SqliteJson(JsonDialect):
             raise Unsupported(f"{where}: a Numeric needs SQLite's math functions")
         self.marks = True
         a = func.abs(expr)
-        unit = 10**scale
-        exact = (a * unit < 1e15) & (func.round(a * unit) / unit == a)
+        unit = _sql(str(10**scale))
+        exact = (a * unit < _sql("1e15")) & (func.round(a * unit).op("/")(unit) == a)
         if scale > 6:
-            exact = exact & (a >= 1e-6)
+            # However SQLite reads "1e-6": its neighbours are no decimal of the scale, so they
+            # fail the test above either way (a marker, which Python formats).
+            exact = exact & (a >= _sql("1e-6"))
         return case(
             (expr.is_(None), null()),
-            (exact, func.printf(f"%.{scale}f", expr)),
+            (exact, func.printf(_sql(f"'%.{scale}f'"), expr)),
             # log2(0) is an error: zero's marker is written as it is.
-            (expr == 0, float_marker(func.json_object, func.json_array(0, 0))),
-            else_=_bits_marker(expr),
+            (
+                expr == _sql("0"),
+                _marker(_sql("0"), _sql("0"), self.escaped),
+            ),
+            else_=_bits_marker(expr, self.escaped),
         )
 
     def _check_format(self, sa_type: TypeEngine[Any], expected: str, where: str) -> None:
@@ -164,57 +193,108 @@ class SqliteJson(JsonDialect):
             raise Unsupported(f"{where}: a custom SQLite storage format")
 
 
-def _sqlite_real(expr: Any) -> Any:
+def _sqlite_real(expr: Any, escaped: bool) -> Any:
     """A REAL as the JSON number ``orjson.dumps`` writes for it (the shortest round-trip text).
 
     SQLite's JSON prints a REAL with ``%!.15g``, which is orjson's text exactly where the value
     has a decimal form of at most 15 significant digits and lies in [1e-4, 1e15) (fixed
     notation in both). Whether it has one is checked exactly in IEEE arithmetic, no printf:
-    ``N = round(|x| * 10**k)`` for the 15-digit scale ``k``, and ``N / 10**k = |x|`` holds only
+    ``N = round(x * 10**k)`` for the 15-digit scale ``k``, and ``N / 10**k = x`` holds only
     if ``x`` is the double nearest to the decimal ``N * 10**-k`` (``10**k`` is exact for the
-    ``k`` of that range and division is correctly rounded). Every other finite value (16 or 17
-    digits, other magnitudes) becomes a `float_marker` of its exact binary form, which
-    `restore` turns into orjson's text in Python; infinities are null, as in ``dump_json``.
+    ``k`` of that range, division is correctly rounded and ``round`` is symmetric in sign).
+    Every other finite value (16 or 17 digits, other magnitudes) becomes a `float_marker` of
+    its exact binary form, which `restore` turns into orjson's text in Python; infinities are
+    null, as in ``dump_json``.
+
+    The test comes first and costs what a value costs most of the time (it is most of the
+    JSON statement's cost beyond SQLite's own): one ``abs`` (``BETWEEN`` evaluates it once;
+    its upper bound is the largest double below 1e15) and the scale twice; constants are SQL
+    literals, not bound parameters, so a call binds none of them, each chosen so that how
+    SQLite reads it does not matter (`_FIXED_LOW`).
     """
     a = func.abs(expr)
-    scale = func.power(10, 14 - func.floor(func.log10(a)))
-    exact = (a >= 1e-4) & (a < 1e15) & (func.round(a * scale) / scale == a)
+    scale = func.power(_sql("10"), _sql("14") - _floor(func.log10(a), 100))
+    in_fixed = a.between(_sql(_FIXED_LOW), _sql(_FIXED_HIGH))
+    exact = in_fixed & (func.round(expr * scale).op("/")(scale) == expr)
     # A negative zero (from an expression: stored REALs lose the sign) prints as 0.0.
-    zero = case((func.atan2(expr, -1.0) < 0, func.json("-0.0")), else_=expr)
+    zero = case((func.atan2(expr, _sql("-1.0")) < _sql("0"), func.json(_sql("'-0.0'"))), else_=expr)
     return case(
-        (expr.is_(None), null()),
         (exact, expr),
-        (expr == 0, zero),
-        (a > _DOUBLE_MAX, null()),
-        else_=_bits_marker(expr),
+        (expr.is_(None), null()),
+        (expr == _sql("0"), zero),
+        # Infinity minus infinity is NaN, which SQLite makes NULL (no literal to read).
+        ((expr - expr).is_(None), null()),
+        else_=_bits_marker(expr, escaped),
     )
 
 
-def _bits_marker(expr: Any) -> Any:
+def _bits_marker(expr: Any, escaped: bool) -> Any:
     """A `float_marker` of a finite, non-zero REAL's exact value ``m * 2**q``."""
     # m is an integer below 2**55 (one bit of slack for log2's rounding).
-    q = func.max(func.floor(func.log2(func.abs(expr))) - 53, -1074)
-    m = cast(expr / func.power(2, q), Integer)
-    return float_marker(func.json_object, func.json_array(m, q))
+    q = func.max(_floor(func.log2(func.abs(expr)), 1100) - _sql("53"), _sql("-1074"))
+    m = cast(expr.op("/")(func.power(_sql("2"), q)), Integer)
+    return _marker(m, q, escaped)
 
 
-_DOUBLE_MAX = 1.7976931348623157e308
+def _marker(m: Any, q: Any, escaped: bool) -> Any:
+    """The `float_marker` ``{"treeshape:float":[m,q]}``, written with its key's last letter
+    escaped (`_ESCAPED_MARKER`) where this SQLite keeps a JSON text's escapes.
+
+    The escape is the marker's one backslash: a root's text holds one only for a string with
+    a quote, a backslash or a control character, so most texts are cleared of markers by one
+    search for a single character (memchr) instead of a search for the marker (2 ms of a
+    Cairns route's 2.5 MB).
+    """
+    if not escaped:
+        return float_marker(func.json_object, func.json_array(m, q))
+    text = _sql(f"'{_ESCAPED_MARKER}['").op("||")(m).op("||")(_sql("','")).op("||")(q)
+    return func.json(text.op("||")(_sql("']}'")))
+
+
+_ESCAPED_MARKER = '{"' + FLOAT_MARKER[:-1] + f"\\u{ord(FLOAT_MARKER[-1]):04x}" + '":'
+"""``{"treeshape:floa\\u0074":``: the same key to a JSON parser."""
+
+
+def _floor(x: Any, bound: int) -> Any:
+    """``floor(x)`` for ``x > -bound``, or one more where ``x`` is a hair below an integer.
+
+    Not SQLite's ``floor``: SQLAlchemy's pysqlite dialect replaces it on every connection with
+    Python's ``math.floor``, a call into Python per value. ``x + bound`` is positive, so the
+    cast truncates it down; its rounding can only reach the integer above. One more makes the
+    decimal test of `_sqlite_real` stricter (a marker, never a wrong text) and the exponent of
+    `_bits_marker` one higher (its ``m`` then has 53 bits: still exact).
+    """
+    return cast(x + _sql(str(bound)), Integer) - _sql(str(bound))
+
+
+def _sql(text: str) -> Any:
+    """A constant as SQL text (a literal SQLite reads once per statement, not a parameter)."""
+    return literal_column(text)
+
+
+_FIXED_LOW = "0.00009999999999999995"
+"""Halfway between 1e-4 and the largest 15-digit decimal below it (9.99999999999999e-5): no
+double between them has 15 digits, so the test is the same for any double this text reads as
+(SQLite's reading of a literal is its own; under valgrind it is not even the nearest double)."""
+_FIXED_HIGH = "999999999999999.875"
+"""The largest double below 1e15, exact in any reading: ``BETWEEN`` includes its bound."""
+_NO_MICROSECONDS = (_sql("'.000000'"), _sql("''"))
 
 
 def _hyphenated(expr: Any) -> Any:
     """SQLite's 32 hex digits of a Uuid as the hyphenated form ``str(UUID)`` gives."""
     parts = [
-        func.substr(expr, start, length)
+        func.substr(expr, _sql(str(start)), _sql(str(length)))
         for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
     ]
     text: Any = parts[0]
     for part in parts[1:]:
-        text = text.op("||")("-").op("||")(part)
+        text = text.op("||")(_sql("'-'")).op("||")(part)
     return func.lower(text)
 
 
 _sqlite_probe: dict[str, bool] = {}
-_MATH_PROBE = "SELECT log10(100.0) + log2(8.0) + power(2, 3) + floor(atan2(0.0, -1.0) * 0)"
+_MATH_PROBE = "SELECT log10(100.0) + log2(8.0) + power(2, 3) + atan2(0.0, -1.0) * 0"
 
 
 def _sqlite_probe_value(name: str, sql: str, expected: Any) -> bool:
@@ -231,6 +311,14 @@ def _sqlite_probe_value(name: str, sql: str, expected: Any) -> bool:
 
 def sqlite_has_json() -> bool:
     return _sqlite_probe_value("json", "SELECT json_array(1)", "[1]")
+
+
+def _sqlite_keeps_escapes() -> bool:
+    """Whether this SQLite's ``json()`` keeps a string's escapes as written (`_marker`)."""
+    marker = _ESCAPED_MARKER + "[1,2]}"
+    return _sqlite_probe_value(
+        "escapes", f"SELECT json_object('a', json('{marker}'))", '{"a":' + marker + "}"
+    )
 
 
 def _sqlite_keeps_subtype() -> bool:

@@ -294,6 +294,8 @@ def server_table(title: str, times: dict[str, tuple[float, float]]) -> str:
     for name, (planning, execution) in times.items():
         lines.append(f"| {name} | {planning:.2f} | {execution:.2f} | {totals[name] / hand:.2f}x |")
     return "\n".join(lines)
+
+
 CALLS = 3
 """Calls per case inside one counted ``functools.reduce`` (after two uncounted ones)."""
 

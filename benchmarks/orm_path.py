@@ -4,6 +4,7 @@ chain, with ``dump_json`` and with a hand-written dict builder + orjson.
 ```
 python -m benchmarks.orm_path                  # Cairns, SQLite, 15 interleaved runs
 python -m benchmarks.orm_path --feed nyc --repeat 9
+python -m benchmarks.orm_path --instructions   # Cairns, instructions per call (callgrind)
 ```
 
 Each case is a whole request: open a Session, load the root and its tree, encode JSON bytes.
@@ -11,37 +12,54 @@ Each case is a whole request: open a Session, load the root and its tree, encode
 relationship raise (``raiseload``); the plain chain loads whole rows and leaves the rest lazy.
 Every case's document is checked to parse to the first case's before it is timed; runs are
 interleaved with the garbage collector paused; the table gives medians and ratios over the
-plain chain with the hand serializer.
+plain chain with the hand serializer. ``--instructions`` counts instructions per call instead
+(valgrind's callgrind, as `benchmarks.instructions` does: each case twice untimed, then three
+calls inside one ``functools.reduce``), a comparison that holds on a busy machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import gc
+import os
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
-from examples.transit.models import Route, Trip
+from examples.transit.models import Route, Stop, Trip
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 import treeshape as ts
 from benchmarks.feeds import feed_engine
 from benchmarks.fetch_limits import measure
-from benchmarks.handwritten import LOADER_OPTIONS, route_detail_dict, trip_detail_dict
+from benchmarks.handwritten import (
+    LOADER_OPTIONS,
+    route_detail_dict,
+    stop_detail_dict,
+    trip_detail_dict,
+)
+from benchmarks.instructions import ROOT, reduce_profiles
 from benchmarks.workloads import pick_workloads
 
 __all__ = ["cases", "main"]
 
 SHAPES = {
     "route": ts.shape(Route, "trips.stop_times.stop"),
+    "stop": ts.shape(Stop, "trips"),
     "trip": ts.shape(Trip, "stop_times.stop"),
 }
 HAND: dict[str, Callable[[Any], dict[str, Any]]] = {
     "route": route_detail_dict,
+    "stop": stop_detail_dict,
     "trip": trip_detail_dict,
 }
 
+WORKLOADS = ("route", "stop", "trip")
+CALLS = 3
 Case = tuple[str, Callable[[], bytes]]
 
 
@@ -81,14 +99,75 @@ def table(title: str, medians: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
+def _count_inside_valgrind(feed: str, order_file: str) -> None:
+    """Inside valgrind: every case of every workload twice untimed, then `CALLS` times inside
+    one ``functools.reduce``, the case names written in order to ``order_file``."""
+    engine = feed_engine(feed)
+    workloads = pick_workloads(engine)
+    names = []
+    for workload in WORKLOADS:
+        for name, run in cases(engine, workload, workloads[workload].key):
+            run()
+            run()
+            gc.collect()
+            gc.disable()
+            functools.reduce(lambda acc, _, run=run: (run(), acc)[1], range(CALLS), None)
+            gc.enable()
+            names.append(f"{workload}\t{name}")
+    Path(order_file).write_text("\n".join(names))
+
+
+def instructions(feed: str) -> dict[str, dict[str, float]]:
+    """Instructions per call: workload -> case -> count."""
+    # The feed's database is built (and cached) outside valgrind: under it, that takes minutes.
+    feed_engine(feed)
+    with tempfile.TemporaryDirectory(prefix="treeshape-orm-path-") as tmp:
+        out = Path(tmp)
+        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+        order = out / "order.txt"
+        arguments = ["-m", "benchmarks.orm_path", "--feed", feed, "--inner", str(order)]
+        totals = reduce_profiles(arguments, cwd=ROOT, env=env, out=out)
+        names = order.read_text().split("\n")
+    if len(totals) != len(names):
+        raise SystemExit(f"{len(totals)} profiles for {len(names)} cases: they do not line up")
+    counts: dict[str, dict[str, float]] = {}
+    for name, total in zip(names, totals, strict=True):
+        workload, case = name.split("\t")
+        counts.setdefault(workload, {})[case] = total / CALLS
+    return counts
+
+
+def instructions_table(title: str, counts: dict[str, float]) -> str:
+    base = counts["selectinload chain + dump_json"]
+    lines = [
+        f"**{title}**",
+        "",
+        "| case | instructions per call | vs selectinload chain + dump_json |",
+        "| --- | ---: | ---: |",
+    ]
+    for name, value in counts.items():
+        lines.append(f"| {name} | {value / 1e6:.2f} M | {value / base:.3f}x |")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feed", default="cairns")
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--instructions", action="store_true", help="count, with callgrind")
+    parser.add_argument("--inner", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.inner:
+        _count_inside_valgrind(args.feed, args.inner)
+        return
     engine = feed_engine(args.feed)
     workloads = pick_workloads(engine)
-    for workload in ("route", "trip"):
+    if args.instructions:
+        for workload, counts in instructions(args.feed).items():
+            description = workloads[workload].description
+            print(instructions_table(f"{args.feed}, SQLite, {description}", counts), end="\n\n")
+        return
+    for workload in WORKLOADS:
         w = workloads[workload]
         medians = measure(cases(engine, workload, w.key), args.repeat)
         print(table(f"{args.feed}, SQLite, {w.description}", medians), end="\n\n")

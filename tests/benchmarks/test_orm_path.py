@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import orjson
 from benchmarks.fetch_limits import measure
-from benchmarks.orm_path import cases
+from benchmarks.orm_path import WORKLOADS, cases
 from benchmarks.workloads import pick_workloads
 from sqlalchemy import Engine
 
 
 def test_orm_path_cases_agree(sample_engine: Engine) -> None:
     workloads = pick_workloads(sample_engine)
-    for workload in ("route", "trip"):
+    for workload in WORKLOADS:
         found = cases(sample_engine, workload, workloads[workload].key)
         assert len(found) == 3
         expected = orjson.loads(found[0][1]())

@@ -71,6 +71,7 @@ from ..compat import (
     with_compile_options_of,
     without_own_order,
 )
+from ..inspection import HIDDEN_PREFIX, ModelInfo
 from ..tree import ReadTree, RelationNode, RelationOptions, ShapeNode, memoize, merge_reads
 from .clauses import collection_order, where_clauses, window_range
 from .counting import count_attribute, count_expression
@@ -171,8 +172,9 @@ def _options_for(
     keys = node.load_keys
     if keys is not None and reads is None:
         keys = keys | incoming_remote
-        attrs = [getattr(entity, key) for key in sorted(keys, key=node.info.position)]
-        options.append(load_only(*attrs, raiseload=True))
+        if not _loads_every_column(node.info, keys):
+            attrs = [getattr(entity, key) for key in sorted(keys, key=node.info.position)]
+            options.append(load_only(*attrs, raiseload=True))
     for rel in node.relations:
         opts = rel.options
         if opts.count is not None:
@@ -211,6 +213,32 @@ def _options_for(
         options.append(_read_loader(getattr(entity, name), sub))
     options.append(raiseload("*"))
     return options
+
+
+def _loads_every_column(info: ModelInfo, keys: frozenset[str] | set[str]) -> bool:
+    """Whether a load of ``info``'s rows without options loads exactly ``keys``: every column
+    attribute is among them and none is deferred by the mapping.
+
+    Then ``load_only(*keys, raiseload=True)`` changes nothing about what is loaded and leaves
+    no column to raise, but costs on every request: SQLAlchemy computes the cache key of every
+    option of the plan for each statement it runs, the roots' and each relationship load's, and
+    ``load_only`` is one option entry per column. Left out for such models (most shapes output
+    every column). Models in an inheritance hierarchy keep it (a query of them may load other
+    classes' columns), and so do models with a query expression of their own: unloaded, it
+    reads as ``None`` instead of raising. treeshape's hidden count attributes
+    (`treeshape.sql.counting`) are such expressions, loaded only where a plan counts.
+    """
+    if info.inheritance is not None or info.loads_subclasses:
+        return False
+    found = 0
+    for prop in info.mapper.column_attrs:
+        if prop.key in keys:
+            if prop.deferred:
+                return False
+            found += 1
+        elif not prop.key.startswith(HIDDEN_PREFIX):
+            return False
+    return found == len(keys)  # every key a column attribute (no synonym, no composite)
 
 
 def _read_loader(attribute: Any, reads: ReadTree) -> Any:

@@ -200,7 +200,7 @@ def _options_for(
         else:
             if opts.where:
                 attribute = attribute.and_(*where_clauses(opts, child))
-            if rel.many and orders_by_target_only(rel):
+            if rel.many and orders_by_target_only(rel) and not _own_order_is_total(rel):
                 # The options' order or the relationship's own, then the primary key: an order
                 # with ties (``order_by=Trip.direction_id``) or none would leave rows in whatever
                 # order the database returns them, and `fetch` breaks ties by primary key. (An
@@ -213,6 +213,27 @@ def _options_for(
         options.append(_read_loader(getattr(entity, name), sub))
     options.append(raiseload("*"))
     return options
+
+
+def _own_order_is_total(rel: RelationNode) -> bool:
+    """Whether the relationship's own ``order_by`` orders each parent's rows without ties, so
+    selectin's ORDER BY needs no primary key after it (and the plan no `_Orders` entry).
+
+    True when the options give no order and the ``order_by`` columns, with the target's
+    columns a one-to-many join equates to the parent's (equal within one parent's rows),
+    cover the target's primary key: ``Trip.stop_times`` by ``stop_sequence`` (the key is
+    ``trip_id, stop_sequence``), ``Route.trips`` by ``trip_id``. Rewriting such an ORDER BY
+    gives the same rows in the same order and costs the database a longer sort.
+    """
+    if rel.options.order_by or not rel.info.order_by:
+        return False
+    info = rel.child.info
+    keys = {info.key_of(column) for column in rel.info.order_by}
+    if None in keys:
+        return False  # an expression or a secondary's column
+    if rel.info.direction == "one_to_many" and rel.info.equality_join:
+        keys |= {key for key in rel.info.remote_keys if key is not None}
+    return set(info.primary_key) <= keys
 
 
 def _loads_every_column(info: ModelInfo, keys: frozenset[str] | set[str]) -> bool:

@@ -32,21 +32,18 @@ case's. PostgreSQL is the test suite's throwaway cluster (`tests.pgserver`) and 
 private server (`tests.mariadb_server`), each loaded from the feed's SQLite copy and analyzed.
 
 ``--instructions`` counts instructions per call instead of timing (SQLite only: the database runs
-in the process), with callgrind (`benchmarks.instructions.reduce_profiles`): on a shared machine
+in the process), with callgrind (`benchmarks.instructions.cases_per_workload`): on a shared machine
 wall-clock ratios move by 20% from run to run, instruction counts do not.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import gc
 import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -57,7 +54,7 @@ from sqlalchemy.orm import Session
 import treeshape as ts
 from benchmarks.feeds import feed_engine
 from benchmarks.handwritten_sql import CORE, json_statement
-from benchmarks.instructions import ROOT, reduce_profiles
+from benchmarks.instructions import cases_per_workload, measure_cases
 from benchmarks.workloads import pick_workloads
 from treeshape.sql.fetch.json import json_plans
 
@@ -302,40 +299,20 @@ CALLS = 3
 
 def count_instructions(feed: str, workloads: Sequence[str]) -> dict[str, dict[str, float]]:
     """Instructions per call of each SQLite case, per workload (a callgrind run of `_inner`)."""
-    with tempfile.TemporaryDirectory(prefix="treeshape-fetch-limits-") as tmp:
-        out = Path(tmp)
-        order = out / "order.txt"
-        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
-        arguments = ["-m", "benchmarks.fetch_limits", "--feed", feed, "--inner", str(order)]
-        arguments += ["--workloads", ",".join(workloads)]
-        totals = reduce_profiles(arguments, cwd=ROOT, env=env, out=out)
-        names = order.read_text().split("\n")
-    if len(totals) != len(names):
-        raise SystemExit(f"{len(totals)} profiles for {len(names)} cases: they do not line up")
-    counts: dict[str, dict[str, float]] = {}
-    for name, total in zip(names, totals, strict=True):
-        workload, case = name.split("\t")
-        counts.setdefault(workload, {})[case] = total / CALLS
-    return counts
+    arguments = ["--feed", feed, "--workloads", ",".join(workloads)]
+    return cases_per_workload("benchmarks.fetch_limits", arguments, CALLS)
 
 
 def _inner(feed: str, workloads: Sequence[str], order_file: str) -> None:
     """Inside callgrind: each case checked, run twice, then `CALLS` times inside ``reduce``."""
     engine = feed_engine(feed)
     picked = pick_workloads(engine)
-    names = []
+    cases = []
     for workload in workloads:
-        cases = _cases(engine, workload, picked[workload].key)
-        check(cases)
-        for name, run in cases:
-            run()
-            run()
-            gc.collect()
-            gc.disable()
-            functools.reduce(lambda acc, _, run=run: (run(), acc)[1], range(CALLS), None)
-            gc.enable()
-            names.append(f"{workload}\t{name}")
-    Path(order_file).write_text("\n".join(names))
+        found = _cases(engine, workload, picked[workload].key)
+        check(found)
+        cases.append((workload, found))
+    measure_cases(cases, CALLS, order_file)
 
 
 def postgres_copy(source: Engine, server: Any = None) -> tuple[Engine, Any]:
@@ -377,7 +354,6 @@ def mariadb_copy(source: Engine, server: Any = None) -> tuple[Engine, Any]:
             rows = [dict(r._mapping) for r in src.execute(t.select())]
             for i in range(0, len(rows), 5000):
                 dst.execute(t.insert(), rows[i : i + 5000])
-    import os
 
     if not os.environ.get("NO_ANALYZE"):
         with engine.connect() as conn:

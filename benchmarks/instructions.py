@@ -27,6 +27,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 __all__ = ["CASE_FLOOR", "ROOT", "main", "reduce_profiles"]
@@ -108,6 +109,49 @@ def reduce_profiles(
     subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
     dumps = sorted(glob.glob(str(out / "callgrind.*.*")), key=lambda f: int(f.rsplit(".", 1)[1]))
     return [n for n in (_profile_total(Path(f)) for f in dumps) if n >= CASE_FLOOR]
+
+
+def cases_per_workload(
+    module: str, arguments: list[str], calls: int
+) -> dict[str, dict[str, float]]:
+    """Instructions per call of each case of ``python -m <module> <arguments> --inner FILE``:
+    workload -> case -> count. The inner run measures each case ``calls`` times inside one
+    ``functools.reduce`` and writes the cases' ``workload<TAB>case`` names, in order, to FILE."""
+    with tempfile.TemporaryDirectory(prefix="treeshape-instructions-") as tmp:
+        out = Path(tmp)
+        order = out / "order.txt"
+        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+        command = ["-m", module, *arguments, "--inner", str(order)]
+        totals = reduce_profiles(command, cwd=ROOT, env=env, out=out)
+        names = order.read_text().split("\n")
+    if len(totals) != len(names):
+        raise SystemExit(f"{len(totals)} profiles for {len(names)} cases: they do not line up")
+    counts: dict[str, dict[str, float]] = {}
+    for name, total in zip(names, totals, strict=True):
+        workload, case = name.split("\t")
+        counts.setdefault(workload, {})[case] = total / calls
+    return counts
+
+
+def measure_cases(
+    workloads: Iterable[tuple[str, Iterable[tuple[str, Callable[[], object]]]]],
+    calls: int,
+    order_file: str,
+) -> None:
+    """The inner side of `cases_per_workload`, run under callgrind: each case of each workload
+    twice uncounted, then ``calls`` times inside one ``functools.reduce`` (the garbage collector
+    paused), the ``workload<TAB>case`` names written in order to ``order_file``."""
+    names = []
+    for workload, cases in workloads:
+        for name, run in cases:
+            run()
+            run()
+            gc.collect()
+            gc.disable()
+            functools.reduce(lambda acc, _, run=run: (run(), acc)[1], range(calls), None)
+            gc.enable()
+            names.append(f"{workload}\t{name}")
+    Path(order_file).write_text("\n".join(names))
 
 
 def _profile_total(path: Path) -> int:

@@ -20,12 +20,7 @@ calls inside one ``functools.reduce``), a comparison that holds on a busy machin
 from __future__ import annotations
 
 import argparse
-import functools
-import gc
-import os
-import tempfile
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -42,7 +37,7 @@ from benchmarks.handwritten import (
     stop_detail_dict,
     trip_detail_dict,
 )
-from benchmarks.instructions import ROOT, reduce_profiles
+from benchmarks.instructions import cases_per_workload, measure_cases
 from benchmarks.workloads import pick_workloads
 
 __all__ = ["cases", "main"]
@@ -104,37 +99,15 @@ def _count_inside_valgrind(feed: str, order_file: str) -> None:
     one ``functools.reduce``, the case names written in order to ``order_file``."""
     engine = feed_engine(feed)
     workloads = pick_workloads(engine)
-    names = []
-    for workload in WORKLOADS:
-        for name, run in cases(engine, workload, workloads[workload].key):
-            run()
-            run()
-            gc.collect()
-            gc.disable()
-            functools.reduce(lambda acc, _, run=run: (run(), acc)[1], range(CALLS), None)
-            gc.enable()
-            names.append(f"{workload}\t{name}")
-    Path(order_file).write_text("\n".join(names))
+    cases_of = ((w, cases(engine, w, workloads[w].key)) for w in WORKLOADS)
+    measure_cases(cases_of, CALLS, order_file)
 
 
 def instructions(feed: str) -> dict[str, dict[str, float]]:
     """Instructions per call: workload -> case -> count."""
     # The feed's database is built (and cached) outside valgrind: under it, that takes minutes.
     feed_engine(feed)
-    with tempfile.TemporaryDirectory(prefix="treeshape-orm-path-") as tmp:
-        out = Path(tmp)
-        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
-        order = out / "order.txt"
-        arguments = ["-m", "benchmarks.orm_path", "--feed", feed, "--inner", str(order)]
-        totals = reduce_profiles(arguments, cwd=ROOT, env=env, out=out)
-        names = order.read_text().split("\n")
-    if len(totals) != len(names):
-        raise SystemExit(f"{len(totals)} profiles for {len(names)} cases: they do not line up")
-    counts: dict[str, dict[str, float]] = {}
-    for name, total in zip(names, totals, strict=True):
-        workload, case = name.split("\t")
-        counts.setdefault(workload, {})[case] = total / CALLS
-    return counts
+    return cases_per_workload("benchmarks.orm_path", ["--feed", feed], CALLS)
 
 
 def instructions_table(title: str, counts: dict[str, float]) -> str:

@@ -218,7 +218,11 @@ CHILDREN = st.fixed_dictionaries(
         "card": st.none() | st.builds(lambda n: {"number": f"C{n}"}, st.integers(0, 99)),
         "bio": st.none()
         | st.builds(
-            lambda t: {"text": t}, st.text(st.characters(exclude_characters="\x00"), max_size=40)
+            # Text a column can store: no NUL, no lone surrogate (input models refuse both).
+            lambda t: {"text": t},
+            st.text(
+                st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=40
+            ),
         ),
         "locker": st.none() | st.builds(lambda t: {"label": t}, st.text("abc", max_size=10)),
     }

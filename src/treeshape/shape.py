@@ -12,7 +12,7 @@ from .naming import claim_names
 from .spec.bind import FieldsArg, NamesArg, bind, check_style
 from .spec.narrow import narrow_node
 from .spec.parse import parse
-from .sql.loading import loader_options
+from .sql.loading import lazy_loader_options, loader_options
 from .tree import KeyStyle, ShapeNode
 
 Document = dict[str, Any]
@@ -191,9 +191,20 @@ class Shape:
 
     # -- loading and dumping -----------------------------------------------------------------
 
-    def loader_options(self) -> tuple[LoaderOption, ...]:
-        """Loader options: ``select(Model).options(*shape.loader_options())``."""
-        return loader_options(self._node)
+    def loader_options(self, *, raise_on_unplanned: bool = True) -> tuple[LoaderOption, ...]:
+        """Loader options: ``select(Model).options(*shape.loader_options())``.
+
+        One statement per relationship of the shape; every relationship and column the shape
+        does not load raises on access instead of querying. ``raise_on_unplanned=False``
+        leaves them to the mapping instead (a relationship loads as its ``lazy=`` says, a
+        column left out is deferred; under ``AsyncSession`` such a load fails as SQLAlchemy's
+        implicit IO does), the same statements for the shape's tree: raising costs
+        SQLAlchemy a loader callable per loaded object and unplanned relationship, about a
+        tenth of a request on the ORM path (docs/performance.md).
+        """
+        if raise_on_unplanned:
+            return loader_options(self._node)
+        return lazy_loader_options(self._node)
 
     @overload
     def dump(self, obj: object, *, many: Literal[False] = False) -> Document: ...

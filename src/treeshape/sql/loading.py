@@ -5,6 +5,16 @@ SQLAlchemy in groups of 500 parents), ``load_only`` of the columns the shape out
 keys that relationship loading needs, and ``raiseload`` for everything else, so an access the
 shape did not plan fails loudly instead of issuing a query.
 
+The ``raiseload`` is one top-level ``raiseload("*")``: SQLAlchemy applies it to every
+relationship of every class the statement loads, at every level, except those an option names
+(nested in a loader's ``.options()``, a ``raiseload("*")`` does nothing in SQLAlchemy 2.1).
+It is most of what the plan costs over a plain ``selectinload`` chain (about a tenth of a
+request, docs/performance.md): a class-level lazy loader costs nothing per row, but any other
+strategy makes SQLAlchemy install a loader callable on each loaded object for each of its
+relationships the plan does not load, and no option raises more cheaply (``raise_on_sql`` and
+explicit ``raiseload(attr)`` install the same callables, the latter with more option objects).
+`lazy_loader_options` is the plan without it, for ``loader_options(raise_on_unplanned=False)``.
+
 ``selectinload`` is used for many-to-one too: a JOIN would widen every parent row and repeat the
 target's columns for each parent (the same stop under thousands of stop_times), whereas
 selectin fetches each distinct target once.
@@ -77,7 +87,7 @@ from .clauses import collection_order, where_clauses, window_range
 from .counting import count_attribute, count_expression
 from .secondary import aliased_secondary, orders_by_target_only, parent_key_columns, relation_join
 
-__all__ = ["RowOrders", "loader_options"]
+__all__ = ["RowOrders", "lazy_loader_options", "loader_options"]
 
 RowOrders = dict[tuple[str, ...], "list[Any] | _SecondaryWindow"]
 """Relationship path -> its ORDER BY, or the window that replaces its load."""
@@ -161,10 +171,17 @@ def _options_for(
     path: tuple[str, ...],
     orders: RowOrders,
     reads: ReadTree | None = None,
+    *,
+    raising: bool,
 ) -> list[Any]:
     """``reads``: what computed fields above read below this node (``None``: this node is not
     on a read path). The objects on a read path are loaded whole (the function may read any
-    of their columns), and read relationships the shape does not load are loaded too."""
+    of their columns), and read relationships the shape does not load are loaded too.
+    ``raising``: whether the columns ``load_only`` leaves out raise (else they are deferred).
+
+    No ``raiseload("*")`` here: nested in a loader's ``.options()`` it does nothing in
+    SQLAlchemy 2.1 (the relationships below still lazy-load); the plan's one top-level
+    ``raiseload("*")`` (`_plan`) covers every level."""
     options: list[Any] = []
     if node.reads:
         reads = merge_reads([reads or (), node.reads])
@@ -174,7 +191,7 @@ def _options_for(
         keys = keys | incoming_remote
         if not _loads_every_column(node.info, keys):
             attrs = [getattr(entity, key) for key in sorted(keys, key=node.info.position)]
-            options.append(load_only(*attrs, raiseload=True))
+            options.append(load_only(*attrs, raiseload=raising))
     for rel in node.relations:
         opts = rel.options
         if opts.count is not None:
@@ -207,11 +224,10 @@ def _options_for(
                 # order by a secondary's column stays selectin's: it adapts it to its aliases.)
                 orders[here] = collection_order(rel, child)
         loader = selectinload(attribute)
-        nested = _options_for(rel.child, child, remote, here, orders, sub_reads)
+        nested = _options_for(rel.child, child, remote, here, orders, sub_reads, raising=raising)
         options.append(loader.options(*nested))
     for name, sub in read.items():
         options.append(_read_loader(getattr(entity, name), sub))
-    options.append(raiseload("*"))
     return options
 
 
@@ -264,10 +280,11 @@ def _loads_every_column(info: ModelInfo, keys: frozenset[str] | set[str]) -> boo
 
 def _read_loader(attribute: Any, reads: ReadTree) -> Any:
     """A relationship only a computed field reads: every row, whole, as the mapping orders
-    them; below it only what the field reads, everything else raising."""
+    them; below it only what the field reads (the rest raises by the plan's top-level
+    ``raiseload("*")``, or is left to the mapping)."""
     target = attribute.property.mapper.class_
     nested = [_read_loader(getattr(target, name), sub) for name, sub in reads]
-    return selectinload(attribute).options(*nested, raiseload("*"))
+    return selectinload(attribute).options(*nested)
 
 
 _BY_NUMBER: list[Any] = []
@@ -395,9 +412,31 @@ class _SecondaryWindows(CompileStateOption):
 
 @memoize
 def loader_options(node: ShapeNode) -> tuple[LoaderOption, ...]:
-    """Options for ``select(Model).options(*options)`` that load ``node``'s tree."""
+    """Options for ``select(Model).options(*options)`` that load ``node``'s tree, and make
+    every other relationship and every column left out raise instead of loading."""
+    return _plan(node, raising=True)
+
+
+@memoize
+def lazy_loader_options(node: ShapeNode) -> tuple[LoaderOption, ...]:
+    """`loader_options` that leave what the plan does not load to the mapping: a relationship
+    loads as its ``lazy=`` says, a column left out by ``load_only`` is deferred.
+
+    The same statements for the tree, without raising's cost: ``raiseload("*")`` makes
+    SQLAlchemy install a loader callable on every loaded object for each of its relationships
+    the plan does not load (a class-level lazy loader costs nothing per row), about a tenth
+    of a request on the ORM path (docs/performance.md).
+    """
+    return _plan(node, raising=False)
+
+
+def _plan(node: ShapeNode, *, raising: bool) -> tuple[LoaderOption, ...]:
     orders: RowOrders = {}
-    options = _options_for(node, node.model, set(), (), orders)
+    options = _options_for(node, node.model, set(), (), orders, raising=raising)
+    if raising:
+        # Top-level, so SQLAlchemy applies it to the relationships of every class the plan
+        # loads, at every level, except those an option names (the plan's own loads).
+        options.append(raiseload("*"))
     key = f"plan-{next(_plan_numbers)}"
     windows = {path: o for path, o in orders.items() if isinstance(o, _SecondaryWindow)}
     if windows:

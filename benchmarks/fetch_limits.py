@@ -65,6 +65,7 @@ __all__ = [
     "main",
     "mariadb_copy",
     "postgres_copy",
+    "server_statements",
     "server_table",
     "server_times",
 ]
@@ -241,12 +242,10 @@ def _json_statement_sql(engine: Engine, workload: str, key: str) -> str:
     return str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
 
 
-def server_times(
-    engine: Engine, workload: str, key: str, repeat: int
-) -> dict[str, tuple[float, float]]:
-    """Median (planning, execution) ms per PostgreSQL statement from ``EXPLAIN (ANALYZE,
-    TIMING OFF)``, interleaved; treeshape's statement is checked to give ``fetch_json``'s
-    bytes and the hand ones the same document first."""
+def server_statements(engine: Engine, workload: str, key: str) -> dict[str, str]:
+    """treeshape's JSON statement and the hand PostgreSQL ones for the ``workload`` root
+    ``key``, the key inlined; treeshape's checked to give ``fetch_json``'s bytes and the hand
+    ones the same document."""
     hand = "'" + key.replace("'", "''") + "'"
     statements = {
         "treeshape json statement": _json_statement_sql(engine, workload, key),
@@ -257,7 +256,6 @@ def server_times(
         expected = SHAPES[workload].fetch_json(
             session, SHAPES[workload].model.__mapper__.primary_key[0] == key
         )
-    times: dict[str, list[tuple[float, float]]] = {name: [] for name in statements}
     with engine.connect() as conn:
         for name, sql in statements.items():
             doc = conn.exec_driver_sql(sql).scalar_one().encode()
@@ -265,6 +263,17 @@ def server_times(
                 raise AssertionError(f"{name}: not fetch_json's bytes")
             if orjson.loads(doc) != orjson.loads(expected)[0]:
                 raise AssertionError(f"{name}: not the same document")
+    return statements
+
+
+def server_times(
+    engine: Engine, workload: str, key: str, repeat: int
+) -> dict[str, tuple[float, float]]:
+    """Median (planning, execution) ms per PostgreSQL statement from ``EXPLAIN (ANALYZE,
+    TIMING OFF)``, interleaved (`server_statements`, checked first)."""
+    statements = server_statements(engine, workload, key)
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in statements}
+    with engine.connect() as conn:
         for _ in range(repeat):
             for name, sql in statements.items():
                 explain = "EXPLAIN (ANALYZE, TIMING OFF, SUMMARY, FORMAT JSON) " + sql

@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
@@ -22,6 +23,7 @@ import treeshape as ts
 from tests.databases import BOTH, Db, database
 from tests.statements import StatementCounter
 from treeshape.sql.fetch.dialects.base import FLOAT_MARKER
+from treeshape.sql.fetch.json import json_plans
 
 
 class Base(DeclarativeBase):
@@ -190,7 +192,32 @@ def test_postgresql_session_printing_fewer_float_digits(pg_engine: sa.Engine) ->
     with Session(db.engine) as session:
         session.execute(sa.text("SET LOCAL extra_float_digits = 0"))
         assert session.scalar(sa.text("SELECT (1/3.0)::float8::text")) == "0.333333333333333"
-        assert TREE.fetch_json(session, strategy="json") == expected
+        with StatementCounter(db.engine) as counter:
+            assert TREE.fetch_json(session, strategy="json") == expected
+        # The statement finds the setting (its root comes back NULL); the one with every
+        # double written by Python runs instead.
+        assert counter.count == 2
+        with StatementCounter(db.engine) as counter:
+            assert TREE.fetch(session, strategy="json") == orjson.loads(expected)
+        assert counter.count == 2
+
+
+def test_postgresql_reads_extra_float_digits_once_per_root(pg_engine: sa.Engine) -> None:
+    """One check of the session's float digits in the statement, not one per double (each is
+    nodes to parse and plan on every call); a session printing the shortest digits runs one
+    statement."""
+    Base.metadata.create_all(pg_engine)
+    db = Db("postgresql", pg_engine, Base.metadata)
+    fill(db, [(0.5, "n", [(1 / 3, "l"), (2.0, "m")])])
+    doc = json_plans(TREE.__treeshape_node__).get(pg_engine.dialect)
+    sql = str(doc.statement.compile(pg_engine))
+    assert sql.count("float8send") == 3  # Holder.value, Item.x, the item's holder's value
+    assert sql.count("current_setting('extra_float_digits')") == 1
+    fallback = json_plans(TREE.__treeshape_node__).get(pg_engine.dialect, fallback=True)
+    fallback_sql = str(fallback.statement.compile(pg_engine))
+    assert fallback_sql.count("float8send") == 3
+    assert "current_setting" not in fallback_sql
+    assert_same_bytes(db, TREE, statements=1)
 
 
 @pytest.mark.parametrize("digits", [-15, -10, 0, 2, 3])
@@ -203,4 +230,6 @@ def test_postgresql_session_printing_other_float_digits(pg_engine: sa.Engine, di
     expected = reference(db, TREE)
     with Session(db.engine) as session:
         session.execute(sa.text(f"SET LOCAL extra_float_digits = {digits}"))
-        assert TREE.fetch_json(session, strategy="json") == expected
+        with StatementCounter(db.engine) as counter:
+            assert TREE.fetch_json(session, strategy="json") == expected
+        assert counter.count == (1 if digits > 0 else 2)

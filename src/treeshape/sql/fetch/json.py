@@ -145,21 +145,26 @@ class JsonPlans:
         self.plans: dict[str, Any] = {}
         self.lock = threading.Lock()
 
-    def get(self, dialect: Dialect) -> Any:
-        """The root document expression for ``dialect``, or a string saying why not."""
+    def get(self, dialect: Dialect, *, fallback: bool = False) -> Any:
+        """The root document expression for ``dialect``, or a string saying why not;
+        ``fallback``: that of the dialect's `JsonDialect.fallback`, for a root whose text came
+        back NULL."""
+        key = dialect.name + (" fallback" if fallback else "")
         try:
-            return self.plans[dialect.name]
+            return self.plans[key]
         except KeyError:
             pass
         with self.lock:
-            if dialect.name not in self.plans:
-                self.plans[dialect.name] = self._build(dialect)
-            return self.plans[dialect.name]
+            if key not in self.plans:
+                self.plans[key] = self._build(dialect, fallback)
+            return self.plans[key]
 
-    def _build(self, dialect: Dialect) -> Any:
+    def _build(self, dialect: Dialect, fallback: bool) -> Any:
         ops = json_dialect(dialect)
         if isinstance(ops, str):
             return ops
+        if fallback:
+            ops = ops.fallback()
         try:
             root = JsonBuilder(ops).document(self.node, self.node.model)
         except Unsupported as error:
@@ -231,13 +236,12 @@ def _compile_document(element: DocumentExpression, compiler: Any, **kw: Any) -> 
 
 def run_json(node: ShapeNode, request: FetchRequest) -> bytes:
     doc: DocumentExpression = json_plans(node).get(request.dialect)
-    if request.order_by:
-        stmt = doc.statement.where(*request.criteria).order_by(*request.order_by, *doc.key_order)
-    else:
-        stmt = doc.ordered.where(*request.criteria)
-    stmt = request.window(stmt)
     try:
-        texts = execute(node, request, stmt).scalars().all()
+        texts = _texts(node, request, doc)
+        if None in texts:
+            # The session cannot give this document's exact text (`JsonDialect.fallback`).
+            doc = json_plans(node).get(request.dialect, fallback=True)
+            texts = _texts(node, request, doc)
     except DBAPIError as error:
         if request.dialect.name == "sqlite" and "malformed JSON" in str(error.orig):
             # A stored JSON text that is not JSON: Core raises as the ORM would.
@@ -248,6 +252,17 @@ def run_json(node: ShapeNode, request: FetchRequest) -> bytes:
     if doc.marks:
         texts = [restore(node, t) if doc.reencode or doc.has_marker(t) else t for t in texts]
     return _array(texts)
+
+
+def _texts(node: ShapeNode, request: FetchRequest, doc: DocumentExpression) -> Sequence[Any]:
+    """The roots' texts of ``doc`` for ``request``."""
+    if request.order_by:
+        stmt = doc.statement.where(*request.criteria).order_by(*request.order_by, *doc.key_order)
+    else:
+        stmt = doc.ordered.where(*request.criteria)
+    stmt = request.window(stmt)
+    texts: Sequence[Any] = execute(node, request, stmt).scalars().all()
+    return texts
 
 
 def _array(texts: Sequence[str] | Sequence[bytes]) -> bytes:

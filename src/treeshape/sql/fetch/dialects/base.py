@@ -162,6 +162,12 @@ class JsonDialect:
         """The root document as the column the statement selects (its JSON text)."""
         return doc
 
+    def fallback(self) -> JsonDialect:
+        """The dialect whose document runs instead where a root's text is NULL, which `root`
+        gives where the session cannot give the exact text this one writes (PostgreSQL
+        printing fewer float digits); a root's text is never NULL here."""
+        return self
+
     def statement(self, stmt: Select[Any]) -> Select[Any]:
         """The statement that selects the root documents, as this database must run it (a
         server setting the statement needs, for that statement only)."""

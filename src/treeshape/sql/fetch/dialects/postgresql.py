@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Double,
     Enum,
     Float,
     Integer,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, aggregate_order_by
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import aliased
 from sqlalchemy.types import TypeDecorator
 
@@ -120,6 +122,19 @@ class PostgresJson(JsonDialect):
     name = "postgresql"
     max_keys = 400
 
+    def __init__(self, dialect: Dialect, *, shortest: bool = True) -> None:
+        super().__init__(dialect)
+        self.shortest = shortest
+        """Whether doubles are written from PostgreSQL's shortest digits (`_double_text`), the
+        session's ``extra_float_digits`` checked once per root (`root`); else each double is a
+        `float_marker` (`fallback`)."""
+        self.doubles = False
+        """Set by `value` where a double is written from its digits: `root` checks them."""
+
+    def fallback(self) -> PostgresJson:
+        # A session printing fewer digits than the shortest: every double written by Python.
+        return PostgresJson(self.dialect, shortest=False)
+
     def object(self, pairs: list[Any]) -> Any:
         parts: list[Any] = []
         text = ""  # literal text not yet in ``parts``
@@ -141,7 +156,11 @@ class PostgresJson(JsonDialect):
         return _json_text(subquery)
 
     def root(self, doc: Any) -> Any:
-        return doc
+        if not self.doubles:
+            return doc
+        # NULL where the session prints fewer digits: `fallback`'s document runs instead. One
+        # check per root, not one per double (each is nodes to parse and plan, and a call).
+        return case((_prints_shortest(), doc))
 
     def array(self, items: list[Any]) -> Any:
         parts: list[Any] = [literal_column("'['")]
@@ -201,7 +220,12 @@ class PostgresJson(JsonDialect):
         if isinstance(sa_type, Numeric | Float):
             if not sa_type.asdecimal:
                 self.marks = True
-                return _json_text(_double_text(cast(expr, DOUBLE_PRECISION)))
+                if not isinstance(sa_type, Double):
+                    expr = cast(expr, DOUBLE_PRECISION)
+                if not self.shortest:
+                    return _json_text(_marker(_hex(func.float8send(expr))))
+                self.doubles = True
+                return _json_text(_double_text(expr))
             if sa_type.scale is None or sa_type.scale > 6:
                 # str(Decimal) turns values below 1e-6 into exponent notation; text does not.
                 raise Unsupported(f"{where}: Numeric without a scale of at most 6")
@@ -221,31 +245,38 @@ def _marker(payload: Any) -> Any:
     return _literal(prefix).op("||")(payload).op("||")(_literal('"}'))
 
 
-def _double_text(x: Any) -> Any:
-    """A double as the JSON number text ``orjson.dumps`` writes, or NULL.
+def _hex(data: Any) -> Any:
+    return func.encode(data, _literal("hex"))
 
-    With ``extra_float_digits`` above 0 (the default) PostgreSQL prints the shortest digits
-    that read back as the same double (``float8out``), in fixed notation for [1e-4, 1e15),
-    where orjson writes the same text, with ``.0`` added to whole numbers. What the text is
-    made of tells which case a value is: without its digits and minus sign, a fraction is
-    ``"."``, a whole number ``""``; everything else (``1e-05``, ``1e+15``, where orjson's
-    layout differs and, from 2**53 up, PostgreSQL leaves out a decimal exactly halfway
-    between two doubles that orjson writes; ``NaN``, ``Infinity``) and every value of a
-    session printing fewer digits becomes a `float_marker` of the double's bytes, which Python
-    writes (NaN and infinities as null, as in ``dump_json``).
+
+def _prints_shortest() -> Any:
+    """Whether the session prints a double's shortest digits (``extra_float_digits`` above 0,
+    the default): what `_double_text` needs."""
+    digits = func.current_setting(literal_column("'extra_float_digits'")).cast(Integer)
+    return digits > literal_column("0")
+
+
+def _double_text(x: Any) -> Any:
+    """A double as the JSON number text ``orjson.dumps`` writes, or NULL, in a session that
+    prints the shortest digits (`_prints_shortest`, checked once per root by `PostgresJson.root`).
+
+    PostgreSQL then prints the shortest digits that read back as the same double
+    (``float8out``), in fixed notation for [1e-4, 1e15), where orjson writes the same text,
+    with ``.0`` added to whole numbers. What the text is made of tells which case a value is:
+    without its digits and minus sign, a fraction is ``"."``, a whole number ``""``; everything
+    else (``1e-05``, ``1e+15``, where orjson's layout differs and, from 2**53 up, PostgreSQL
+    leaves out a decimal exactly halfway between two doubles that orjson writes; ``NaN``,
+    ``Infinity``) becomes a `float_marker` of the double's bytes, which Python writes (NaN and
+    infinities as null, as in ``dump_json``).
 
     The expression stays small: its size is parsing and planning time on every call (a
     simple CASE on one ``translate`` is a third of the range tests it replaces).
     """
     text = cast(x, Text)
-    digits_first = func.current_setting(literal_column("'extra_float_digits'")).cast(Integer)
-    layout = case(
-        (digits_first > literal_column("0"), func.translate(text, _DIGITS, _literal(""))),
-    )
     return case(
         {_literal("."): text, _literal(""): text.op("||")(_literal(".0"))},
-        value=layout,
-        else_=_marker(func.encode(func.float8send(x), _literal("hex"))),
+        value=func.translate(text, _DIGITS, _literal("")),
+        else_=_marker(_hex(func.float8send(x))),
     )
 
 

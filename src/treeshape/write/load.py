@@ -15,7 +15,7 @@ pending, and on an `InputError` the session is exactly as it was.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -333,12 +333,30 @@ class _Reader:
     mode: Mode
     fields: tuple[tuple[str, str], ...]
     """(written attribute, model attribute)."""
-    refs: tuple[tuple[WriteRef, str], ...]
+    refs: tuple[tuple[str, str, tuple[type, tuple[str, ...]], bool], ...]
+    """(model attribute, reference name, its `WriteRef.group`, `WriteRef.many`)."""
     children: tuple[tuple[WriteChild, str, str], ...]
     """(child, model attribute, body key)."""
     key: tuple[str, ...]
     checked: bool
     """Whether `_Run._columns` looks at the items: foreign keys written or unique columns."""
+
+    def pick(self, given: Set[str]) -> _Pick:
+        """What an instance whose given attributes are ``given`` writes to its fields."""
+        pairs = tuple((written, attr) for written, attr in self.fields if attr in given)
+        names = {written for written, _ in pairs}
+        return _Pick(pairs, all(k in names for k in self.key))
+
+
+@dataclass(frozen=True, slots=True)
+class _Pick:
+    """The fields an instance writes, for one set of given attributes (`_Reader.pick`)."""
+
+    pairs: tuple[tuple[str, str], ...]
+    """(written attribute, model attribute) of the given fields, in the plan's order (the
+    constructor's)."""
+    has_key: bool
+    """Whether they hold the whole key (`WritePlan.key`)."""
 
 
 def _reader(model: type[InputModel], plan: WritePlan) -> _Reader:
@@ -349,7 +367,9 @@ def _reader(model: type[InputModel], plan: WritePlan) -> _Reader:
         reader = _Reader(
             mode=model.__treeshape_mode__,  # type: ignore[arg-type]
             fields=tuple((f.name, names[f.name]) for f in plan.fields if f.name in names),
-            refs=tuple((r, names[r.name]) for r in plan.refs if r.name in names),
+            refs=tuple(
+                (names[r.name], r.name, r.group, r.many) for r in plan.refs if r.name in names
+            ),
             children=tuple(
                 (c, names[c.name], plan.body_key(c.name)) for c in plan.children if c.name in names
             ),
@@ -381,79 +401,99 @@ class _Run:
 
     # -- the body as items ------------------------------------------------------------------
 
-    def parse(
+    def parse(self, plan: WritePlan, value: InputModel) -> Item:
+        """The root ``value`` and its children as items; the references they make are noted
+        in `wanted`, by the item."""
+        return self._items(plan, _reader(type(value), plan), (value,), None, None, False)[0]
+
+    def _items(
         self,
         plan: WritePlan,
-        value: InputModel,
-        up: Item | None = None,
-        name: str | None = None,
-        index: int | None = None,
-        reader: _Reader | None = None,
-    ) -> Item:
-        """``value`` (reached from ``up`` at ``name`` and ``index``) and its children as
-        items; the references it makes are noted in `wanted`, by the item."""
-        if reader is None:
-            reader = _reader(type(value), plan)
-        state = value.__dict__
-        given = value.__pydantic_fields_set__
-        values = {}
-        for written, attr in reader.fields:
-            if attr in given:
-                values[written] = state[attr]
+        reader: _Reader,
+        values: Sequence[InputModel],
+        up: Item | None,
+        name: str | None,
+        many: bool,
+    ) -> list[Item]:
+        """The items of ``values``, all of ``reader``'s class, reached from ``up`` at
+        ``name`` (a collection if ``many``, else one child or the root), each followed by its
+        children (the body's order: the order of `wanted` and `checked`).
+
+        One call per collection, not per object: what every object of the collection shares
+        (the reader's parts) is looked up once.
+        """
         key = reader.key
-        own_key: Key | None
-        if len(key) == 1:
-            own_key = (values[key[0]],) if key[0] in values else None
-        else:
-            own_key = tuple(values[k] for k in key) if all(k in values for k in key) else None
-        # A node without references or children shares one empty dict (never written).
-        refs: dict[str, Any] = {} if reader.refs else _NONE
-        children: dict[str, list[Item] | Item | None] = {} if reader.children else _NONE
-        item = Item(plan, reader.mode, up, name, index, values, refs, children, own_key)
-        for ref, attr in reader.refs:
-            if attr not in given:
-                continue
-            raw = state[attr]
-            if ref.many:
-                self.objects.add(ref.group)
-                keys = [k if k.__class__ is tuple else (k,) for k in raw or ()]
-                for one in keys:
-                    self._want(ref.group, one, item)
-                refs[ref.name] = keys
-            elif raw is None:
-                refs[ref.name] = None
-            else:
-                one = raw if raw.__class__ is tuple else (raw,)
-                # `_want`, inlined: one call less per reference of every item
-                wanted = self.wanted.get(ref.group)
-                if wanted is None:
-                    wanted = self.wanted[ref.group] = ([], [])
-                wanted[0].append(one)
-                wanted[1].append(item)
-                refs[ref.name] = one
-        for child, attr, body_key in reader.children:
-            if attr not in given:
-                continue
-            raw = state[attr]
-            if child.many:
-                if raw:
-                    # Every item of a validated list is of one input model class: one reader.
-                    sub_reader = _reader(type(raw[0]), child.plan)
-                    sub_plan = child.plan
-                    parse = self.parse
-                    children[child.name] = [
-                        parse(sub_plan, sub, item, body_key, i, sub_reader)
-                        for i, sub in enumerate(raw)
-                    ]
+        single = key[0] if len(key) == 1 else ""
+        refs_of = reader.refs
+        children_of = reader.children
+        mode = reader.mode
+        checked = self.checked if reader.checked else None
+        wanted = self.wanted
+        items = []
+        # The objects of a collection usually give the same keys: what to copy is worked out
+        # again only when they differ from the previous object's.
+        last: Set[str] | None = None
+        pick = None
+        for index, value in enumerate(values):
+            state = value.__dict__
+            given = value.__pydantic_fields_set__
+            if pick is None or given != last:
+                pick = reader.pick(given)
+                last = given
+            written = {w: state[attr] for w, attr in pick.pairs}
+            own_key: Key | None = None
+            if pick.has_key:
+                own_key = (written[single],) if single else tuple(written[k] for k in key)
+            # A node without references or children shares one empty dict (never written).
+            refs: dict[str, Any] = {} if refs_of else _NONE
+            children: dict[str, list[Item] | Item | None] = {} if children_of else _NONE
+            item = Item(
+                plan, mode, up, name, index if many else None, written, refs, children, own_key
+            )
+            items.append(item)
+            for attr, ref_name, group, ref_many in refs_of:
+                if attr not in given:
+                    continue
+                raw = state[attr]
+                if ref_many:
+                    self.objects.add(group)
+                    keys = [k if k.__class__ is tuple else (k,) for k in raw or ()]
+                    for one in keys:
+                        self._want(group, one, item)
+                    refs[ref_name] = keys
+                elif raw is None:
+                    refs[ref_name] = None
                 else:
-                    children[child.name] = []
-            else:
-                children[child.name] = (
-                    None if raw is None else self.parse(child.plan, raw, item, body_key)
-                )
-        if reader.checked:
-            self.checked.append(item)
-        return item
+                    one = raw if raw.__class__ is tuple else (raw,)
+                    # `_want`, inlined: one call less per reference of every item
+                    lists = wanted.get(group)
+                    if lists is None:
+                        lists = wanted[group] = ([], [])
+                    lists[0].append(one)
+                    lists[1].append(item)
+                    refs[ref_name] = one
+            for child, attr, body_key in children_of:
+                if attr not in given:
+                    continue
+                raw = state[attr]
+                sub = child.plan
+                if child.many:
+                    # Every item of a validated list is of one input model class: one reader.
+                    children[child.name] = (
+                        self._items(sub, _reader(type(raw[0]), sub), raw, item, body_key, True)
+                        if raw
+                        else []
+                    )
+                elif raw is None:
+                    children[child.name] = None
+                else:
+                    reader_of = _reader(type(raw), sub)
+                    children[child.name] = self._items(
+                        sub, reader_of, (raw,), item, body_key, False
+                    )[0]
+            if checked is not None:
+                checked.append(item)
+        return items
 
     def _want(self, group: tuple[type, tuple[str, ...]], key: Key, where: Item | Loc) -> None:
         """Note that a row of ``group`` with ``key`` must exist, for ``where``: the item that

@@ -218,38 +218,50 @@ def _sqlite_real(expr: Any, escaped: bool) -> Any:
 
 def _fifteen_digits(x: Any) -> Any:
     """Whether the REAL ``x`` is the double nearest to a decimal of at most 15 significant
-    digits in [1e-4, 1e15): ``N = round(x * 10**k)``, then ``N / 10**k = x``, with ``k`` the
-    15-digit scale of ``x``'s decade.
+    digits in [1e-4, 1e15): ``N = x * 10**k`` rounded to an integer, then ``N / 10**k = x``,
+    with ``k`` the 15-digit scale of ``x``'s decade.
 
     ``N / 10**k = x`` holds only if ``x`` is the double nearest to the decimal
-    ``N * 10**-k`` (``10**k`` is an exact integer literal for the ``k`` of that range, 0 to
-    18; division is correctly rounded and ``round`` is symmetric in sign), and ``N`` has at
-    most 15 digits wherever ``|x| < 10**(15 - k)``. The decade comes from comparisons of
-    ``x`` itself, a binary search of `_DECADES` (five or six steps, no function call: this
-    test is most of the JSON statement's cost beyond SQLite's own, run for every float, and
-    ``log10``/``power`` cost four times as much). A bound below 1 is a literal a little under
-    the power of ten (`_DECADES`): however SQLite reads it, a value at most takes the next
-    smaller ``k``, a stricter test (a marker, never a wrong text). The outer bounds are
-    `_FIXED_LOW` and `_FIXED_HIGH`; constants are SQL literals, not bound parameters, so a
+    ``N * 10**-k`` (``10**k``, 0 to 18, is exact in any reading of its literal; division is
+    correctly rounded), and ``N`` has at most 15 digits wherever ``|x| < 10**(15 - k)``: the
+    test is sound for any integer ``N``, and ``x * 10**k`` rounded half away from zero (a
+    CAST of ``x * 10**k`` plus or minus one half, no function call) finds the decimal where
+    there is one. The decade comes from comparisons of ``x`` itself, a binary search of
+    `_DECADES` after its sign (five or six steps, no function call: this test is most of the
+    JSON statement's cost beyond SQLite's own, run for every float, and ``abs``/``log10``/
+    ``power`` cost four times as much). A bound below 1 is a literal a little under the power
+    of ten (`_DECADES`): however SQLite reads it, a value at most takes the next smaller
+    ``k``, a stricter test (a marker, never a wrong text). Outside `_FIXED_LOW` and
+    `_FIXED_HIGH` the test is false; constants are SQL literals, not bound parameters, so a
     call binds none of them.
     """
-    low, high = _sql(_FIXED_LOW), _sql(_FIXED_HIGH)
+    # Cut j (j >= 1) starts interval j: below the first cut and above the last one, false.
+    intervals = len(_DECADES) + 2
     return case(
-        (x.between(low, high), _decade_test(x, 0, len(_DECADES) - 1, 1)),
-        (x.between(-high, -low), _decade_test(x, 0, len(_DECADES) - 1, -1)),
-        else_=false(),
+        (x > _sql("0"), _decade_test(x, 0, intervals - 1, 1)),
+        else_=_decade_test(x, 0, intervals - 1, -1),
     )
 
 
 def _decade_test(x: Any, first: int, last: int, sign: int) -> Any:
-    """The test of `_fifteen_digits` for ``sign * x`` in the decades ``first`` to ``last`` of
-    `_DECADES` (``sign * x`` is known to lie in them)."""
+    """The test of `_fifteen_digits` for ``sign * x`` in the intervals ``first`` to ``last``:
+    interval 0 is below `_FIXED_LOW`, ``1 + i`` the decade ``i`` of `_DECADES` and the last
+    one above `_FIXED_HIGH`."""
     if first == last:
-        scale = _sql(str(10 ** (18 - first)))
-        return func.round(x * scale).op("/")(scale) == x
+        i = first - 1
+        if not 0 <= i < len(_DECADES):
+            return false()
+        scale = _sql(f"1e{18 - i}")
+        half = _sql("0.5" if sign > 0 else "-0.5")
+        return cast(x * scale + half, Integer).op("/")(scale) == x
     middle = (first + last + 1) // 2
-    bound = _sql(("" if sign > 0 else "-") + _DECADES[middle])
-    upper = x >= bound if sign > 0 else x <= bound
+    minus = "" if sign > 0 else "-"
+    if middle - 1 < len(_DECADES):
+        bound = _sql(minus + _DECADES[middle - 1])
+        upper = x >= bound if sign > 0 else x <= bound
+    else:
+        bound = _sql(minus + _FIXED_HIGH)
+        upper = x > bound if sign > 0 else x < bound
     return case(
         (upper, _decade_test(x, middle, last, sign)),
         else_=_decade_test(x, first, middle - 1, sign),
@@ -311,12 +323,13 @@ _DECADES = (
     "0.000999999999999",
     "0.00999999999999",
     "0.0999999999999",
-    *(str(10**e) for e in range(15)),
+    *(f"1e{e}" for e in range(15)),
 )
 """The lower bound of each decade of `_fifteen_digits`, 1e-4 to 1e14 (the decade of ``i`` has
-the 15-digit scale ``10 ** (18 - i)``): below 1, 1e-12 under the power of ten in relative
-terms, far more than any reading of the literal is off, so that no value of a decade is ever
-taken for one of the decade below (whose larger scale would test 16 digits)."""
+the 15-digit scale ``10 ** (18 - i)``): from 1 up the power of ten (a REAL literal SQLite reads
+exactly: a digit times exact powers of ten), below 1, 1e-12 under it in relative terms, far
+more than any reading of the literal is off, so that no value of a decade is ever taken for
+one of the decade below (whose larger scale would test 16 digits)."""
 _NO_MICROSECONDS = (_sql("'.000000'"), _sql("''"))
 
 

@@ -164,5 +164,5 @@ def test_one_statement_per_criteria_structure(network: Engine) -> None:
             SHAPE.fetch_json(session, Line.line_id >= key + 10, limit=1, strategy="json")
             seen.append(dict(doc.calls.statements))
     structure = (1, (Line.line_id == 1)._generate_cache_key().key)
-    assert seen[0][structure] is seen[1][structure] is seen[2][structure]
+    assert seen[0][structure][0] is seen[1][structure][0] is seen[2][structure][0]
     assert len(seen[0]) == len(seen[2])

@@ -365,7 +365,28 @@ def _make_converter(level: _CoreLevel) -> Callable[[Any], Document]:
         return out
 
     if order == [*ones, *many, *(n for n, _ in values), *(n for n, _ in ids)]:
-        return make
+        if converted or values or ids or len(many) > 1:
+            return make
+        # The common levels (columns as they come, at most one collection): no loop per row.
+        if many:
+            (collection,) = many
+
+            def make_simple(row: Any) -> Document:
+                out: Document = dict(zip(names, row))  # noqa: B905 (the row is longer)
+                if ones:
+                    out.update(ones)
+                out[collection] = []
+                return out
+
+            return make_simple
+
+        def make_plain(row: Any) -> Document:
+            out: Document = dict(zip(names, row))  # noqa: B905 (the row is longer)
+            if ones:
+                out.update(ones)
+            return out
+
+        return make_plain
 
     def make_ordered(row: Any) -> Document:
         # Placeholders of several kinds interleaved: keep their declared key order.
@@ -425,22 +446,47 @@ def _run_children(
             for doc, row in records:
                 doc[name] = by_remote.get(local(row))
         else:
-            many = child.rel.many
-            for row in rows:
-                key = child.key(row)
-                found = child_by_key.get(key)
-                if found is None:
-                    doc = child_by_key[key] = make(row)
-                    child_records.append((doc, row))
-                else:
-                    doc = found
-                parent = by_key[child.parent_key(row)]
-                if child.key_value is not None:
-                    parent[name].append(child.key_value(row))
-                elif many:
-                    parent[name].append(doc)
-                elif parent[name] is None:
-                    parent[name] = doc
+            _group(child, rows, make, name, by_key, child_records, child_by_key)
         if child.children:
             child_keys = _Keys(list(child_by_key), partial(child.keys_statement, keys, request))
             _run_children(child, child_keys, child_records, child_by_key, request)
+
+
+def _group(
+    child: _CoreLevel,
+    rows: Sequence[Any],
+    make: Callable[[Any], Document],
+    name: str,
+    by_key: dict[Any, Document],
+    records: list[tuple[Document, Any]],
+    child_by_key: dict[Any, Document],
+) -> None:
+    """Place a collection level's ``rows`` under their parents (``by_key``), one document per
+    distinct key (``child_by_key``, ``records``): the loop runs once per row, so everything it
+    reads is a local."""
+    key_of, parent_of, key_value = child.key, child.parent_key, child.key_value
+    known = child_by_key.get
+    add = records.append
+    assert child.rel is not None
+    if key_value is None and child.rel.many:
+        for row in rows:
+            key = key_of(row)
+            doc = known(key)
+            if doc is None:
+                doc = child_by_key[key] = make(row)
+                add((doc, row))
+            by_key[parent_of(row)][name].append(doc)
+        return
+    for row in rows:
+        key = key_of(row)
+        doc = known(key)
+        if doc is None:
+            doc = child_by_key[key] = make(row)
+            add((doc, row))
+        parent = by_key[parent_of(row)]
+        if key_value is not None:
+            parent[name].append(key_value(row))
+        elif child.rel.many:
+            parent[name].append(doc)
+        elif parent[name] is None:
+            parent[name] = doc

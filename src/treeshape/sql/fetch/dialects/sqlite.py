@@ -226,8 +226,8 @@ def _fifteen_digits(x: Any) -> Any:
     correctly rounded), and ``N`` has at most 15 digits wherever ``|x| < 10**(15 - k)``: the
     test is sound for any integer ``N``, and ``x * 10**k`` rounded half away from zero (a
     CAST of ``x * 10**k`` plus or minus one half, no function call) finds the decimal where
-    there is one. The decade comes from comparisons of ``x`` itself, a binary search of
-    `_DECADES` after its sign (five or six steps, no function call: this test is most of the
+    there is one. The decade comes from comparisons of ``x`` itself, after its sign, in
+    groups of `_DECADES` (`_signed_test`; no function call: this test is most of the
     JSON statement's cost beyond SQLite's own, run for every float, and ``abs``/``log10``/
     ``power`` cost four times as much). A bound below 1 is a literal a little under the power
     of ten (`_DECADES`): however SQLite reads it, a value at most takes the next smaller
@@ -235,36 +235,45 @@ def _fifteen_digits(x: Any) -> Any:
     `_FIXED_HIGH` the test is false; constants are SQL literals, not bound parameters, so a
     call binds none of them.
     """
-    # Cut j (j >= 1) starts interval j: below the first cut and above the last one, false.
-    intervals = len(_DECADES) + 2
-    return case(
-        (x > _sql("0"), _decade_test(x, 0, intervals - 1, 1)),
-        else_=_decade_test(x, 0, intervals - 1, -1),
-    )
+    return case((x > _sql("0.0"), _signed_test(x, 1)), else_=_signed_test(x, -1))
 
 
-def _decade_test(x: Any, first: int, last: int, sign: int) -> Any:
-    """The test of `_fifteen_digits` for ``sign * x`` in the intervals ``first`` to ``last``:
-    interval 0 is below `_FIXED_LOW`, ``1 + i`` the decade ``i`` of `_DECADES` and the last
-    one above `_FIXED_HIGH`."""
-    if first == last:
-        i = first - 1
-        if not 0 <= i < len(_DECADES):
-            return false()
-        scale = _sql(f"1e{18 - i}")
+def _signed_test(x: Any, sign: int) -> Any:
+    """`_fifteen_digits` for ``sign * x > 0`` (any other value fails every comparison).
+
+    Three groups of decades, the values of most data first (1 to 1e5, found from the bottom
+    up), then 1e5 to 1e15, then 1e-4 to 1: a CASE picks the group, a CASE in it the decade.
+    Two levels, not a binary tree: SQLite's parser has a fixed stack, which deeply nested
+    CASEs inside a deep document's subqueries would overflow.
+    """
+
+    def at_least(bound: str) -> Any:
+        return x >= _sql(bound) if sign > 0 else x <= _sql("-" + bound)
+
+    def below(bound: str) -> Any:
+        return x < _sql(bound) if sign > 0 else x > _sql("-" + bound)
+
+    def test(e: int) -> Any:
+        scale = _sql(f"1e{14 - e}")
         half = _sql("0.5" if sign > 0 else "-0.5")
         return cast(x * scale + half, Integer).op("/")(scale) == x
-    middle = (first + last + 1) // 2
-    minus = "" if sign > 0 else "-"
-    if middle - 1 < len(_DECADES):
-        bound = _sql(minus + _DECADES[middle - 1])
-        upper = x >= bound if sign > 0 else x <= bound
-    else:
-        bound = _sql(minus + _FIXED_HIGH)
-        upper = x > bound if sign > 0 else x < bound
+
+    def bound(e: int) -> str:
+        return _DECADES[e + 4]
+
+    # Within [1, 1e5), from the bottom: each bound is the next decade's (`_DECADES`).
+    common = case(*((below(bound(e + 1)), test(e)) for e in range(4)), else_=test(4))
+    high = case(
+        (x > _sql(_FIXED_HIGH) if sign > 0 else x < _sql("-" + _FIXED_HIGH), false()),
+        *((at_least(bound(e)), test(e)) for e in range(14, 5, -1)),
+        else_=test(5),
+    )
+    low = case(*((at_least(bound(e)), test(e)) for e in range(-1, -4, -1)), else_=test(-4))
     return case(
-        (upper, _decade_test(x, middle, last, sign)),
-        else_=_decade_test(x, first, middle - 1, sign),
+        (at_least(bound(5)), high),
+        (at_least(bound(0)), common),
+        (at_least(bound(-4)), low),
+        else_=false(),
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, bindparam, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import treeshape as ts
@@ -21,6 +21,7 @@ from tests.factories import NetworkSpec, build_network
 from tests.models import Journey, Line, Place
 from tests.test_fetch import STRATEGIES, reference
 from tests.test_fetch import db as db
+from treeshape.sql.fetch.json import json_plans
 
 SHAPE = ts.shape(Line, "journeys.calls.place", "operator")
 
@@ -110,3 +111,58 @@ def test_a_users_orm_hook_still_sees_the_statement(network: Engine) -> None:
             seen.clear()
             ts.shape(Journey, "calls").fetch_json(session, strategy=strategy)
             assert len(seen) == (1 if strategy == "json" else 2)
+
+
+def test_each_call_binds_its_own_values_into_the_shared_statement(network: Engine) -> None:
+    """The statement built once per criteria structure (`CallStatements`) takes every value of
+    the call: IN lists of other lengths (and empty), a bind with a callable, values inside a
+    subquery, an order by attribute."""
+    subquery = select(Journey.line_id).where(Journey.journey_id <= 3)
+    calls: list[tuple[tuple[Any, ...], tuple[Any, ...]]] = [
+        ((Line.line_id.in_([2, 4]),), ()),
+        ((Line.line_id.in_([1, 3, 5]),), ()),
+        ((Line.line_id.in_([]),), ()),
+        ((Line.line_id.in_([5]),), (Line.name,)),
+        ((Line.line_id.in_([1, 2, 3]),), (Line.name,)),
+        ((Line.line_id == bindparam("k", callable_=lambda: 3),), ()),
+        ((Line.line_id == bindparam("k", callable_=lambda: 4),), ()),
+        ((Line.line_id.in_(subquery), Line.line_id > 0), ()),
+        ((Line.line_id.not_in(subquery), Line.line_id > 2), ()),
+    ]
+    for strategy in STRATEGIES:
+        with Session(network) as session:
+            for _ in range(2):
+                for criteria, order in calls:
+                    expected = reference(network, SHAPE, *criteria, order_by=order)
+                    raw = SHAPE.fetch_json(session, *criteria, order_by=order, strategy=strategy)
+                    assert orjson.loads(raw) == expected, (strategy, criteria)
+
+
+def test_a_value_shared_between_criteria_is_bound_per_call(network: Engine) -> None:
+    """One bound value in two criteria is never keyed as two: such calls build their own
+    statement, and the next call with distinct values gets its own values."""
+    for strategy in STRATEGIES:
+        with Session(network) as session:
+            for low, high in ((2, 2), (3, 3), (1, 4), (4, 4)):
+                shared = bindparam("v", low)
+                if low == high:
+                    criteria: tuple[Any, ...] = (Line.line_id >= shared, Line.line_id <= shared)
+                else:
+                    criteria = (Line.line_id >= low, Line.line_id <= high)
+                got = SHAPE.fetch(session, *criteria, strategy=strategy)
+                assert got == reference(network, SHAPE, *criteria), (strategy, low, high)
+                assert [d["line_id"] for d in got] == list(range(low, high + 1))
+
+
+def test_one_statement_per_criteria_structure(network: Engine) -> None:
+    """Calls of one structure share one statement object; a window builds its own."""
+    doc = json_plans(SHAPE.__treeshape_node__).get(network.dialect)
+    with Session(network) as session:
+        seen = []
+        for key in (1, 2, 3):
+            SHAPE.fetch_json(session, Line.line_id == key, strategy="json")
+            SHAPE.fetch_json(session, Line.line_id >= key + 10, limit=1, strategy="json")
+            seen.append(dict(doc.calls.statements))
+    structure = (1, (Line.line_id == 1)._generate_cache_key().key)
+    assert seen[0][structure][0] is seen[1][structure][0] is seen[2][structure][0]
+    assert len(seen[0]) == len(seen[2])

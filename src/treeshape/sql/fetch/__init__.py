@@ -67,7 +67,7 @@ from sqlalchemy.engine import Dialect
 from ...tree import ShapeNode
 from .core import run_core
 from .dialects import JSON_DIALECTS
-from .json import json_plans, run_json
+from .json import DocumentExpression, json_plans, run_json
 from .request import Document, FetchError, FetchRequest, Strategy
 
 __all__ = ["Document", "FetchError", "Strategy", "fetch", "fetch_json"]
@@ -88,8 +88,9 @@ def fetch(
 ) -> list[Document]:
     """The JSON-ready documents of the roots matching ``criteria`` (see the module doc)."""
     request = FetchRequest.make(node, session, criteria, order_by, limit, offset)
-    if choose(node, request.dialect, strategy) == "json":
-        return list(orjson.loads(run_json(node, request)))
+    doc = json_plan(node, request.dialect, strategy)
+    if doc is not None:
+        return list(orjson.loads(run_json(node, request, doc)))
     return run_core(node, request)
 
 
@@ -105,23 +106,30 @@ def fetch_json(
 ) -> bytes:
     """`fetch` as JSON bytes (an array), straight from the database's text where it can."""
     request = FetchRequest.make(node, session, criteria, order_by, limit, offset)
-    if choose(node, request.dialect, strategy) == "json":
-        return run_json(node, request)
+    doc = json_plan(node, request.dialect, strategy)
+    if doc is not None:
+        return run_json(node, request, doc)
     return orjson.dumps(run_core(node, request))
 
 
 def choose(node: ShapeNode, dialect: Dialect, strategy: Strategy) -> Literal["core", "json"]:
     """The strategy a call runs: ``strategy`` checked against what the tree and database allow."""
+    return "core" if json_plan(node, dialect, strategy) is None else "json"
+
+
+def json_plan(node: ShapeNode, dialect: Dialect, strategy: Strategy) -> DocumentExpression | None:
+    """The JSON plan a call runs, or ``None`` where it runs the Core strategy (`choose`)."""
     if strategy == "core":
-        return "core"
+        return None
     if strategy not in ("auto", "json"):
         raise FetchError(f"fetch(strategy=...) must be 'auto', 'core' or 'json', got {strategy!r}.")
     dialect_class = JSON_DIALECTS.get(dialect.name)
     if strategy == "auto" and (dialect_class is None or not dialect_class.preferred):
-        return "core"
+        return None
     plan = json_plans(node).get(dialect)
     if isinstance(plan, str):
         if strategy == "json":
             raise FetchError(f"fetch(strategy='json') is not possible here: {plan}")
-        return "core"
-    return "json"
+        return None
+    doc: DocumentExpression = plan
+    return doc

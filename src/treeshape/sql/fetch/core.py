@@ -41,7 +41,7 @@ from .relations import (
     local_keys,
     remote_keys,
 )
-from .request import Document, FetchRequest, execute
+from .request import CallStatements, Document, FetchRequest, execute
 
 __all__ = ["bound_limit", "run_core"]
 
@@ -111,9 +111,14 @@ class _CoreLevel:
     locals: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
     remote: Callable[[Any], Any] = operator.itemgetter(0)
     children: list[_CoreLevel] = field(default_factory=list)
+    calls: CallStatements = field(init=False)
+    """The roots' statement per structure of a call's criteria and order (`CallStatements`)."""
     bound: Select[Any] | None = None
     """The rows statement with bound keys, built at its first use (it is the same for every
     call, so SQLAlchemy's compiled cache serves it without building a statement per call)."""
+
+    def __post_init__(self) -> None:
+        self.calls = CallStatements(self.root_statement)
 
     def add(self, expression: Any) -> int:
         self.columns.append(expression.label(f"c{len(self.columns)}"))
@@ -167,9 +172,10 @@ class _CoreLevel:
         parameter.
         """
         if self.mode == "root":
-            stmt = select(*self.columns).where(*request.criteria)
-            stmt = stmt.order_by(*request.root_order(self.rows_entity, self.node))
-            return request.window(stmt), None
+            found = self.calls.get(request)
+            if found is not None:
+                return found
+            return request.window(self.root_statement(request.criteria, request.order_by)), None
         assert parent_keys is not None and self.rel is not None
         dialect = request.dialect.name
         if self.mode == "lookup":
@@ -187,6 +193,11 @@ class _CoreLevel:
             return self._bound_statement(), {_KEYS: parent_keys.values}
         parent_pk = [getattr(self.rows_parent, k) for k in _pk_keys(self.rows_parent)]
         return self._grouped(in_keys(parent_pk, parent_keys.query())), None
+
+    def root_statement(self, criteria: tuple[Any, ...], order_by: tuple[Any, ...]) -> Select[Any]:
+        """The roots' rows for these criteria and order (the primary key as tie-breaker)."""
+        pk = [getattr(self.rows_entity, key) for key in self.node.info.primary_key]
+        return select(*self.columns).where(*criteria).order_by(*order_by, *pk)
 
     def _bound_statement(self) -> Select[Any]:
         """The rows statement with the keys as the expanding parameter ``_KEYS``."""
@@ -216,7 +227,13 @@ class _CoreLevel:
             columns = [inner.c[column.name] for column in self.columns]
             window = window_range(self.rel.options, inner.c.rn)
             return select(*columns).where(*window).order_by(inner.c.rn)
-        return stmt.order_by(*collection_order_in(self.rel, self.rows_entity, joined))
+        # Each parent's rows in the collection's order is all that stitching needs: the
+        # parents' keys first let the database read an index in its order (SQLite reads
+        # stop_times by (trip_id, stop_sequence) for the trips' keys) instead of sorting every
+        # row of the level by the collection's order.
+        parent_pk = [getattr(self.rows_parent, k) for k in _pk_keys(self.rows_parent)]
+        order = collection_order_in(self.rel, self.rows_entity, joined)
+        return stmt.order_by(*parent_pk, *order)
 
 
 def _numbered(
@@ -348,7 +365,28 @@ def _make_converter(level: _CoreLevel) -> Callable[[Any], Document]:
         return out
 
     if order == [*ones, *many, *(n for n, _ in values), *(n for n, _ in ids)]:
-        return make
+        if converted or values or ids or len(many) > 1:
+            return make
+        # The common levels (columns as they come, at most one collection): no loop per row.
+        if many:
+            (collection,) = many
+
+            def make_simple(row: Any) -> Document:
+                out: Document = dict(zip(names, row))  # noqa: B905 (the row is longer)
+                if ones:
+                    out.update(ones)
+                out[collection] = []
+                return out
+
+            return make_simple
+
+        def make_plain(row: Any) -> Document:
+            out: Document = dict(zip(names, row))  # noqa: B905 (the row is longer)
+            if ones:
+                out.update(ones)
+            return out
+
+        return make_plain
 
     def make_ordered(row: Any) -> Document:
         # Placeholders of several kinds interleaved: keep their declared key order.
@@ -362,7 +400,7 @@ def _make_converter(level: _CoreLevel) -> Callable[[Any], Document]:
 
 def run_core(node: ShapeNode, request: FetchRequest) -> list[Document]:
     plan = _core_plan(node)
-    rows = execute(node, request, plan.rows_statement(None, request)[0]).all()
+    rows = execute(node, request, *plan.rows_statement(None, request)).all()
     make = _make_converter(plan)
     records = [(make(row), row) for row in rows]
     by_key = {plan.key(row): doc for doc, row in records}
@@ -408,22 +446,47 @@ def _run_children(
             for doc, row in records:
                 doc[name] = by_remote.get(local(row))
         else:
-            many = child.rel.many
-            for row in rows:
-                key = child.key(row)
-                found = child_by_key.get(key)
-                if found is None:
-                    doc = child_by_key[key] = make(row)
-                    child_records.append((doc, row))
-                else:
-                    doc = found
-                parent = by_key[child.parent_key(row)]
-                if child.key_value is not None:
-                    parent[name].append(child.key_value(row))
-                elif many:
-                    parent[name].append(doc)
-                elif parent[name] is None:
-                    parent[name] = doc
+            _group(child, rows, make, name, by_key, child_records, child_by_key)
         if child.children:
             child_keys = _Keys(list(child_by_key), partial(child.keys_statement, keys, request))
             _run_children(child, child_keys, child_records, child_by_key, request)
+
+
+def _group(
+    child: _CoreLevel,
+    rows: Sequence[Any],
+    make: Callable[[Any], Document],
+    name: str,
+    by_key: dict[Any, Document],
+    records: list[tuple[Document, Any]],
+    child_by_key: dict[Any, Document],
+) -> None:
+    """Place a collection level's ``rows`` under their parents (``by_key``), one document per
+    distinct key (``child_by_key``, ``records``): the loop runs once per row, so everything it
+    reads is a local."""
+    key_of, parent_of, key_value = child.key, child.parent_key, child.key_value
+    known = child_by_key.get
+    add = records.append
+    assert child.rel is not None
+    if key_value is None and child.rel.many:
+        for row in rows:
+            key = key_of(row)
+            doc = known(key)
+            if doc is None:
+                doc = child_by_key[key] = make(row)
+                add((doc, row))
+            by_key[parent_of(row)][name].append(doc)
+        return
+    for row in rows:
+        key = key_of(row)
+        doc = known(key)
+        if doc is None:
+            doc = child_by_key[key] = make(row)
+            add((doc, row))
+        parent = by_key[parent_of(row)]
+        if key_value is not None:
+            parent[name].append(key_value(row))
+        elif child.rel.many:
+            parent[name].append(doc)
+        elif parent[name] is None:
+            parent[name] = doc

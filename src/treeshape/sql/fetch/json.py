@@ -36,7 +36,7 @@ from .core import run_core
 from .dialects import json_dialect
 from .dialects.base import FLOAT_MARKER, JsonDialect, Unsupported, json_key
 from .relations import field_expression, joinable_lookup, local_keys, remote_keys
-from .request import FetchRequest, execute
+from .request import CallStatements, FetchRequest, execute
 
 __all__ = [
     "DocumentExpression",
@@ -209,12 +209,20 @@ class DocumentExpression(ColumnElement[Any]):
         ]
         self.ordered = self.statement.order_by(*self.key_order)
         """`statement` in primary-key order: a call without ``order_by=`` only adds criteria."""
+        self.calls = CallStatements(self.call_statement)
+        """The statement of each structure of a call's criteria and order, built once."""
         self.reencode = False
         """Every row goes through `restore` (a column whose exact text only Python writes)."""
         self.marks = False
         """Rows may hold a float marker (`restore` those that do)."""
         self.marker = _MARKER
         """How a marker starts in the database's text (`JsonDialect.marker`)."""
+
+    def call_statement(self, criteria: tuple[Any, ...], order_by: tuple[Any, ...]) -> Select[Any]:
+        """The statement of a call with these criteria and order (the roots' window apart)."""
+        if order_by:
+            return self.statement.where(*criteria).order_by(*order_by, *self.key_order)
+        return self.ordered.where(*criteria)
 
     def has_marker(self, text: str | bytes) -> bool:
         """Whether one root's text may hold a float marker: a search for the marker, after one
@@ -234,8 +242,11 @@ def _compile_document(element: DocumentExpression, compiler: Any, **kw: Any) -> 
     return text
 
 
-def run_json(node: ShapeNode, request: FetchRequest) -> bytes:
-    doc: DocumentExpression = json_plans(node).get(request.dialect)
+def run_json(node: ShapeNode, request: FetchRequest, doc: Any = None) -> bytes:
+    """The roots' documents as one JSON array, by ``doc`` (the tree's plan for the request's
+    dialect, looked up where not given)."""
+    if doc is None:
+        doc = json_plans(node).get(request.dialect)
     try:
         texts = _texts(node, request, doc)
         if None in texts:
@@ -254,14 +265,16 @@ def run_json(node: ShapeNode, request: FetchRequest) -> bytes:
     return _array(texts)
 
 
-def _texts(node: ShapeNode, request: FetchRequest, doc: DocumentExpression) -> Sequence[Any]:
-    """The roots' texts of ``doc`` for ``request``."""
-    if request.order_by:
-        stmt = doc.statement.where(*request.criteria).order_by(*request.order_by, *doc.key_order)
+def _texts(node: ShapeNode, request: FetchRequest, doc: Any) -> Sequence[Any]:
+    """The roots' texts of ``doc`` for ``request``: the statement built once per structure of
+    the call's criteria and order (`CallStatements`) where it can be, else built here."""
+    found = doc.calls.get(request)
+    if found is None:
+        stmt = request.window(doc.call_statement(request.criteria, request.order_by))
+        params = None
     else:
-        stmt = doc.ordered.where(*request.criteria)
-    stmt = request.window(stmt)
-    texts: Sequence[Any] = execute(node, request, stmt).scalars().all()
+        stmt, params = found
+    texts: Sequence[Any] = execute(node, request, stmt, params).scalars().all()
     return texts
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Uuid,
     case,
     cast,
+    false,
     func,
     literal_column,
     null,
@@ -198,33 +199,81 @@ def _sqlite_real(expr: Any, escaped: bool) -> Any:
 
     SQLite's JSON prints a REAL with ``%!.15g``, which is orjson's text exactly where the value
     has a decimal form of at most 15 significant digits and lies in [1e-4, 1e15) (fixed
-    notation in both). Whether it has one is checked exactly in IEEE arithmetic, no printf:
-    ``N = round(x * 10**k)`` for the 15-digit scale ``k``, and ``N / 10**k = x`` holds only
-    if ``x`` is the double nearest to the decimal ``N * 10**-k`` (``10**k`` is exact for the
-    ``k`` of that range, division is correctly rounded and ``round`` is symmetric in sign).
-    Every other finite value (16 or 17 digits, other magnitudes) becomes a `float_marker` of
-    its exact binary form, which `restore` turns into orjson's text in Python; infinities are
-    null, as in ``dump_json``.
-
-    The test comes first and costs what a value costs most of the time (it is most of the
-    JSON statement's cost beyond SQLite's own): one ``abs`` (``BETWEEN`` evaluates it once;
-    its upper bound is the largest double below 1e15) and the scale twice; constants are SQL
-    literals, not bound parameters, so a call binds none of them, each chosen so that how
-    SQLite reads it does not matter (`_FIXED_LOW`).
+    notation in both). Whether it has one is checked exactly in IEEE arithmetic, no printf
+    (`_fifteen_digits`). Every other finite value (16 or 17 digits, other magnitudes) becomes
+    a `float_marker` of its exact binary form, which `restore` turns into orjson's text in
+    Python; infinities are null, as in ``dump_json``.
     """
-    a = func.abs(expr)
-    scale = func.power(_sql("10"), _sql("14") - _floor(func.log10(a), 100))
-    in_fixed = a.between(_sql(_FIXED_LOW), _sql(_FIXED_HIGH))
-    exact = in_fixed & (func.round(expr * scale).op("/")(scale) == expr)
     # A negative zero (from an expression: stored REALs lose the sign) prints as 0.0.
     zero = case((func.atan2(expr, _sql("-1.0")) < _sql("0"), func.json(_sql("'-0.0'"))), else_=expr)
     return case(
-        (exact, expr),
+        (_fifteen_digits(expr), expr),
         (expr.is_(None), null()),
         (expr == _sql("0"), zero),
         # Infinity minus infinity is NaN, which SQLite makes NULL (no literal to read).
         ((expr - expr).is_(None), null()),
         else_=_bits_marker(expr, escaped),
+    )
+
+
+def _fifteen_digits(x: Any) -> Any:
+    """Whether the REAL ``x`` is the double nearest to a decimal of at most 15 significant
+    digits in [1e-4, 1e15): ``N = x * 10**k`` rounded to an integer, then ``N / 10**k = x``,
+    with ``k`` the 15-digit scale of ``x``'s decade.
+
+    ``N / 10**k = x`` holds only if ``x`` is the double nearest to the decimal
+    ``N * 10**-k`` (``10**k``, 0 to 18, is exact in any reading of its literal; division is
+    correctly rounded), and ``N`` has at most 15 digits wherever ``|x| < 10**(15 - k)``: the
+    test is sound for any integer ``N``, and ``x * 10**k`` rounded half away from zero (a
+    CAST of ``x * 10**k`` plus or minus one half, no function call) finds the decimal where
+    there is one. The decade comes from comparisons of ``x`` itself, after its sign, in
+    groups of `_DECADES` (`_signed_test`; no function call: this test is most of the
+    JSON statement's cost beyond SQLite's own, run for every float, and ``abs``/``log10``/
+    ``power`` cost four times as much). A bound below 1 is a literal a little under the power
+    of ten (`_DECADES`): however SQLite reads it, a value at most takes the next smaller
+    ``k``, a stricter test (a marker, never a wrong text). Outside `_FIXED_LOW` and
+    `_FIXED_HIGH` the test is false; constants are SQL literals, not bound parameters, so a
+    call binds none of them.
+    """
+    return case((x > _sql("0.0"), _signed_test(x, 1)), else_=_signed_test(x, -1))
+
+
+def _signed_test(x: Any, sign: int) -> Any:
+    """`_fifteen_digits` for ``sign * x > 0`` (any other value fails every comparison).
+
+    Three groups of decades, the values of most data first (1 to 1e5, found from the bottom
+    up), then 1e5 to 1e15, then 1e-4 to 1: a CASE picks the group, a CASE in it the decade.
+    Two levels, not a binary tree: SQLite's parser has a fixed stack, which deeply nested
+    CASEs inside a deep document's subqueries would overflow.
+    """
+
+    def at_least(bound: str) -> Any:
+        return x >= _sql(bound) if sign > 0 else x <= _sql("-" + bound)
+
+    def below(bound: str) -> Any:
+        return x < _sql(bound) if sign > 0 else x > _sql("-" + bound)
+
+    def test(e: int) -> Any:
+        scale = _sql(f"1e{14 - e}")
+        half = _sql("0.5" if sign > 0 else "-0.5")
+        return cast(x * scale + half, Integer).op("/")(scale) == x
+
+    def bound(e: int) -> str:
+        return _DECADES[e + 4]
+
+    # Within [1, 1e5), from the bottom: each bound is the next decade's (`_DECADES`).
+    common = case(*((below(bound(e + 1)), test(e)) for e in range(4)), else_=test(4))
+    high = case(
+        (x > _sql(_FIXED_HIGH) if sign > 0 else x < _sql("-" + _FIXED_HIGH), false()),
+        *((at_least(bound(e)), test(e)) for e in range(14, 5, -1)),
+        else_=test(5),
+    )
+    low = case(*((at_least(bound(e)), test(e)) for e in range(-1, -4, -1)), else_=test(-4))
+    return case(
+        (at_least(bound(5)), high),
+        (at_least(bound(0)), common),
+        (at_least(bound(-4)), low),
+        else_=false(),
     )
 
 
@@ -278,6 +327,18 @@ double between them has 15 digits, so the test is the same for any double this t
 (SQLite's reading of a literal is its own; under valgrind it is not even the nearest double)."""
 _FIXED_HIGH = "999999999999999.875"
 """The largest double below 1e15, exact in any reading: ``BETWEEN`` includes its bound."""
+_DECADES = (
+    _FIXED_LOW,
+    "0.000999999999999",
+    "0.00999999999999",
+    "0.0999999999999",
+    *(f"1e{e}" for e in range(15)),
+)
+"""The lower bound of each decade of `_fifteen_digits`, 1e-4 to 1e14 (the decade of ``i`` has
+the 15-digit scale ``10 ** (18 - i)``): from 1 up the power of ten (a REAL literal SQLite reads
+exactly: a digit times exact powers of ten), below 1, 1e-12 under it in relative terms, far
+more than any reading of the literal is off, so that no value of a decade is ever taken for
+one of the decade below (whose larger scale would test 16 digits)."""
 _NO_MICROSECONDS = (_sql("'.000000'"), _sql("''"))
 
 

@@ -599,6 +599,31 @@ def test_repeats_count_as_rows(db: Db) -> None:
             assert docs[1] == {"id": 2, "topics": [1, 4, 4], "ranked_topics": [4, 4], "linked": [1]}
 
 
+def test_filters_beside_a_secondary_window_keep_their_values_below_it(db: Db) -> None:
+    """A collection filtered beside a window through a secondary, and a window with a filter
+    loaded below that window: each load binds its own values. (The rewritten load bound its
+    window's offset and limit, which shifted by position the values SQLAlchemy gives the loads
+    nested under it: the memos' load received the rank filter's ``IN`` list as a number.)"""
+    db.clean()
+    data = fixed_data()
+    data.insert(db.engine)
+    nodes = (
+        Node("Volume", "distinct_topics", {"limit": 0, "where": {"rank": (1, 2)}, "ids": True}, ()),
+        Node(
+            "Volume",
+            "ranked_topics",
+            {"limit": 1},
+            (Node("Topic", "memos", {"limit": 1, "where": {"body": "m1"}, "ids": True}, ()),),
+        ),
+        Node("Volume", "topics", {"where": {"rank": (2, 3)}, "offset": 1, "limit": 2}, ()),
+    )
+    loads: set[int] = set()
+    rows = sorted(data.rows["Volume"].items())
+    expected = [reference(data, "Volume", row, nodes, loads) for _, row in rows]
+    assert any(doc["ranked_topics"] for doc in expected)
+    check_every_backend(db.engine, make_shape("Volume", nodes), expected, 1 + 3 + 1)
+
+
 NESTED = (
     Node(
         "Writer",

@@ -57,7 +57,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, tuple_
+from sqlalchemy import bindparam, func, literal_column, select, tuple_
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import (
     aliased,
@@ -349,11 +349,28 @@ class _SecondaryWindow:
         key = parents[0] if len(parents) == 1 else tuple_(*parents)
         replacement = (
             select(*parents, entity)
-            .where(key.in_(bindparam("primary_keys")), *window_range(self.options, number))
+            .where(key.in_(bindparam("primary_keys")), *_literal_range(self.options, number))
             .order_by(number)
             .options(*options_of(statement))
         )
         compile_state.select_statement = with_compile_options_of(replacement, statement)
+
+
+def _literal_range(options: RelationOptions, number: Any) -> list[Any]:
+    """`window_range` with the offset and limit written as integer literals, not bound.
+
+    The rewritten load must bind the same parameters, in the same order, as the statement it
+    replaces: SQLAlchemy gives the loads nested under it their criteria's values by position
+    among the bound parameters of this statement's cache key and the executing one's
+    (``Load._adjust_for_extra_criteria``), so one more bound value here shifts theirs (a
+    nested filter's value read as a window's bound, or an ``IN`` list as a number). The
+    numbers are validated non-negative integers and part of the plan's key.
+    """
+    upper = options.offset + options.limit if options.limit is not None else None
+    conditions = [number > literal_column(str(int(options.offset)))]
+    if upper is not None:
+        conditions.append(number <= literal_column(str(int(upper))))
+    return conditions
 
 
 class _Orders(CompileStateOption):

@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy.orm import Session
 
 from tests.databases import ALL, Db, database
+from tests.factories import NetworkSpec, build_network
 from tests.models import Base
 
 CoreDb = Db
@@ -27,3 +29,11 @@ def core_db(request: pytest.FixtureRequest) -> Iterator[CoreDb]:
     databases."""
     with database(request, Base.metadata) as db:
         yield db
+
+
+@pytest.fixture
+def network(session: Session) -> Session:
+    """One line's network in ``session``, expunged: loads start from an empty identity map."""
+    build_network(session, NetworkSpec(lines=1))
+    session.expunge_all()
+    return session

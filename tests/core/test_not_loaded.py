@@ -8,18 +8,10 @@ from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session, selectinload
 
 import treeshape as ts
-from tests.factories import NetworkSpec, build_network
 from tests.models import Journey, Line
 from tests.statements import StatementCounter
 
 detail = ts.shape(Line, "journeys.calls.place")
-
-
-@pytest.fixture
-def network(session: Session) -> Session:
-    build_network(session, NetworkSpec(lines=1))
-    session.expunge_all()
-    return session
 
 
 def test_dump_names_the_unloaded_path_and_does_not_query(

@@ -10,7 +10,6 @@ from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 
 import treeshape as ts
-from tests.factories import NetworkSpec, build_network
 from tests.models import Journey, Line
 from tests.statements import StatementCounter
 
@@ -21,13 +20,6 @@ PLACES = ts.computed(
     reads=["journeys.calls"],
 )
 counted = ts.shape(Line, fields=["line_id"], computed={"place_count": PLACES})
-
-
-@pytest.fixture
-def network(session: Session) -> Session:
-    build_network(session, NetworkSpec(lines=1))
-    session.expunge_all()
-    return session
 
 
 def load_line(

@@ -469,6 +469,8 @@ def _group(
     add = records.append
     assert child.rel is not None
     if key_value is None and child.rel.many:
+        # The common case, a collection of documents, without the general loop's two tests per
+        # row (the loop below is its general form).
         for row in rows:
             key = key_of(row)
             doc = known(key)

@@ -206,17 +206,15 @@ def _sqlite_real(expr: Any, escaped: bool) -> Any:
     """
     # A negative zero (from an expression: stored REALs lose the sign) prints as 0.0.
     zero = case((func.atan2(expr, _sql("-1.0")) < _sql("0"), func.json(_sql("'-0.0'"))), else_=expr)
-    # coalesce is inlined by SQLite (a jump where its first argument is not NULL): the common
-    # value costs its test only, with no truth value kept and tested again.
-    return func.coalesce(
-        _fifteen_digits(expr),
-        case(
-            (expr.is_(None), null()),
-            (expr == _sql("0"), zero),
-            # Infinity minus infinity is NaN, which SQLite makes NULL (no literal to read).
-            ((expr - expr).is_(None), null()),
-            else_=_bits_marker(expr, escaped),
-        ),
+    # Not coalesce(test, marker's CASE): the marker one level deeper would overflow SQLite's
+    # parser stack one document level sooner (`_signed_test`).
+    return case(
+        (_fifteen_digits(expr).is_not(None), expr),
+        (expr.is_(None), null()),
+        (expr == _sql("0"), zero),
+        # Infinity minus infinity is NaN, which SQLite makes NULL (no literal to read).
+        ((expr - expr).is_(None), null()),
+        else_=_bits_marker(expr, escaped),
     )
 
 
@@ -240,9 +238,10 @@ def _fifteen_digits(x: Any) -> Any:
 
     One CASE picks the side of 1 and the sign (values of most data first: 1 to 1e15, then
     -1e15 to -1, then the fractions), a CASE in it the decade, counting away from 1, and a
-    CASE in that gives ``x`` where the decade's test passes: three levels, no deeper (SQLite's
-    parser has a fixed stack, which deeply nested CASEs inside a deep document's subqueries
-    would overflow), and NULL (a zero, a NULL) fails four comparisons only.
+    CASE in that gives ``x`` where the decade's test passes: with `_sqlite_real`'s CASE around
+    them four levels, as deep as before and no deeper (SQLite's parser has a fixed stack, which
+    deeply nested CASEs inside a deep document's subqueries would overflow), and NULL (a zero,
+    a NULL) fails four comparisons only.
     """
     return case(
         (x >= _sql(_DECADES[4]), _signed_test(x, 1, up=True)),

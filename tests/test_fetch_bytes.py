@@ -163,6 +163,32 @@ def test_awkward_float_in_one_statement(db: Db, value: float) -> None:
     assert_same_bytes(db, TREE, statements=1)
 
 
+def decade_values() -> list[float]:
+    """Around every decade bound of SQLite's 15-digit test (`_fifteen_digits`), 1e-5 to 1e16:
+    the power of ten and its neighbours, and values of 15, 16 and 17 digits in the decade."""
+    values = []
+    for e in range(-5, 17):
+        power = float(f"1e{e}")
+        values += [power, math.nextafter(power, 0), math.nextafter(power, math.inf)]
+        values += [
+            float(f"{digits}e{e}")
+            for digits in (
+                "1.23456789012345",
+                "9.99999999999999",
+                "1.234567890123456",
+                "1.2345678901234567",
+            )
+        ]
+    return values
+
+
+def test_floats_at_every_decade_bound(db: Db) -> None:
+    """Each decade's test at its edges, both signs: one statement, the dump's bytes."""
+    values = decade_values()
+    fill(db, [(v, "n", [(v, "l"), (-v, "m")]) for v in values])
+    assert_same_bytes(db, TREE, statements=1)
+
+
 def test_every_control_and_non_ascii_character(db: Db) -> None:
     start = 1 if db.kind == "postgresql" else 0
     every = "".join(chr(c) for c in range(start, 0x250)) + "\u2028\u2029\ufeff\U0001f600"

@@ -22,7 +22,6 @@ from sqlalchemy import (
     Uuid,
     case,
     cast,
-    false,
     func,
     literal_column,
     null,
@@ -200,14 +199,17 @@ def _sqlite_real(expr: Any, escaped: bool) -> Any:
     SQLite's JSON prints a REAL with ``%!.15g``, which is orjson's text exactly where the value
     has a decimal form of at most 15 significant digits and lies in [1e-4, 1e15) (fixed
     notation in both). Whether it has one is checked exactly in IEEE arithmetic, no printf
-    (`_fifteen_digits`). Every other finite value (16 or 17 digits, other magnitudes) becomes
-    a `float_marker` of its exact binary form, which `restore` turns into orjson's text in
-    Python; infinities are null, as in ``dump_json``.
+    (`_fifteen_digits`, which gives the value where it passes and NULL elsewhere). Every other
+    finite value (16 or 17 digits, other magnitudes) becomes a `float_marker` of its exact
+    binary form, which `restore` turns into orjson's text in Python; infinities are null, as
+    in ``dump_json``.
     """
     # A negative zero (from an expression: stored REALs lose the sign) prints as 0.0.
     zero = case((func.atan2(expr, _sql("-1.0")) < _sql("0"), func.json(_sql("'-0.0'"))), else_=expr)
+    # Not coalesce(test, marker's CASE): the marker one level deeper would overflow SQLite's
+    # parser stack one document level sooner (`_signed_test`).
     return case(
-        (_fifteen_digits(expr), expr),
+        (_fifteen_digits(expr).is_not(None), expr),
         (expr.is_(None), null()),
         (expr == _sql("0"), zero),
         # Infinity minus infinity is NaN, which SQLite makes NULL (no literal to read).
@@ -217,35 +219,41 @@ def _sqlite_real(expr: Any, escaped: bool) -> Any:
 
 
 def _fifteen_digits(x: Any) -> Any:
-    """Whether the REAL ``x`` is the double nearest to a decimal of at most 15 significant
-    digits in [1e-4, 1e15): ``N = x * 10**k`` rounded to an integer, then ``N / 10**k = x``,
-    with ``k`` the 15-digit scale of ``x``'s decade.
+    """The REAL ``x`` where it is the double nearest to a decimal of at most 15 significant
+    digits in [1e-4, 1e15), else NULL: ``N = x * 10**k`` rounded to an integer, then
+    ``N / 10**k = x``, with ``k`` the 15-digit scale of ``x``'s decade.
 
     ``N / 10**k = x`` holds only if ``x`` is the double nearest to the decimal
     ``N * 10**-k`` (``10**k``, 0 to 18, is exact in any reading of its literal; division is
     correctly rounded), and ``N`` has at most 15 digits wherever ``|x| < 10**(15 - k)``: the
     test is sound for any integer ``N``, and ``x * 10**k`` rounded half away from zero (a
     CAST of ``x * 10**k`` plus or minus one half, no function call) finds the decimal where
-    there is one. The decade comes from comparisons of ``x`` itself, after its sign, in
-    groups of `_DECADES` (`_signed_test`; no function call: this test is most of the
-    JSON statement's cost beyond SQLite's own, run for every float, and ``abs``/``log10``/
-    ``power`` cost four times as much). A bound below 1 is a literal a little under the power
-    of ten (`_DECADES`): however SQLite reads it, a value at most takes the next smaller
-    ``k``, a stricter test (a marker, never a wrong text). Outside `_FIXED_LOW` and
-    `_FIXED_HIGH` the test is false; constants are SQL literals, not bound parameters, so a
-    call binds none of them.
+    there is one. The decade comes from comparisons of ``x`` itself (`_signed_test`; no
+    function call: this test is most of the JSON statement's cost beyond SQLite's own, run
+    for every float, and ``abs``/``log10``/``power`` cost four times as much). A bound below 1
+    is a literal a little under the power of ten (`_DECADES`): however SQLite reads it, a
+    value at most takes the next smaller ``k``, a stricter test (a marker, never a wrong
+    text). Outside `_FIXED_LOW` and `_FIXED_HIGH` the value is NULL; constants are SQL
+    literals, not bound parameters, so a call binds none of them.
+
+    One CASE picks the side of 1 and the sign (values of most data first: 1 to 1e15, then
+    -1e15 to -1, then the fractions), a CASE in it the decade, counting away from 1, and a
+    CASE in that gives ``x`` where the decade's test passes: with `_sqlite_real`'s CASE around
+    them four levels, as deep as before and no deeper (SQLite's parser has a fixed stack, which
+    deeply nested CASEs inside a deep document's subqueries would overflow), and NULL (a zero,
+    a NULL) fails four comparisons only.
     """
-    return case((x > _sql("0.0"), _signed_test(x, 1)), else_=_signed_test(x, -1))
+    return case(
+        (x >= _sql(_DECADES[4]), _signed_test(x, 1, up=True)),
+        (x <= _sql("-" + _DECADES[4]), _signed_test(x, -1, up=True)),
+        (x > _sql("0.0"), _signed_test(x, 1, up=False)),
+        (x < _sql("0.0"), _signed_test(x, -1, up=False)),
+    )
 
 
-def _signed_test(x: Any, sign: int) -> Any:
-    """`_fifteen_digits` for ``sign * x > 0`` (any other value fails every comparison).
-
-    Three groups of decades, the values of most data first (1 to 1e5, found from the bottom
-    up), then 1e5 to 1e15, then 1e-4 to 1: a CASE picks the group, a CASE in it the decade.
-    Two levels, not a binary tree: SQLite's parser has a fixed stack, which deeply nested
-    CASEs inside a deep document's subqueries would overflow.
-    """
+def _signed_test(x: Any, sign: int, *, up: bool) -> Any:
+    """`_fifteen_digits` for ``sign * x`` at least 1 (``up``) or in (0, 1): each decade's
+    bound in turn, away from 1, and the first decade ``x`` is in gives its test."""
 
     def at_least(bound: str) -> Any:
         return x >= _sql(bound) if sign > 0 else x <= _sql("-" + bound)
@@ -256,25 +264,19 @@ def _signed_test(x: Any, sign: int) -> Any:
     def test(e: int) -> Any:
         scale = _sql(f"1e{14 - e}")
         half = _sql("0.5" if sign > 0 else "-0.5")
-        return cast(x * scale + half, Integer).op("/")(scale) == x
+        return case((cast(x * scale + half, Integer).op("/")(scale) == x, x))
 
     def bound(e: int) -> str:
         return _DECADES[e + 4]
 
-    # Within [1, 1e5), from the bottom: each bound is the next decade's (`_DECADES`).
-    common = case(*((below(bound(e + 1)), test(e)) for e in range(4)), else_=test(4))
-    high = case(
-        (x > _sql(_FIXED_HIGH) if sign > 0 else x < _sql("-" + _FIXED_HIGH), false()),
-        *((at_least(bound(e)), test(e)) for e in range(14, 5, -1)),
-        else_=test(5),
-    )
-    low = case(*((at_least(bound(e)), test(e)) for e in range(-1, -4, -1)), else_=test(-4))
-    return case(
-        (at_least(bound(5)), high),
-        (at_least(bound(0)), common),
-        (at_least(bound(-4)), low),
-        else_=false(),
-    )
+    if up:
+        # From 1 up: each decade's upper bound is the next one's lower (`_DECADES`); the last,
+        # 1e14 to 1e15, ends at `_FIXED_HIGH` (inclusive).
+        return case(
+            *((below(bound(e + 1)), test(e)) for e in range(14)),
+            (x <= _sql(_FIXED_HIGH) if sign > 0 else x >= _sql("-" + _FIXED_HIGH), test(14)),
+        )
+    return case(*((at_least(bound(e)), test(e)) for e in range(-1, -5, -1)))
 
 
 def _bits_marker(expr: Any, escaped: bool) -> Any:

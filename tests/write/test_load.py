@@ -8,6 +8,10 @@ create), whatever the body's size.
 
 from __future__ import annotations
 
+import dataclasses
+import decimal
+import typing
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -298,3 +302,88 @@ def test_load_checks_its_arguments(db: Db) -> None:
             invoice_in.load({}, session=object())
         with pytest.raises(ValueError, match="'create' \\(POST\\)"):
             invoice_in.input_model("post")  # type: ignore[arg-type]
+
+
+class _Text(str):
+    """A str subclass: Pydantic's strict text takes it, so the NUL check must see it."""
+
+
+def _memo_create(text: str) -> Any:
+    """A memo as an instance of its create model (what FastAPI hands on), inside a body."""
+    memos = invoice_in.input_model("create").model_fields["memos"].annotation
+    return typing.get_args(memos)[0](text=text)
+
+
+_NUL_BODIES: list[tuple[Callable[[], Any], bool]] = [
+    # (the body, whether validation refuses a NUL in it)
+    (body, False),
+    (lambda: body(note="a\x00b"), True),
+    (lambda: body(memos=[{"text": "fine"}, {"text": "x\x00"}]), True),
+    (
+        lambda: body(
+            lines=[{"quantity": 1, "product": "A", "adjustments": [{"seq": 1, "reason": "\x00"}]}]
+        ),
+        True,
+    ),
+    (lambda: body(note="\\x00"), False),  # four characters: no NUL
+    (lambda: body(note=_Text("sub\x00class")), True),
+    (lambda: body(note="a\nb\x00"), True),
+    (lambda: body(memos=[{"text": "x" * 60 + "\x00"}]), False),  # too long: that error only
+    (lambda: body(note="a\ud800\x00"), False),  # a lone surrogate is no valid text
+    (lambda: body(note="a\x00b", total=decimal.Decimal("1.5")), True),
+    (lambda: body(note="a\x00b", tags={2, 1}), True),
+    (lambda: {**body(note="a\x00b"), 7: "a key that is no string"}, True),
+    (lambda: body(memos=[_memo_create("fine")]), False),
+    (lambda: body(note="a\x00b", memos=[_memo_create("fine")]), True),
+    # a NUL where text is not valid anyway, or in an unknown key's value: no NUL error
+    (lambda: body(customer="1\x00"), False),
+    (lambda: body(product="\x00"), False),
+]
+
+
+@pytest.mark.parametrize("index", range(len(_NUL_BODIES)))
+def test_load_validates_as_the_input_model(index: int) -> None:
+    """`load` validates with the input model's twin that refuses NUL by a pattern first: every
+    body gets `validate`'s verdict, the same errors or the same values."""
+    from treeshape.write.load import _models, _validate
+
+    node = invoice_in.__treeshape_node__
+    make, refused = _NUL_BODIES[index]
+
+    def verdict(run: Callable[[], Any]) -> Any:
+        try:
+            return run().model_dump()
+        except ts.InputError as exc:
+            return exc.errors
+
+    model, patterned = _models(node, "create", ts.write.DEFAULT_LIMITS)
+    expected = verdict(lambda: ts.write.validate(node, make(), "create"))
+    assert verdict(lambda: _validate(model, patterned, make(), ts.write.DEFAULT_LIMITS)) == expected
+    nul_errors = isinstance(expected, list) and any(e["type"] == "string_nul" for e in expected)
+    assert nul_errors == refused
+
+
+def test_parse_sets_every_item_field(db: Db) -> None:
+    """`_Run._items` stores an `Item`'s fields one by one (no __init__ frame per object):
+    each field is set, the matching ones still empty."""
+    from treeshape.write.load import Item, _models, _Run, _validate
+
+    node = invoice_in.__treeshape_node__
+    model, patterned = _models(node, "create", ts.write.DEFAULT_LIMITS)
+    value = _validate(model, patterned, body(), ts.write.DEFAULT_LIMITS)
+    plan = model.__treeshape_plan__
+    assert plan is not None
+    with Session(db.engine) as session:
+        root = _Run(session, node).parse(plan, value)
+    lines = root.child_list("lines")
+    items = [root, *lines, *root.child_list("memos")]
+    items += [a for line in lines for a in line.child_list("adjustments")]
+    assert len(items) == 6
+    for item in items:
+        values = {f.name: getattr(item, f.name) for f in dataclasses.fields(Item)}
+        assert values["match"] is None and values["removed"] is None
+        assert values["mode"] == "create"
+    assert [i.index for i in lines] == [0, 1]
+    assert [i.up for i in lines] == [root, root]
+    assert root.up is None and root.index is None and root.name is None
+    assert lines[0].values == {"quantity": 2} and lines[0].refs == {"product": ("A",)}

@@ -18,7 +18,7 @@ from .plan import WritePlan, memo_key, write_plan
 from .rules import Mode, Slot, check_mode, input_name, slots
 from .scalars import key_annotation, scalar_annotation
 
-__all__ = ["InputModel", "input_model"]
+__all__ = ["InputModel", "input_model", "nul_pattern_model"]
 
 
 class InputModel(BaseModel):
@@ -44,7 +44,24 @@ def input_model(
     """The Pydantic model of a ``mode`` body for ``node`` (reached through ``parent``)."""
     mode = check_mode(mode)
     key = memo_key("input_model", parent, mode, limits)
-    return memo_lookup(node, key, lambda: _build(node, mode, limits, parent, path))
+    return memo_lookup(node, key, lambda: _build(node, mode, limits, parent, path, nul=True))
+
+
+def nul_pattern_model(
+    node: ShapeNode,
+    mode: Mode,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    parent: RelationNode | None = None,
+    path: str = "",
+) -> type[InputModel]:
+    """`input_model`'s twin whose text refuses NUL by Pydantic's own pattern constraint (no
+    Python call per string): a body it accepts, `input_model` accepts as the same values
+    (it refuses more: instances of `input_model`'s nested classes), so `load` validates
+    with it first and gives what it refuses to `input_model`. It never leaves `load`."""
+    mode = check_mode(mode)
+    key = memo_key("nul_pattern_model", parent, mode, limits)
+    return memo_lookup(node, key, lambda: _build(node, mode, limits, parent, path, nul=False))
 
 
 def _drop_default(schema: dict[str, Any]) -> None:
@@ -54,13 +71,19 @@ def _drop_default(schema: dict[str, Any]) -> None:
 
 
 def _build(
-    node: ShapeNode, mode: Mode, limits: Limits, parent: RelationNode | None, path: str
+    node: ShapeNode,
+    mode: Mode,
+    limits: Limits,
+    parent: RelationNode | None,
+    path: str,
+    *,
+    nul: bool,
 ) -> type[InputModel]:
     plan = write_plan(node, parent, path)
     definitions: dict[str, Any] = {}
     attributes: dict[str, str] = {}
     for slot in slots(plan, mode, root=parent is None):
-        annotation = _annotation(slot, limits)
+        annotation = _annotation(slot, limits, nul=nul)
         kwargs: dict[str, Any] = {}
         if (slot.child is not None and slot.child.many) or (slot.ref is not None and slot.ref.many):
             kwargs["max_length"] = limits.max_items
@@ -96,14 +119,14 @@ def _build(
     return model
 
 
-def _annotation(slot: Slot, limits: Limits) -> Any:
+def _annotation(slot: Slot, limits: Limits, *, nul: bool) -> Any:
     if slot.field is not None:
-        return scalar_annotation(slot.field.info, slot.field.facts)
+        return scalar_annotation(slot.field.info, slot.field.facts, nul=nul)
     if slot.ref is not None:
-        key = key_annotation(slot.ref.key_fields)
+        key = key_annotation(slot.ref.key_fields, nul=nul)
         return list[key] if slot.ref.many else key  # type: ignore[valid-type]
     assert slot.child is not None and slot.child_mode is not None
-    child = input_model(
+    child = (input_model if nul else nul_pattern_model)(
         slot.child.rel.child,
         slot.child_mode,
         limits=limits,

@@ -44,9 +44,9 @@ from sqlalchemy.sql.elements import Cast
 from ..errors import InputError
 from ..inspection import NO_DEFAULT, ModelInfo, model_info
 from ..tree import ShapeNode, memo_lookup
-from .input_model import InputModel, input_model
+from .input_model import InputModel, input_model, nul_pattern_model
 from .limits import DEFAULT_LIMITS, Limits, limit_errors
-from .plan import KEEP, WriteChild, WritePlan, WriteRef, memo_key, write_plan
+from .plan import KEEP, WriteChild, WritePlan, WriteRef, memo_key
 from .rules import Mode
 
 __all__ = ["load", "validate"]
@@ -55,6 +55,7 @@ Loc = tuple[Any, ...]
 _NONE: dict[str, Any] = {}
 """The references and children of an item whose node has none (shared, never written)."""
 _READS = memo_key("reads", None)
+_MODELS = memo_key("load_models", None)
 Key = tuple[Any, ...]
 
 
@@ -115,7 +116,15 @@ def validate(
     node: ShapeNode, body: Any, mode: Mode, *, limits: Limits = DEFAULT_LIMITS
 ) -> InputModel:
     """``body`` as the ``mode`` input model, or `InputError` with every problem of the body."""
-    model = input_model(node, mode, limits=limits)
+    return _validate(input_model(node, mode, limits=limits), None, body, limits)
+
+
+def _validate(
+    model: type[InputModel], patterned: type[InputModel] | None, body: Any, limits: Limits
+) -> InputModel:
+    """`validate` with ``model`` found; first with ``patterned`` (its `nul_pattern_model`
+    twin) if given: what it accepts, ``model`` accepts as the same values; for anything it
+    refuses (rare: an invalid body), ``model``'s own verdict and errors."""
     if isinstance(body, model):
         return body
     if isinstance(body, InputModel):
@@ -126,12 +135,35 @@ def validate(
     errors = limit_errors(body, limits)
     if errors:
         raise InputError(errors)
+    if patterned is not None:
+        try:
+            return patterned.model_validate(body)
+        except ValidationError:
+            pass  # the input model's own verdict and errors, below
     try:
         return model.model_validate(body)
     except ValidationError as exc:
         raise InputError(
             [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         ) from None
+
+
+def _models(node: ShapeNode, mode: Mode, limits: Limits) -> tuple[type[InputModel], ...]:
+    """The input model of ``node`` for ``mode`` and its `nul_pattern_model` twin, looked up once
+    per (mode, limits) in one dictionary on the node (what `load` does per call)."""
+    table: dict[tuple[Mode, Limits], tuple[type[InputModel], ...]] = memo_lookup(
+        node, _MODELS, dict
+    )
+    found = table.get((mode, limits))
+    if found is None:
+        found = table.setdefault(
+            (mode, limits),
+            (
+                input_model(node, mode, limits=limits),
+                nul_pattern_model(node, mode, limits=limits),
+            ),
+        )
+    return found
 
 
 def load(
@@ -162,8 +194,10 @@ def load(
             f"{type(instance).__name__}."
         )
     mode: Mode = "create" if instance is None else "patch" if partial else "replace"
-    plan = write_plan(node)
-    value = validate(node, body, mode, limits=limits)
+    model, patterned = _models(node, mode, limits)
+    plan = model.__treeshape_plan__
+    assert plan is not None
+    value = _validate(model, patterned, body, limits)
     run = _Run(session, node)
     root = run.parse(plan, value)
     with session.no_autoflush:
@@ -430,6 +464,7 @@ class _Run:
         checked = self.checked if reader.checked else None
         wanted = self.wanted
         items = []
+        new_item = object.__new__
         # The objects of a collection usually give the same keys: what to copy is worked out
         # again only when they differ from the previous object's.
         last: Set[str] | None = None
@@ -447,9 +482,20 @@ class _Run:
             # A node without references or children shares one empty dict (never written).
             refs: dict[str, Any] = {} if refs_of else _NONE
             children: dict[str, list[Item] | Item | None] = {} if children_of else _NONE
-            item = Item(
-                plan, mode, up, name, index if many else None, written, refs, children, own_key
-            )
+            # Every field stored here rather than through the generated __init__ (a Python
+            # frame per object); `Item` lists the fields, `test_item_fields` checks this list.
+            item = new_item(Item)
+            item.plan = plan
+            item.mode = mode
+            item.up = up
+            item.name = name
+            item.index = index if many else None
+            item.values = written
+            item.refs = refs
+            item.children = children
+            item.key = own_key
+            item.match = None
+            item.removed = None
             items.append(item)
             for attr, ref_name, group, ref_many in refs_of:
                 if attr not in given:

@@ -23,7 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from ..inspection import ColumnFacts, FieldInfo
 
-__all__ = ["key_annotation", "scalar_annotation"]
+__all__ = ["NUL_PATTERN", "key_annotation", "scalar_annotation"]
 
 _TEXT_TYPES: tuple[type, ...] = (dt.datetime, dt.date, dt.time, uuid.UUID)
 
@@ -34,6 +34,12 @@ def _refuse_nul(value: str) -> str:
     if "\x00" in value:
         raise PydanticCustomError("string_nul", "Text cannot contain the NUL character (U+0000)")
     return value
+
+
+NUL_PATTERN = "^[^\\x00]*$"
+"""`_refuse_nul` as a constraint of Pydantic's own (a Rust regex, no Python call per string),
+for the models of `nul_pattern_model`: it refuses the same strings, after the same checks
+(type and length first)."""
 
 
 class _NoNulSchema:
@@ -62,8 +68,9 @@ def _text_or(kind: type) -> Any:
     return BeforeValidator(check)
 
 
-def scalar_annotation(info: FieldInfo, facts: ColumnFacts) -> Any:
-    """The annotation a non-null value of this column must satisfy."""
+def scalar_annotation(info: FieldInfo, facts: ColumnFacts, *, nul: bool = True) -> Any:
+    """The annotation a non-null value of this column must satisfy (with text's NUL check as
+    the `NUL_PATTERN` constraint if not ``nul``)."""
     python_type = info.python_type
     if facts.enum_values is not None:
         return Literal[facts.enum_values]
@@ -78,6 +85,10 @@ def scalar_annotation(info: FieldInfo, facts: ColumnFacts) -> Any:
     if issubclass(python_type, float):
         return Annotated[float, Strict()]
     if issubclass(python_type, str):
+        if not nul:
+            return Annotated[
+                str, Strict(), Field(max_length=facts.length or None, pattern=NUL_PATTERN)
+            ]
         if facts.length:
             return Annotated[str, Strict(), Field(max_length=facts.length), *_NO_NUL]
         return Annotated[str, Strict(), *_NO_NUL]
@@ -93,11 +104,11 @@ def scalar_annotation(info: FieldInfo, facts: ColumnFacts) -> Any:
     return python_type
 
 
-def key_annotation(fields: tuple[FieldInfo, ...]) -> Any:
+def key_annotation(fields: tuple[FieldInfo, ...], *, nul: bool = True) -> Any:
     """The annotation of a row's key: its one column's, or a tuple of them (composite keys)."""
     from ..inspection import column_facts
 
-    parts = [scalar_annotation(f, column_facts(f)) for f in fields]
+    parts = [scalar_annotation(f, column_facts(f), nul=nul) for f in fields]
     if len(parts) == 1:
         return parts[0]
     return tuple[tuple(parts)]  # type: ignore[misc]

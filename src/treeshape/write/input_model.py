@@ -42,9 +42,7 @@ def input_model(
     path: str = "",
 ) -> type[InputModel]:
     """The Pydantic model of a ``mode`` body for ``node`` (reached through ``parent``)."""
-    mode = check_mode(mode)
-    key = memo_key("input_model", parent, mode, limits)
-    return memo_lookup(node, key, lambda: _build(node, mode, limits, parent, path, nul=True))
+    return _memoized(node, check_mode(mode), limits, parent, path, nul=True)
 
 
 def nul_pattern_model(
@@ -59,9 +57,22 @@ def nul_pattern_model(
     Python call per string): a body it accepts, `input_model` accepts as the same values
     (it refuses more: instances of `input_model`'s nested classes), so `load` validates
     with it first and gives what it refuses to `input_model`. It never leaves `load`."""
-    mode = check_mode(mode)
-    key = memo_key("nul_pattern_model", parent, mode, limits)
-    return memo_lookup(node, key, lambda: _build(node, mode, limits, parent, path, nul=False))
+    return _memoized(node, check_mode(mode), limits, parent, path, nul=False)
+
+
+def _memoized(
+    node: ShapeNode,
+    mode: Mode,
+    limits: Limits,
+    parent: RelationNode | None,
+    path: str,
+    *,
+    nul: bool,
+) -> type[InputModel]:
+    """The model `_build` makes, once per (parent, mode, limits) and NUL check on ``node``."""
+    name = "input_model" if nul else "nul_pattern_model"
+    key = memo_key(name, parent, mode, limits)
+    return memo_lookup(node, key, lambda: _build(node, mode, limits, parent, path, nul=nul))
 
 
 def _drop_default(schema: dict[str, Any]) -> None:

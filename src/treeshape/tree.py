@@ -462,7 +462,12 @@ def memoize(fn: Callable[[ShapeNode], T]) -> Callable[[ShapeNode], T]:
     key = f"{fn.__module__}.{fn.__qualname__}"
 
     def cached(node: ShapeNode) -> T:
-        return memo_lookup(node, key, lambda: fn(node))
+        # The hit inline: it is on every dump call's path, and makes no closure.
+        try:
+            value: T = node.memo[key]
+            return value
+        except KeyError:
+            return memo_lookup(node, key, lambda: fn(node))
 
     cached.__name__ = fn.__name__
     cached.__qualname__ = fn.__qualname__

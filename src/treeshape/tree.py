@@ -355,6 +355,24 @@ class ShapeNode:
         return keys
 
     @property
+    def guarded_relations(self) -> tuple[str, ...]:
+        """The relationships (instance-dict keys) every backend checks are loaded before this
+        node's hybrids and bare properties run; empty when it has none.
+
+        Those fields declare nothing they read: one that reads an included relationship would
+        lazy-load it, one query per object, where the shape promises `NotLoadedError` naming
+        the path. Checking the relationships first gives that error before any user code runs.
+        Fields declared with ``ts.computed`` check their own reads and need nothing here.
+        """
+        guarded = self.memo.get("tree.guarded_relations")
+        if guarded is None:
+            undeclared = any(not f.loaded_from_state and f.computed is None for f in self.fields)
+            guarded = tuple(rel.name for rel in self.relations if rel.loads) if undeclared else ()
+            self.memo["tree.guarded_relations"] = guarded
+        result: tuple[str, ...] = guarded
+        return result
+
+    @property
     def load_keys(self) -> frozenset[str] | None:
         """The attributes a load of this node's rows needs: output fields, primary key and the
         foreign keys its many-to-one relationships follow; ``None``: every column (a hybrid or
@@ -444,7 +462,12 @@ def memoize(fn: Callable[[ShapeNode], T]) -> Callable[[ShapeNode], T]:
     key = f"{fn.__module__}.{fn.__qualname__}"
 
     def cached(node: ShapeNode) -> T:
-        return memo_lookup(node, key, lambda: fn(node))
+        # The hit inline: it is on every dump call's path, and makes no closure.
+        try:
+            value: T = node.memo[key]
+            return value
+        except KeyError:
+            return memo_lookup(node, key, lambda: fn(node))
 
     cached.__name__ = fn.__name__
     cached.__qualname__ = fn.__qualname__

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 import treeshape as ts
 from tests.agreement import assert_backends_agree, column_names, serialized, without_jit
@@ -151,34 +152,56 @@ def test_a_property_reading_an_included_relationship(library_db: Db) -> None:
     assert any(d["books"] for d in docs) and not all(d["books"] for d in docs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug, for undeclared reads only: a bare @property declares nothing it reads, and "
-    "every backend reads computed fields before the node's relationships, so a property "
-    "reading an included but unloaded relationship lazy-loads it (one query per object) "
-    "instead of the NotLoadedError naming the path. Declared with ts.computed(reads=[...]), "
-    "the same field is refused without a query in every backend "
-    "(tests/computed/test_loading.py::test_unloaded_reads_are_refused_without_a_query)",
-)
-def test_unloaded_relationship_read_by_a_property_is_not_queried(library_db: Db) -> None:
-    fill(library_db, LibrarySpec(keepers=1, shelves=2, books_per_shelf=3, seed=1))
-    shape = ts.shape(CpShelf, "books", fields={"CpShelf": ["shelf_id", "first_title"]})
-    backends = {
-        "dump": lambda s: shape.dump(s),
-        "dump_json": lambda s: shape.dump_json(s),
-        "marshmallow": lambda s: shape.marshmallow_schema().dump(s),
-        "pydantic": lambda s: shape.pydantic_model.model_validate(s),
-    }
-    for backend, run in backends.items():
-        with Session(library_db.engine) as session:
-            shelf = session.scalars(select(CpShelf).order_by(CpShelf.shelf_id)).first()
-            assert shelf is not None
-            with (
-                StatementCounter(library_db.engine) as counter,
-                pytest.raises(ts.NotLoadedError, match=r"CpShelf\.books is not loaded"),
-            ):
-                run(shelf)
-            assert counter.count == 0, (backend, counter.statements)
+UNDECLARED_BACKENDS = {
+    "dump": lambda shape, objs: shape.dump(objs, many=True),
+    "dump_json": lambda shape, objs: shape.dump_json(objs, many=True),
+    "marshmallow": lambda shape, objs: shape.marshmallow_schema(many=True).dump(objs),
+    "pydantic": lambda shape, objs: [shape.pydantic_model.model_validate(o) for o in objs],
+}
+
+
+@pytest.mark.parametrize("backend", sorted(UNDECLARED_BACKENDS))
+@pytest.mark.parametrize("nested", [False, True], ids=["root", "nested"])
+def test_unloaded_relationship_read_by_a_property_is_not_queried(
+    library_db: Db, backend: str, nested: bool
+) -> None:
+    """A bare ``@property`` declares nothing it reads: ``CpShelf.first_title`` reads ``books``.
+    On objects loaded without the shape's loader options, every backend checks the node's
+    included relationships before the property runs, so the answer is `NotLoadedError` naming
+    ``books``, not one lazy load per shelf; loaded, the property's value comes out."""
+    fill(library_db, LibrarySpec(keepers=2, shelves=3, books_per_shelf=3, seed=1))
+    shelf_fields = {"CpShelf": ["shelf_id", "first_title"]}
+    if nested:
+        shape = ts.shape(CpKeeper, {"shelves": {"books": {}}}, fields=shelf_fields)
+        model: type = CpKeeper
+        partial = (CpKeeper.shelves,)  # the shelves, but not their books
+    else:
+        shape = ts.shape(CpShelf, "books", fields=shelf_fields)
+        model, partial = CpShelf, ()
+    run = UNDECLARED_BACKENDS[backend]
+    with Session(library_db.engine) as session:
+        query = select(model).options(*(selectinload(r) for r in partial))
+        objs = session.scalars(query).all()
+        assert objs
+        with (
+            StatementCounter(library_db.engine) as counter,
+            pytest.raises(ts.NotLoadedError, match=r"CpShelf\.books is not loaded"),
+        ):
+            run(shape, objs)
+        assert counter.count == 0, counter.statements
+    with Session(library_db.engine) as session:
+        objs = session.scalars(select(model).options(*shape.loader_options())).all()
+        with StatementCounter(library_db.engine) as counter:
+            out = run(shape, objs)
+        assert counter.count == 0, counter.statements
+        shelves = [s for o in objs for s in (o.shelves if nested else [o])]
+        expected = [s.books[0].title if s.books else None for s in shelves]
+        documents = orjson.loads(out) if isinstance(out, bytes) else out
+        if backend == "pydantic":
+            documents = [d.model_dump() for d in documents]
+        got = [s["first_title"] for d in documents for s in (d["shelves"] if nested else [d])]
+        assert got == expected
+        assert any(title is not None for title in got)
 
 
 def test_computed_fields_keep_mapper_order_among_columns_and_after_them(library_db: Db) -> None:

@@ -34,7 +34,9 @@ definition of the error semantics) dumps the same objects again to raise the exa
 `NotLoadedError`, with the full dotted path, that it has always raised. Hybrids and Python
 properties are read with attribute access: they are code the model author wrote, and loader
 options make any relationship they touch raise, not load. In a node with such fields the state
-reads are hoisted before them, so the first error raised is the one the reference raises.
+reads, and then the node's included relationships (`ShapeNode.guarded_relations`: objects
+loaded without loader options would lazy-load them there), are read before them, so the first
+error raised is the one the reference raises and no user code runs on an unloaded tree.
 Computed fields declared with ``ts.computed`` go through `treeshape.spec.computed.value_reader`
 (shared with the other backends): their reads are checked in the instance dicts before the
 function runs, so an unloaded one is a ``KeyError`` here and the reference's `NotLoadedError`,
@@ -226,11 +228,13 @@ def _prefixed(error: NotLoadedError, name: str) -> NotLoadedError:
 def reference_dumper(node: ShapeNode) -> ObjectDumper:
     """The straightforward closure walk. Slow; run only to raise the exact error on a miss.
 
-    Order of reads: state fields, then computed fields, then each relationship (its state key,
-    then its objects). The compiled code reads in the same order.
+    Order of reads: state fields, then the relationships a hybrid or property might read
+    (`ShapeNode.guarded_relations`), then computed fields, then each relationship (its state
+    key, then its objects). The compiled code reads in the same order.
     """
     model_name = node.info.name
     key = node.key
+    guarded = node.guarded_relations
     state_fields = [
         (f.name, key(f.name), converter_for(f.python_type))
         for f in node.fields
@@ -258,6 +262,9 @@ def reference_dumper(node: ShapeNode) -> ObjectDumper:
             except KeyError:
                 raise NotLoadedError(model_name, name, name) from None
             out[output] = value if convert is None or value is None else convert(value)
+        for name in guarded:
+            if name not in state:
+                raise NotLoadedError(model_name, name, name)
         for _name, output, convert, read in computed_fields:
             value = read(obj)
             out[output] = value if convert is None or value is None else convert(value)
@@ -572,10 +579,15 @@ class _Compiler:
                 items += [f"{node.key(a)!r}: {expr}" for a, expr in self._relation_items(rel)]
             lines.append("    return {" + ", ".join(items) + "}")
             return lines
-        # Today's order of reads: state fields, computed fields, relations; output in order.
+        # The reference's order of reads: state fields, guarded relationships, computed
+        # fields, relations; output in order.
         local: dict[str, str] = {}
         state = [f for f in node.fields if f.loaded_from_state]
         for i, f in enumerate(state + computed):
+            if i == len(state):
+                # Before any hybrid or property: an unloaded relationship is a KeyError here,
+                # not a lazy load in user code (`ShapeNode.guarded_relations`).
+                lines += [f"    d[{name!r}]" for name in node.guarded_relations]
             local[f.name] = f"f{i}"
             lines.append(f"    f{i} = {self._field(f)}")
         order = [f.name for f in node.fields]

@@ -55,15 +55,26 @@ class ShapeSchema(ma.Schema):
 
 
 class ComputedShapeSchema(ShapeSchema):
-    """The base of a generated schema whose node has computed fields (a separate class, so that
-    schemas without any pay no lookup per attribute)."""
+    """The base of a generated schema whose node has fields that are not state: computed,
+    hybrids, properties (a separate class, so that schemas without any pay no lookup per
+    attribute)."""
 
     __treeshape_computed__: dict[str, Callable[[Any], Any]] = {}
+    # Hybrids and bare properties, and the relationships checked before they run
+    # (`ShapeNode.guarded_relations`).
+    __treeshape_undeclared__: frozenset[str] = frozenset()
+    __treeshape_guarded__: tuple[str, ...] = ()
 
     def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
         compute = self.__treeshape_computed__.get(attr)
         if compute is not None:
             return compute(obj)
+        if attr in self.__treeshape_undeclared__:
+            state = getattr(obj, "__dict__", None)
+            if state is not None and "_sa_instance_state" in state:
+                for name in self.__treeshape_guarded__:
+                    if name not in state:
+                        raise NotLoadedError(type(obj).__name__, name)
         return super().get_attribute(obj, attr, default)
 
 
@@ -160,11 +171,17 @@ def schema_class(node: ShapeNode) -> type[ShapeSchema]:
         for f in node.fields
         if f.computed is not None
     }
+    if node.guarded_relations:
+        attrs["__treeshape_undeclared__"] = frozenset(
+            f.name for f in node.fields if not f.loaded_from_state and f.computed is None
+        )
+        attrs["__treeshape_guarded__"] = node.guarded_relations
     attrs["__treeshape_state_keys__"] = frozenset(state_keys)
     attrs["__treeshape_labels__"] = labels
     attrs["__module__"] = "treeshape.generated"
     attrs["__doc__"] = f"marshmallow schema of the shape {node.info.name}{node.describe()}."
     name = class_name(node) + "Schema"
     attrs["__qualname__"] = name
-    base = ComputedShapeSchema if attrs["__treeshape_computed__"] else ShapeSchema
+    computed = attrs["__treeshape_computed__"] or node.guarded_relations
+    base = ComputedShapeSchema if computed else ShapeSchema
     return type(name, (base,), attrs)

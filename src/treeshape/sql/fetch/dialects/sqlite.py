@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SqliteJson", "sqlite_has_json"]
 
+_JOINED_TABLES = 63
+"""Targets joined to one collection's rows at most: SQLite joins 64 tables in one SELECT."""
 _SQLITE_DATETIME = (
     "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d"
 )
@@ -104,9 +106,16 @@ class SqliteJson(JsonDialect):
         return cast(doc, LargeBinary)
 
     def collection(self, builder: JsonBuilder, rel: RelationNode, parent: Any) -> Any:
-        inner, rows = ordered_rows(rel, parent)
+        _, rows = ordered_rows(rel, parent)
+        from_ = rows
+        if not rel.options.ids:
+            # Each row's many-to-one targets by a join on their key, not a subquery per row;
+            # joined here, above the ordered rows (aggregated in their order), where the
+            # documents are built: through a derived table's column they would lose their
+            # JSON subtype.
+            from_ = builder.join_rows(rel.child, rows, rows, tables=_JOINED_TABLES)
         doc = builder.item(rel, rows)
-        return self.nested(select(func.json_group_array(doc)).select_from(inner).scalar_subquery())
+        return self.nested(select(func.json_group_array(doc)).select_from(from_).scalar_subquery())
 
     def value(self, f: FieldInfo, expr: Any) -> Any:
         sa_type = plain_type(f)

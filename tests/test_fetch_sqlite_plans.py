@@ -22,6 +22,7 @@ from tests.conftest import memory_engine
 from tests.factories import NetworkSpec, build_network
 from tests.models import Call, Journey, Line, Place
 from treeshape.inspection import model_info
+from treeshape.sql.fetch.dialects import sqlite as sqlite_dialect
 from treeshape.sql.fetch.json import json_plans
 
 
@@ -174,3 +175,16 @@ def test_deep_shapes_stay_within_the_parser_stack(db: sa.Engine, model: type, sp
     the statement could build before still run (floats at every level: their test is the
     deepest expression in a document)."""
     assert_dump_bytes(db, ts.shape(model, spec))
+
+
+def test_past_the_join_limit_lookups_keep_their_subquery(
+    db: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite joins at most 64 tables in one SELECT: past the budget (one table here), a
+    lookup is a subquery again, with the same bytes."""
+    monkeypatch.setattr(sqlite_dialect, "_JOINED_TABLES", 1)
+    shape = ts.shape(Journey, "calls.place.parent", name="JourneyOneJoin")
+    lines = plan(db, shape)
+    assert PLACE_BY_KEY in lines, lines
+    assert subqueries(lines) == 2, lines  # the calls, and each place's parent
+    assert_dump_bytes(db, shape)

@@ -94,6 +94,9 @@ floats = st.one_of(
     st.sampled_from(AWKWARD),
     st.floats(),
     st.floats(min_value=-1e3, max_value=1e3).map(lambda v: round(v, 6)),
+    # Around SQLite's eight-decimal test (`_eight_decimals`): up to 1e7, eight decimals or more.
+    st.floats(min_value=-2e7, max_value=2e7).map(lambda v: round(v, 8)),
+    st.floats(min_value=-1e-3, max_value=1e-3).map(lambda v: round(v, 9)),
     st.integers(-300, 300).map(lambda e: 10.0**e),
 )
 HYPOTHESIS = settings(
@@ -185,6 +188,38 @@ def decade_values() -> list[float]:
 def test_floats_at_every_decade_bound(db: Db) -> None:
     """Each decade's test at its edges, both signs: one statement, the dump's bytes."""
     values = decade_values()
+    fill(db, [(v, "n", [(v, "l"), (-v, "m")]) for v in values])
+    assert_same_bytes(db, TREE, statements=1)
+
+
+def eight_decimal_values() -> list[float]:
+    """Around the bounds of SQLite's eight-decimal test (`_eight_decimals`), 1e-4 and 1e7:
+    the bounds and their neighbours, and values of eight, nine and more decimals near them."""
+    values = []
+    for bound in (1e-4, 1e7):
+        values += [bound, math.nextafter(bound, 0), math.nextafter(bound, math.inf)]
+    values += [
+        0.00010001,
+        0.000100001,
+        0.00012345678,
+        0.0001234567,
+        0.99999999,
+        1.12345678,
+        1.123456789,
+        12345.6789,
+        9999999.12345678,
+        9999999.99999999,
+        9999999.5,
+        9999999.999999998,
+        10000000.00000001,
+        12345678.12345678,
+    ]
+    return values
+
+
+def test_floats_at_the_eight_decimal_bounds(db: Db) -> None:
+    """SQLite's first float test at its edges, both signs: one statement, the dump's bytes."""
+    values = eight_decimal_values()
     fill(db, [(v, "n", [(v, "l"), (-v, "m")]) for v in values])
     assert_same_bytes(db, TREE, statements=1)
 

@@ -17,14 +17,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Numeric, and_, case, null, or_, select
+from sqlalchemy import JSON, Numeric, Table, and_, case, null, or_, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm import outerjoin as orm_outerjoin
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import Select
+from sqlalchemy.sql.selectable import Alias, Select
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from ...compat import decimal_scale
@@ -90,6 +91,48 @@ class JsonBuilder:
             from_ = orm_outerjoin(from_, table, condition)
             self.joined[(id(entity), rel.name)] = (entity, table.c._treeshape_doc)
         return from_
+
+    def join_rows(self, node: ShapeNode, entity: Any, from_: Any, *, tables: int) -> Any:
+        """``from_`` with ``node``'s plain many-to-one targets' own tables LEFT JOINed on their
+        primary key (and, from each, its own targets', recursively), so that each target's
+        document is built from the joined row instead of by a subquery per row.
+
+        For a database where a document does not cross a derived table's column as JSON
+        (SQLite drops a value's JSON subtype there): no derived table, the document is built
+        in the SELECT that joins, NULL where the join found no row (the target's key is then
+        NULL, where a matched row's equals the foreign key). Sound where `join_lookups` is,
+        for a target mapped to one table (joined inheritance or a mapped select would put a
+        derived table or a join under the outer join); ``tables`` joins at most (SQLite joins
+        64 tables in one SELECT), the rest keep their subqueries.
+        """
+        return self._join_rows(node, entity, from_, tables)[0]
+
+    def _join_rows(self, node: ShapeNode, entity: Any, from_: Any, tables: int) -> Any:
+        """`join_rows`, and how many more tables may be joined."""
+        for rel in node.relations:
+            if not (tables and rel.options.embed and not rel.options.ids and joinable_lookup(rel)):
+                continue
+            target: Any = aliased(rel.child.model)
+            selectable = sa_inspect(target).selectable
+            if not (isinstance(selectable, Alias) and isinstance(selectable.element, Table)):
+                continue
+            remotes = remote_keys(rel)
+            condition = and_(
+                *(
+                    getattr(entity, local) == getattr(target, remote)
+                    for local, remote in zip(local_keys(rel), remotes, strict=True)
+                ),
+                *where_clauses(rel.options, target),
+            )
+            from_, tables = self._join_rows(
+                rel.child, target, orm_outerjoin(from_, target, condition), tables - 1
+            )
+            matched = getattr(target, remotes[0]).is_not(None)
+            self.joined[(id(entity), rel.name)] = (
+                entity,
+                case((matched, self.document(rel.child, target))),
+            )
+        return from_, tables
 
     def lookup(self, rel: RelationNode, entity: Any) -> Any:
         """The document of ``rel`` on ``entity``: its joined document (NULL where the join

@@ -299,6 +299,7 @@ def _array(texts: Sequence[str] | Sequence[bytes]) -> bytes:
 # -- what only Python writes exactly -------------------------------------------------------------
 
 _MARKER = '{"' + FLOAT_MARKER + '":'
+_HEX = "0123456789abcdef"
 
 
 def restore(node: ShapeNode, text: Any) -> Any:
@@ -365,8 +366,13 @@ def _value(value: Any) -> Any:
     """A marker's float, each part of a composite key, or the value itself."""
     if isinstance(value, dict):
         payload = value[FLOAT_MARKER]
-        if isinstance(payload, str):  # the double's eight bytes, big-endian, in hex
-            return struct.unpack(">d", bytes.fromhex(payload))[0]
+        if isinstance(payload, str):
+            if len(payload) == 16 and not payload.strip(_HEX):
+                # The double's eight bytes, big-endian, in hex.
+                return struct.unpack(">d", bytes.fromhex(payload))[0]
+            # Its shortest digits, ``NaN`` or ``Infinity`` (PostgreSQL's text): never 16 hex
+            # digits (an exponent has a sign), and exact.
+            return float(payload)
         m, q = payload
         return math.ldexp(m, q)
     if isinstance(value, list):

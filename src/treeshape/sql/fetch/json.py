@@ -67,16 +67,18 @@ class JsonBuilder:
         is a derived table of its key and its document: the database computes each document
         where it reads the target's row (PostgreSQL: once per distinct key under a Memoize, or
         once per row of the table under a hash join), not once per row of ``from_``.
+        The dialect may wrap the document (`JsonDialect.joined_document`).
         """
         for rel in node.relations:
             if not (rel.options.embed and not rel.options.ids and joinable_lookup(rel)):
                 continue
             target: Any = aliased(rel.child.model)
             remotes = remote_keys(rel)
+            doc = self.ops.joined_document(self.document(rel.child, target))
             table = (
                 select(
                     *(getattr(target, k).label(f"_treeshape_k{i}") for i, k in enumerate(remotes)),
-                    self.document(rel.child, target).label("_treeshape_doc"),
+                    doc.label("_treeshape_doc"),
                 )
                 .where(*where_clauses(rel.options, target))
                 .subquery()

@@ -90,6 +90,12 @@ class RowSelect(ColumnElement[str]):
         self.element = element
         self.type = element.type
 
+    @property
+    def _from_objects(self) -> list[Any]:
+        # The row's FROM, as for the expression itself: a statement selecting it reads the row.
+        found: list[Any] = self.element._from_objects
+        return found
+
 
 @compiles(RowSelect)
 def _compile_row_select(element: RowSelect, compiler: Any, **kw: Any) -> str:

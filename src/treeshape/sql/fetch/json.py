@@ -68,16 +68,18 @@ class JsonBuilder:
         is a derived table of its key and its document: the database computes each document
         where it reads the target's row (PostgreSQL: once per distinct key under a Memoize, or
         once per row of the table under a hash join), not once per row of ``from_``.
+        The dialect may wrap the document (`JsonDialect.joined_document`).
         """
         for rel in node.relations:
             if not (rel.options.embed and not rel.options.ids and joinable_lookup(rel)):
                 continue
             target: Any = aliased(rel.child.model)
             remotes = remote_keys(rel)
+            doc = self.ops.joined_document(self.document(rel.child, target))
             table = (
                 select(
                     *(getattr(target, k).label(f"_treeshape_k{i}") for i, k in enumerate(remotes)),
-                    self.document(rel.child, target).label("_treeshape_doc"),
+                    doc.label("_treeshape_doc"),
                 )
                 .where(*where_clauses(rel.options, target))
                 .subquery()
@@ -342,6 +344,7 @@ def _array(texts: Sequence[str] | Sequence[bytes]) -> bytes:
 # -- what only Python writes exactly -------------------------------------------------------------
 
 _MARKER = '{"' + FLOAT_MARKER + '":'
+_HEX = "0123456789abcdef"
 
 
 def restore(node: ShapeNode, text: Any) -> Any:
@@ -408,8 +411,13 @@ def _value(value: Any) -> Any:
     """A marker's float, each part of a composite key, or the value itself."""
     if isinstance(value, dict):
         payload = value[FLOAT_MARKER]
-        if isinstance(payload, str):  # the double's eight bytes, big-endian, in hex
-            return struct.unpack(">d", bytes.fromhex(payload))[0]
+        if isinstance(payload, str):
+            if len(payload) == 16 and not payload.strip(_HEX):
+                # The double's eight bytes, big-endian, in hex.
+                return struct.unpack(">d", bytes.fromhex(payload))[0]
+            # Its shortest digits, ``NaN`` or ``Infinity`` (PostgreSQL's text): never 16 hex
+            # digits (an exponent has a sign), and exact.
+            return float(payload)
         m, q = payload
         return math.ldexp(m, q)
     if isinstance(value, list):

@@ -154,6 +154,11 @@ class JsonDialect:
         doc = builder.document(rel.child, child)
         return self.nested(select(doc).select_from(from_).where(where).limit(1).scalar_subquery())
 
+    def joined_document(self, doc: Any) -> Any:
+        """A joined many-to-one target's document as the derived table joined for it selects
+        it (`treeshape.sql.fetch.json.JsonBuilder.join_lookups`)."""
+        return doc
+
     def nested(self, subquery: Any) -> Any:
         """A subquery's JSON value as it may stand inside another object (SQLite re-wraps it)."""
         return subquery

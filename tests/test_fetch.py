@@ -200,7 +200,10 @@ json_values = st.recursive(
     ),
     max_leaves=6,
 )
-texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+# At most the columns' String(200): PostgreSQL and MariaDB refuse longer values.
+texts = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=200
+)
 
 
 @HYPOTHESIS

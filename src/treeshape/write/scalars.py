@@ -38,7 +38,7 @@ def _refuse_nul(value: str) -> str:
 
 NUL_PATTERN = "^[^\\x00]*$"
 """`_refuse_nul` as a constraint of Pydantic's own (a Rust regex, no Python call per string),
-for the models of `nul_pattern_model`: it refuses the same strings, after the same checks
+for the twins of `nul_pattern_dict`: it refuses the same strings, after the same checks
 (type and length first)."""
 
 

@@ -374,7 +374,7 @@ def test_load_validates_as_the_input_model(index: int) -> None:
         except ts.InputError as exc:
             return exc.errors
 
-    model, twin = _models(node, "create", ts.write.DEFAULT_LIMITS)
+    model, twin, _ = _models(node, "create", ts.write.DEFAULT_LIMITS)
     expected = verdict(lambda: ts.write.validate(node, make(), "create"))
     assert verdict(lambda: _validate(model, twin, make(), ts.write.DEFAULT_LIMITS)) == expected
     nul_errors = isinstance(expected, list) and any(e["type"] == "string_nul" for e in expected)
@@ -411,7 +411,7 @@ def test_aliased_keys_validate_as_the_input_model(db: Db, make: Callable[[], Any
     from treeshape.write.load import _models, _validate
 
     node = invoice_aliased.__treeshape_node__
-    model, twin = _models(node, "create", ts.write.DEFAULT_LIMITS)
+    model, twin, _ = _models(node, "create", ts.write.DEFAULT_LIMITS)
 
     def verdict(run: Callable[[], Any]) -> Any:
         try:
@@ -436,7 +436,7 @@ def test_parse_sets_every_item_field(db: Db) -> None:
     from treeshape.write.load import Item, _models, _Run, _validate
 
     node = invoice_in.__treeshape_node__
-    model, twin = _models(node, "create", ts.write.DEFAULT_LIMITS)
+    model, twin, _ = _models(node, "create", ts.write.DEFAULT_LIMITS)
     value = _validate(model, twin, body(), ts.write.DEFAULT_LIMITS)
     assert value.__class__ is dict  # the twin's
     plan = model.__treeshape_plan__

@@ -15,13 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 # Pydantic takes typing's TypedDict from Python 3.12 only.
 from typing_extensions import TypedDict
 
+from ..inspection import column_facts
 from ..tree import RelationNode, ShapeNode, memo_lookup
 from .limits import DEFAULT_LIMITS, Limits
 from .plan import WritePlan, memo_key, write_plan
 from .rules import Mode, Slot, check_mode, input_name, slots
-from .scalars import key_annotation, scalar_annotation
+from .scalars import key_annotation, scalar_annotation, scalar_is_flat
 
-__all__ = ["InputModel", "input_model", "nul_pattern_dict"]
+__all__ = ["Extent", "InputModel", "input_model", "nul_pattern_dict", "twin_extent"]
 
 
 class InputModel(BaseModel):
@@ -105,6 +106,7 @@ def _build(
     keys: dict[str, Any] = {}
     attributes: dict[str, str] = {}
     children: dict[str, Any] = {}
+    extents: list[Extent | None] = []
     for slot in slots(plan, mode, root=parent is None):
         annotation = _annotation(slot, limits, nul=nul)
         kwargs: dict[str, Any] = {}
@@ -126,6 +128,7 @@ def _build(
             if kwargs:
                 given = Annotated[given, Field(**kwargs)]
             keys[attribute] = Required[given] if slot.required else NotRequired[given]
+            extents.append(_extent(slot, limits))
             continue
         if slot.required:
             required = Optional[annotation] if slot.nullable else annotation  # noqa: UP045
@@ -142,6 +145,14 @@ def _build(
         typed_dict: Any = TypedDict  # a class made at run time, which mypy cannot follow
         twin = typed_dict(f"{name}Dict", keys)
         twin.__pydantic_config__ = _TWIN_CONFIG
+        twin.__treeshape_extent__ = (
+            None
+            if None in extents
+            else (
+                1 + sum(e[0] for e in extents if e is not None),
+                1 + max((e[1] for e in extents if e is not None), default=0),
+            )
+        )
         return twin
     model: type[InputModel] = create_model(
         name,
@@ -159,6 +170,38 @@ def _build(
 
 _TWIN_CONFIG = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True)
 """`InputModel`'s configuration, for `nul_pattern_dict`'s dictionaries."""
+
+
+Extent = tuple[int, int]
+"""The most a value can count in the body limits' walk: (objects and list items, nesting)."""
+
+
+def twin_extent(twin: Any) -> Extent | None:
+    """The most any body `nul_pattern_dict`'s ``twin`` accepts counts in the body limits' walk
+    (`limit_errors`): its objects and list items, and its nesting (the body itself is 1);
+    ``None`` if a column takes values of any size (``Any``, a ``Decimal``'s digit tuple)."""
+    extent: Extent | None = twin.__treeshape_extent__
+    return extent
+
+
+def _extent(slot: Slot, limits: Limits) -> Extent | None:
+    """What one key of a twin counts at most in the limits' walk (its own object counted by
+    the caller), by the constraints it validates with: a collection holds ``max_items``."""
+    if slot.field is not None:
+        return (0, 0) if scalar_is_flat(slot.field.info, slot.field.facts) else None
+    items = limits.max_items
+    if slot.ref is not None:
+        fields = slot.ref.key_fields
+        if not all(scalar_is_flat(f, column_facts(f)) for f in fields):
+            return None
+        if len(fields) > items:
+            return None  # never: a key of more columns than a collection's items
+        key = (0, 0) if len(fields) == 1 else (len(fields), 1)  # a tuple of its columns
+        return (items * (1 + key[0]), 1 + key[1]) if slot.ref.many else key
+    child: Extent | None = twin_extent(_child(slot, limits, nul=False))
+    if child is None or slot.child is None or not slot.child.many:
+        return child
+    return items * (1 + child[0]), 1 + child[1]
 
 
 def _annotation(slot: Slot, limits: Limits, *, nul: bool) -> Any:

@@ -44,7 +44,7 @@ from sqlalchemy.sql.elements import Cast
 from ..errors import InputError
 from ..inspection import NO_DEFAULT, ModelInfo, model_info
 from ..tree import ShapeNode, memo_lookup
-from .input_model import InputModel, input_model, nul_pattern_dict
+from .input_model import InputModel, input_model, nul_pattern_dict, twin_extent
 from .limits import DEFAULT_LIMITS, Limits, limit_errors
 from .plan import KEEP, WriteChild, WritePlan, WriteRef, memo_key
 from .rules import Mode
@@ -126,12 +126,22 @@ Twin = Callable[[Any], dict[str, Any]]
 
 
 def _validate(
-    model: type[InputModel], twin: Twin | None, body: Any, limits: Limits
+    model: type[InputModel],
+    twin: Twin | None,
+    body: Any,
+    limits: Limits,
+    *,
+    bounded: bool = False,
 ) -> InputModel | dict[str, Any]:
     """`validate` with ``model`` found; first with ``twin`` (its `nul_pattern_dict`'s
     validator) if given: what it accepts, ``model`` accepts as the same values, which it gives
     as dictionaries of the given keys; for anything it refuses (rare: an invalid body, or
-    instances of ``model``'s classes), ``model``'s own verdict: its instance, or its errors."""
+    instances of ``model``'s classes), ``model``'s own verdict: its instance, or its errors.
+
+    ``bounded``: every body ``twin`` accepts is within ``limits`` (`twin_extent`), so the
+    limits' walk runs only for a body it refuses, before ``model`` looks at it: the same
+    verdicts, errors and order of checks as walking first.
+    """
     if isinstance(body, model):
         return body
     if isinstance(body, InputModel):
@@ -139,10 +149,15 @@ def _validate(
             f"This shape loads {model.__name__} bodies, got a {type(body).__name__} (another "
             f"shape's or mode's input model)."
         )
+    if twin is not None and bounded:
+        try:
+            return twin(body)
+        except ValidationError:
+            pass  # the limits, then the input model's own verdict and errors, below
     errors = limit_errors(body, limits)
     if errors:
         raise InputError(errors)
-    if twin is not None:
+    if twin is not None and not bounded:
         try:
             return twin(body)
         except ValidationError:
@@ -155,19 +170,24 @@ def _validate(
         ) from None
 
 
-def _models(node: ShapeNode, mode: Mode, limits: Limits) -> tuple[type[InputModel], Twin]:
-    """The input model of ``node`` for ``mode`` and its `nul_pattern_dict` twin's validator,
-    looked up once per (mode, limits) in one dictionary on the node (what `load` does per
-    call)."""
-    table: dict[tuple[Mode, Limits], tuple[type[InputModel], Twin]] = memo_lookup(
+def _models(node: ShapeNode, mode: Mode, limits: Limits) -> tuple[type[InputModel], Twin, bool]:
+    """The input model of ``node`` for ``mode``, its `nul_pattern_dict` twin's validator and
+    whether every body the twin accepts is within ``limits``, looked up once per (mode,
+    limits) in one dictionary on the node (what `load` does per call)."""
+    table: dict[tuple[Mode, Limits], tuple[type[InputModel], Twin, bool]] = memo_lookup(
         node, _MODELS, dict
     )
     found = table.get((mode, limits))
     if found is None:
-        twin = TypeAdapter(nul_pattern_dict(node, mode, limits=limits))
+        twin = nul_pattern_dict(node, mode, limits=limits)
+        extent = twin_extent(twin)
+        bounded = (
+            extent is not None and extent[0] <= limits.max_total and extent[1] <= limits.max_depth
+        )
         # The validator's own method: TypeAdapter.validate_python adds a Python frame per call.
+        validate_twin = TypeAdapter(twin).validator.validate_python
         found = table.setdefault(
-            (mode, limits), (input_model(node, mode, limits=limits), twin.validator.validate_python)
+            (mode, limits), (input_model(node, mode, limits=limits), validate_twin, bounded)
         )
     return found
 
@@ -200,10 +220,10 @@ def load(
             f"{type(instance).__name__}."
         )
     mode: Mode = "create" if instance is None else "patch" if partial else "replace"
-    model, twin = _models(node, mode, limits)
+    model, twin, bounded = _models(node, mode, limits)
     plan = model.__treeshape_plan__
     assert plan is not None
-    value = _validate(model, twin, body, limits)
+    value = _validate(model, twin, body, limits, bounded=bounded)
     run = _Run(session, node)
     root = run.parse(plan, model, value)
     with session.no_autoflush:

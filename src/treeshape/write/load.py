@@ -1005,30 +1005,40 @@ class _Run:
         return [found[k] for k in keys]
 
     def build(self, plan: WritePlan, item: Item) -> Any:
-        """A new object of ``item`` and its children. ``item.values`` become the constructor's
-        arguments (with the foreign keys of its references): an item is built once."""
-        values = item.values
-        refs = item.refs
-        if refs:
-            for name, positions in plan.key_refs:
-                if name in refs:
-                    key = refs[name]
-                    for local, position in positions:
-                        values[local] = None if key is None else key[position]
-        obj = plan.info.model(**values)
-        if refs:
-            for ref in plan.many_refs:
-                if ref.name in refs:
-                    setattr(obj, ref.name, self._targets(ref, refs[ref.name]))
-        if item.children:
-            build = self.build
-            for child in plan.children:
-                if child.name not in item.children:
-                    continue
-                sub = child.plan
-                built = [build(sub, c) for c in item.child_list(child.name)]
-                setattr(obj, child.name, built if child.many else (built[0] if built else None))
-        return obj
+        """A new object of ``item`` and its children."""
+        return self._build(plan, (item,))[0]
+
+    def _build(self, plan: WritePlan, items: Sequence[Item]) -> list[Any]:
+        """New objects of ``items`` (all of ``plan``) and their children. An item's values
+        become the constructor's arguments (with the foreign keys of its references): an item
+        is built once. One call per collection, not per object, as in `_items`."""
+        model = plan.info.model
+        key_refs = plan.key_refs
+        many_refs = plan.many_refs
+        built = []
+        for item in items:
+            values = item.values
+            refs = item.refs
+            if refs:
+                for name, positions in key_refs:
+                    if name in refs:
+                        key = refs[name]
+                        for local, position in positions:
+                            values[local] = None if key is None else key[position]
+            obj = model(**values)
+            if refs:
+                for ref in many_refs:
+                    if ref.name in refs:
+                        setattr(obj, ref.name, self._targets(ref, refs[ref.name]))
+            children = item.children
+            if children:
+                for child in plan.children:
+                    if child.name not in children:
+                        continue
+                    objs = self._build(child.plan, item.child_list(child.name))
+                    setattr(obj, child.name, objs if child.many else (objs[0] if objs else None))
+            built.append(obj)
+        return built
 
     def _set_refs(self, plan: WritePlan, obj: Any, item: Item) -> None:
         for ref in plan.refs:

@@ -23,6 +23,7 @@ from tests.databases import Db
 from tests.statements import StatementCounter
 
 from .models import Adjustment, Invoice, InvoiceLine, Memo, invoice_in, invoice_shape, line_in
+from .test_agreement import given_values
 
 
 def body(**changes: Any) -> dict[str, Any]:
@@ -347,18 +348,6 @@ _NUL_BODIES: list[tuple[Callable[[], Any], bool]] = [
 ]
 
 
-def _given(value: Any) -> Any:
-    """A validated body as what `load` reads of it: the keys it gives, at every level (an
-    input model's instance or its twin's dictionary alike)."""
-    if isinstance(value, ts.write.InputModel):
-        return {k: _given(getattr(value, k)) for k in value.model_fields_set}
-    if isinstance(value, dict):
-        return {k: _given(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_given(v) for v in value]
-    return value
-
-
 @pytest.mark.parametrize("index", range(len(_NUL_BODIES)))
 def test_load_validates_as_the_input_model(index: int) -> None:
     """`load` validates with the input model's twin that refuses NUL by a pattern first: every
@@ -370,7 +359,7 @@ def test_load_validates_as_the_input_model(index: int) -> None:
 
     def verdict(run: Callable[[], Any]) -> Any:
         try:
-            return _given(run())
+            return given_values(run())
         except ts.InputError as exc:
             return exc.errors
 
@@ -415,7 +404,7 @@ def test_aliased_keys_validate_as_the_input_model(db: Db, make: Callable[[], Any
 
     def verdict(run: Callable[[], Any]) -> Any:
         try:
-            return _given(run())
+            return given_values(run())
         except ts.InputError as exc:
             return exc.errors
 

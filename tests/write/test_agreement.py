@@ -54,6 +54,43 @@ def test_same_verdict_and_paths(name: str, mode: Any, data: st.DataObject) -> No
     assert pydantic_verdict(shape, mode, body) == marshmallow_verdict(shape, mode, body)
 
 
+def given_values(value: Any) -> Any:
+    """A validated body as what `load` reads of it: the keys it gives, at every level (an
+    input model's instance or its twin's dictionary alike)."""
+    if isinstance(value, ts.write.InputModel):
+        return {k: given_values(getattr(value, k)) for k in value.model_fields_set}
+    if isinstance(value, dict):
+        return {k: given_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [given_values(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", sorted(SHAPES))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_load_validates_as_the_input_model(name: str, mode: Any, data: st.DataObject) -> None:
+    """`load`'s validation (its `TypedDict` twin first, the limits' walk after it where the
+    twin bounds every body it accepts) gives every body `validate`'s verdict: the same given
+    values, or the same errors."""
+    from treeshape.write.load import _models, _validate
+
+    node = SHAPES[name].node
+    body = data.draw(bodies(write_plan(node), mode))
+
+    def verdict(run: Any) -> Any:
+        try:
+            return given_values(run())
+        except ts.InputError as exc:
+            return exc.errors
+
+    model, twin, bounded = _models(node, mode, ts.write.DEFAULT_LIMITS)
+    expected = verdict(lambda: ts.write.validate(node, body, mode))
+    limits = ts.write.DEFAULT_LIMITS
+    assert verdict(lambda: _validate(model, twin, body, limits, bounded=bounded)) == expected
+
+
 def test_a_valid_body_loads_to_the_same_values() -> None:
     body = {
         "number": "N-1",

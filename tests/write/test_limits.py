@@ -1,17 +1,22 @@
-"""Body limits: checked on the raw body, before validation and before any statement."""
+"""Body limits: checked on the raw body before any statement, and before validation unless
+every body the input model accepts is within them (the same verdicts either way)."""
 
 from __future__ import annotations
 
 import pytest
+from examples.transit.writes import trip_in
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 import treeshape as ts
 from tests.databases import Db
 from tests.statements import StatementCounter
 from treeshape.write import Limits
+from treeshape.write.input_model import nul_pattern_dict, twin_extent
 from treeshape.write.limits import _within, limit_errors
+from treeshape.write.load import _models, _validate
 
 from .models import invoice_in
 
@@ -117,3 +122,91 @@ def test_the_quick_walk_agrees_with_the_exact_one(
     expected = most <= items and deepest <= depth and all_items <= total
     assert _within(body, limits) == expected
     assert (limit_errors(body, limits) == []) == expected
+
+
+def _call(i: int) -> dict[str, object]:
+    """A call giving every key its input model has."""
+    return {
+        "stop_sequence": i,
+        "stop": "S1",
+        "arrival_time": "08:00:00",
+        "departure_time": "08:00:30",
+        "stop_headsign": "Town",
+        "pickup_type": 0,
+        "drop_off_type": 0,
+        "shape_dist_traveled": 1.5,
+        "timepoint": 1,
+    }
+
+
+def _trip(calls: object) -> dict[str, object]:
+    return {
+        "trip_id": "T",
+        "route_id": "R",
+        "service_id": "WEEK",
+        "trip_headsign": "Town",
+        "trip_short_name": "1",
+        "direction_id": 0,
+        "block_id": "B",
+        "shape_id": "SH",
+        "wheelchair_accessible": 1,
+        "bikes_allowed": 1,
+        "stop_times": calls,
+    }
+
+
+def test_a_twin_counts_at_most_its_extent() -> None:
+    """A twin's extent is the walk's count of the largest body it accepts: with limits that
+    hold it, `load` validates before it walks (the walk only for a refused body); with
+    tighter ones, or a column of any size (a Decimal), it walks first."""
+    node = trip_in.__treeshape_node__
+    limits = Limits(max_items=5)
+    twin = nul_pattern_dict(node, "create", limits=limits)
+    assert twin_extent(twin) == (11, 3)  # the trip, and each of 5 calls: a list item, an object
+    largest = _trip([_call(i) for i in range(5)])
+    TypeAdapter(twin).validate_python(largest)
+    exact = Limits(max_items=5, max_total=11, max_depth=3)
+    assert limit_errors(largest, exact) == []
+    assert limit_errors(largest, Limits(max_items=5, max_total=10))[0]["type"] == "limit_max_total"
+    assert limit_errors(largest, Limits(max_items=5, max_depth=2))[0]["type"] == "limit_max_depth"
+    assert _models(node, "create", exact)[2] is True
+    assert _models(node, "create", Limits(max_items=5, max_total=10))[2] is False
+    assert _models(node, "create", Limits(max_items=5, max_depth=2))[2] is False
+    invoice = nul_pattern_dict(invoice_in.__treeshape_node__, "create")
+    assert twin_extent(invoice) is None  # its total is a Decimal: digits as a tuple too
+    assert _models(invoice_in.__treeshape_node__, "create", Limits())[2] is False
+
+
+_VALUES = st.one_of(JSON, st.sampled_from(["S1", "08:00:00", "x\x00", 1, 0.5, None]))
+_CALLS = st.lists(
+    st.one_of(
+        st.dictionaries(st.sampled_from(sorted(_call(1))), _VALUES, max_size=5),
+        st.builds(_call, st.integers(0, 3)),
+        _VALUES,
+    ),
+    max_size=5,
+)
+
+
+@given(
+    st.builds(_trip, st.one_of(_CALLS, _CALLS.map(tuple), _VALUES)),
+    st.sets(st.sampled_from(sorted(_trip(None))), max_size=3),
+    st.dictionaries(st.sampled_from(["junk", "stop_times"]), _VALUES, max_size=1),
+)
+def test_a_bounded_twin_gives_the_walk_first_verdicts(
+    whole: dict[str, object], left_out: set[str], changed: dict[str, object]
+) -> None:
+    """Validating before the walk (a bounded twin) gives every body the verdict walking
+    first gives: the same values, or the same errors, limit errors first."""
+    body = {k: v for k, v in whole.items() if k not in left_out} | changed
+    limits = Limits(max_items=3, max_depth=3, max_total=7)
+    model, twin, bounded = _models(trip_in.__treeshape_node__, "create", limits)
+    assert bounded
+
+    def verdict(walk_first: bool) -> object:
+        try:
+            return _validate(model, twin, body, limits, bounded=not walk_first)
+        except ts.InputError as exc:
+            return exc.errors
+
+    assert verdict(walk_first=False) == verdict(walk_first=True)

@@ -22,7 +22,8 @@ import treeshape as ts
 from tests.databases import Db
 from tests.statements import StatementCounter
 
-from .models import Adjustment, Invoice, InvoiceLine, Memo, invoice_in, invoice_shape
+from .models import Adjustment, Invoice, InvoiceLine, Memo, invoice_in, invoice_shape, line_in
+from .test_agreement import given_values
 
 
 def body(**changes: Any) -> dict[str, Any]:
@@ -338,13 +339,19 @@ _NUL_BODIES: list[tuple[Callable[[], Any], bool]] = [
     # a NUL where text is not valid anyway, or in an unknown key's value: no NUL error
     (lambda: body(customer="1\x00"), False),
     (lambda: body(product="\x00"), False),
+    # what the twin's dictionaries must refuse as the models do, at every level
+    (lambda: body(lines=[{"quantity": 1, "product": "A", "bogus": 1}]), False),
+    (lambda: body(memos=[{"text": "x\x00", "memo": 1}]), True),
+    (lambda: body(lines=[{"quantity": 1}]), False),
+    (lambda: body(lines=({"quantity": 1, "product": "A"},)), False),
+    (lambda: body(note=None, paid=None), False),
 ]
 
 
 @pytest.mark.parametrize("index", range(len(_NUL_BODIES)))
 def test_load_validates_as_the_input_model(index: int) -> None:
     """`load` validates with the input model's twin that refuses NUL by a pattern first: every
-    body gets `validate`'s verdict, the same errors or the same values."""
+    body gets `validate`'s verdict, the same errors or the same given values."""
     from treeshape.write.load import _models, _validate
 
     node = invoice_in.__treeshape_node__
@@ -352,15 +359,64 @@ def test_load_validates_as_the_input_model(index: int) -> None:
 
     def verdict(run: Callable[[], Any]) -> Any:
         try:
-            return run().model_dump()
+            return given_values(run())
         except ts.InputError as exc:
             return exc.errors
 
-    model, patterned = _models(node, "create", ts.write.DEFAULT_LIMITS)
+    model, twin, _ = _models(node, "create", ts.write.DEFAULT_LIMITS)
     expected = verdict(lambda: ts.write.validate(node, make(), "create"))
-    assert verdict(lambda: _validate(model, patterned, make(), ts.write.DEFAULT_LIMITS)) == expected
+    assert verdict(lambda: _validate(model, twin, make(), ts.write.DEFAULT_LIMITS)) == expected
     nul_errors = isinstance(expected, list) and any(e["type"] == "string_nul" for e in expected)
     assert nul_errors == refused
+
+
+# Body keys Pydantic cannot take as attributes: aliases of ``field_...`` attributes.
+invoice_aliased = ts.shape(
+    Invoice,
+    {"customer": ts.include(ids=True), "lines": ts.include(line_in, on_missing="delete")},
+    fields=invoice_in.fields,
+    names={"note": "schema", "number": "model_number"},
+)
+
+
+def _aliased(**changes: Any) -> dict[str, Any]:
+    given = {k: v for k, v in body(**changes).items() if k not in ("tags", "memos", "number")}
+    return {"model_number": "INV-A", "schema": "aliased", **given}
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        _aliased,
+        lambda: {**_aliased(), "field_schema": "both spellings"},
+        lambda: {k: v for k, v in _aliased().items() if k != "schema"} | {"field_schema": "x"},
+        lambda: _aliased(schema="\x00"),
+        lambda: _aliased(schema=None),
+    ],
+)
+def test_aliased_keys_validate_as_the_input_model(db: Db, make: Callable[[], Any]) -> None:
+    """The twin takes and refuses aliased keys as the input model does, and `load` writes
+    what the body gives under them."""
+    from treeshape.write.load import _models, _validate
+
+    node = invoice_aliased.__treeshape_node__
+    model, twin, _ = _models(node, "create", ts.write.DEFAULT_LIMITS)
+
+    def verdict(run: Callable[[], Any]) -> Any:
+        try:
+            return given_values(run())
+        except ts.InputError as exc:
+            return exc.errors
+
+    expected = verdict(lambda: ts.write.validate(node, make(), "create"))
+    assert verdict(lambda: _validate(model, twin, make(), ts.write.DEFAULT_LIMITS)) == expected
+    if isinstance(expected, list):
+        return
+    with Session(db.engine) as session:
+        invoice = invoice_aliased.load(make(), session=session)
+        session.commit()
+        assert invoice.number == "INV-A" and invoice.note == expected["field_schema"]
+        assert [line.quantity for line in invoice.lines] == [2, 1]
 
 
 def test_parse_sets_every_item_field(db: Db) -> None:
@@ -369,12 +425,13 @@ def test_parse_sets_every_item_field(db: Db) -> None:
     from treeshape.write.load import Item, _models, _Run, _validate
 
     node = invoice_in.__treeshape_node__
-    model, patterned = _models(node, "create", ts.write.DEFAULT_LIMITS)
-    value = _validate(model, patterned, body(), ts.write.DEFAULT_LIMITS)
+    model, twin, _ = _models(node, "create", ts.write.DEFAULT_LIMITS)
+    value = _validate(model, twin, body(), ts.write.DEFAULT_LIMITS)
+    assert value.__class__ is dict  # the twin's
     plan = model.__treeshape_plan__
     assert plan is not None
     with Session(db.engine) as session:
-        root = _Run(session, node).parse(plan, value)
+        root = _Run(session, node).parse(plan, model, value)
     lines = root.child_list("lines")
     items = [root, *lines, *root.child_list("memos")]
     items += [a for line in lines for a in line.child_list("adjustments")]

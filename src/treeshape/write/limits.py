@@ -1,7 +1,12 @@
-"""Bounds on a request body, checked on the raw JSON before validation or any statement.
+"""Bounds on a request body, checked on the raw JSON before any statement.
 
 A body is untrusted input that turns into objects, statements and rows: a million stop_times,
 or a list nested a thousand deep, must cost a walk of the body and a clear 422, not a flush.
+The walk comes before validation, except in `load` for a shape whose every accepted body is
+within the limits (each collection holds at most ``max_items`` by the input model's own
+constraint, and no column takes values of any size: `twin_extent`): there the walk runs only
+for a body validation refuses, before its errors are read, so that the verdicts, errors and
+their order are those of walking first.
 """
 
 from __future__ import annotations

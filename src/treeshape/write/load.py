@@ -15,11 +15,11 @@ pending, and on an `InputError` the session is exactly as it was.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence, Set
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import (
     Integer,
     and_,
@@ -44,7 +44,7 @@ from sqlalchemy.sql.elements import Cast
 from ..errors import InputError
 from ..inspection import NO_DEFAULT, ModelInfo, model_info
 from ..tree import ShapeNode, memo_lookup
-from .input_model import InputModel, input_model, nul_pattern_model
+from .input_model import InputModel, input_model, nul_pattern_dict, twin_extent
 from .limits import DEFAULT_LIMITS, Limits, limit_errors
 from .plan import KEEP, WriteChild, WritePlan, WriteRef, memo_key
 from .rules import Mode
@@ -116,15 +116,32 @@ def validate(
     node: ShapeNode, body: Any, mode: Mode, *, limits: Limits = DEFAULT_LIMITS
 ) -> InputModel:
     """``body`` as the ``mode`` input model, or `InputError` with every problem of the body."""
-    return _validate(input_model(node, mode, limits=limits), None, body, limits)
+    value = _validate(input_model(node, mode, limits=limits), None, body, limits)
+    assert isinstance(value, InputModel)
+    return value
+
+
+Twin = Callable[[Any], dict[str, Any]]
+"""Validates a body by `nul_pattern_dict`'s ``TypedDict`` (its validator's ``validate_python``)."""
 
 
 def _validate(
-    model: type[InputModel], patterned: type[InputModel] | None, body: Any, limits: Limits
-) -> InputModel:
-    """`validate` with ``model`` found; first with ``patterned`` (its `nul_pattern_model`
-    twin) if given: what it accepts, ``model`` accepts as the same values; for anything it
-    refuses (rare: an invalid body), ``model``'s own verdict and errors."""
+    model: type[InputModel],
+    twin: Twin | None,
+    body: Any,
+    limits: Limits,
+    *,
+    bounded: bool = False,
+) -> InputModel | dict[str, Any]:
+    """`validate` with ``model`` found; first with ``twin`` (its `nul_pattern_dict`'s
+    validator) if given: what it accepts, ``model`` accepts as the same values, which it gives
+    as dictionaries of the given keys; for anything it refuses (rare: an invalid body, or
+    instances of ``model``'s classes), ``model``'s own verdict: its instance, or its errors.
+
+    ``bounded``: every body ``twin`` accepts is within ``limits`` (`twin_extent`), so the
+    limits' walk runs only for a body it refuses, before ``model`` looks at it: the same
+    verdicts, errors and order of checks as walking first.
+    """
     if isinstance(body, model):
         return body
     if isinstance(body, InputModel):
@@ -132,12 +149,17 @@ def _validate(
             f"This shape loads {model.__name__} bodies, got a {type(body).__name__} (another "
             f"shape's or mode's input model)."
         )
+    if twin is not None and bounded:
+        try:
+            return twin(body)
+        except ValidationError:
+            pass  # the limits, then the input model's own verdict and errors, below
     errors = limit_errors(body, limits)
     if errors:
         raise InputError(errors)
-    if patterned is not None:
+    if twin is not None and not bounded:
         try:
-            return patterned.model_validate(body)
+            return twin(body)
         except ValidationError:
             pass  # the input model's own verdict and errors, below
     try:
@@ -148,20 +170,24 @@ def _validate(
         ) from None
 
 
-def _models(node: ShapeNode, mode: Mode, limits: Limits) -> tuple[type[InputModel], ...]:
-    """The input model of ``node`` for ``mode`` and its `nul_pattern_model` twin, looked up once
-    per (mode, limits) in one dictionary on the node (what `load` does per call)."""
-    table: dict[tuple[Mode, Limits], tuple[type[InputModel], ...]] = memo_lookup(
+def _models(node: ShapeNode, mode: Mode, limits: Limits) -> tuple[type[InputModel], Twin, bool]:
+    """The input model of ``node`` for ``mode``, its `nul_pattern_dict` twin's validator and
+    whether every body the twin accepts is within ``limits``, looked up once per (mode,
+    limits) in one dictionary on the node (what `load` does per call)."""
+    table: dict[tuple[Mode, Limits], tuple[type[InputModel], Twin, bool]] = memo_lookup(
         node, _MODELS, dict
     )
     found = table.get((mode, limits))
     if found is None:
+        twin = nul_pattern_dict(node, mode, limits=limits)
+        extent = twin_extent(twin)
+        bounded = (
+            extent is not None and extent[0] <= limits.max_total and extent[1] <= limits.max_depth
+        )
+        # The validator's own method: TypeAdapter.validate_python adds a Python frame per call.
+        validate_twin = TypeAdapter(twin).validator.validate_python
         found = table.setdefault(
-            (mode, limits),
-            (
-                input_model(node, mode, limits=limits),
-                nul_pattern_model(node, mode, limits=limits),
-            ),
+            (mode, limits), (input_model(node, mode, limits=limits), validate_twin, bounded)
         )
     return found
 
@@ -194,12 +220,12 @@ def load(
             f"{type(instance).__name__}."
         )
     mode: Mode = "create" if instance is None else "patch" if partial else "replace"
-    model, patterned = _models(node, mode, limits)
+    model, twin, bounded = _models(node, mode, limits)
     plan = model.__treeshape_plan__
     assert plan is not None
-    value = _validate(model, patterned, body, limits)
+    value = _validate(model, twin, body, limits, bounded=bounded)
     run = _Run(session, node)
-    root = run.parse(plan, value)
+    root = run.parse(plan, model, value)
     with session.no_autoflush:
         run.read(plan, root, instance)
         if run.errors:
@@ -361,36 +387,23 @@ def _text(key: Key) -> str:
 
 @dataclass(frozen=True)
 class _Reader:
-    """How to read one input model class's instances, made once per class: for each kind of
-    key, the plan's entry, the attribute on the model and what `parse` needs with it."""
+    """How to read the given keys of one input model class's bodies, made once per class: for
+    each kind of key, the plan's entry, the attribute on the model and what `parse` needs with
+    it."""
 
     mode: Mode
-    fields: tuple[tuple[str, str], ...]
-    """(written attribute, model attribute)."""
+    renamed: tuple[tuple[str, str], ...] | None
+    """(written attribute, model attribute) of every field, if a model attribute is not the
+    written attribute (a key like ``schema``); ``None`` if every field is its own name."""
     refs: tuple[tuple[str, str, tuple[type, tuple[str, ...]], bool], ...]
     """(model attribute, reference name, its `WriteRef.group`, `WriteRef.many`)."""
-    children: tuple[tuple[WriteChild, str, str], ...]
-    """(child, model attribute, body key)."""
+    children: tuple[tuple[WriteChild, str, str, type[InputModel]], ...]
+    """(child, model attribute, body key, the input model of its items)."""
     key: tuple[str, ...]
+    single: str | None
+    """The key's one attribute, if it has one (`key` has one entry)."""
     checked: bool
     """Whether `_Run._columns` looks at the items: foreign keys written or unique columns."""
-
-    def pick(self, given: Set[str]) -> _Pick:
-        """What an instance whose given attributes are ``given`` writes to its fields."""
-        pairs = tuple((written, attr) for written, attr in self.fields if attr in given)
-        names = {written for written, _ in pairs}
-        return _Pick(pairs, all(k in names for k in self.key))
-
-
-@dataclass(frozen=True, slots=True)
-class _Pick:
-    """The fields an instance writes, for one set of given attributes (`_Reader.pick`)."""
-
-    pairs: tuple[tuple[str, str], ...]
-    """(written attribute, model attribute) of the given fields, in the plan's order (the
-    constructor's)."""
-    has_key: bool
-    """Whether they hold the whole key (`WritePlan.key`)."""
 
 
 def _reader(model: type[InputModel], plan: WritePlan) -> _Reader:
@@ -398,20 +411,45 @@ def _reader(model: type[InputModel], plan: WritePlan) -> _Reader:
     reader: _Reader | None = model.__dict__.get("__treeshape_reader__")
     if reader is None:
         names = model.__treeshape_attributes__
+        fields = tuple((f.name, names[f.name]) for f in plan.fields if f.name in names)
         reader = _Reader(
             mode=model.__treeshape_mode__,  # type: ignore[arg-type]
-            fields=tuple((f.name, names[f.name]) for f in plan.fields if f.name in names),
+            renamed=fields if any(w != a for w, a in fields) else None,
             refs=tuple(
                 (names[r.name], r.name, r.group, r.many) for r in plan.refs if r.name in names
             ),
             children=tuple(
-                (c, names[c.name], plan.body_key(c.name)) for c in plan.children if c.name in names
+                (c, names[c.name], plan.body_key(c.name), model.__treeshape_children__[c.name])
+                for c in plan.children
+                if c.name in names
             ),
             key=plan.key,
+            single=plan.key[0] if len(plan.key) == 1 else None,
             checked=bool(plan.foreign_keys or plan.uniques),
         )
         model.__treeshape_reader__ = reader  # type: ignore[attr-defined]
     return reader
+
+
+def _given(model: type[InputModel], value: InputModel) -> dict[str, Any]:
+    """An input model's instance (a body FastAPI validated, or one the twin refused) as the
+    twin's dictionary of it: its given keys, in the model's order, its children alike."""
+    state = value.__dict__
+    given = value.__pydantic_fields_set__
+    # The declared class's fields: a subclass's own fields are no part of the body.
+    result = {a: state[a] for a in model.model_fields if a in given}
+    names = model.__treeshape_attributes__
+    for name, child in model.__treeshape_children__.items():
+        raw = result.get(names[name])
+        if isinstance(raw, list):
+            result[names[name]] = [_given(child, v) for v in raw]
+        elif raw is not None:
+            result[names[name]] = _given(child, raw)
+    return result
+
+
+_ABSENT: Any = object()
+"""What `dict.pop` gives for a key a body leaves out."""
 
 
 class _Run:
@@ -435,50 +473,46 @@ class _Run:
 
     # -- the body as items ------------------------------------------------------------------
 
-    def parse(self, plan: WritePlan, value: InputModel) -> Item:
-        """The root ``value`` and its children as items; the references they make are noted
-        in `wanted`, by the item."""
-        return self._items(plan, _reader(type(value), plan), (value,), None, None, False)[0]
+    def parse(
+        self, plan: WritePlan, model: type[InputModel], value: InputModel | dict[str, Any]
+    ) -> Item:
+        """The root ``value`` (of ``model``, or `nul_pattern_dict`'s dictionary of it) and its
+        children as items; the references they make are noted in `wanted`, by the item."""
+        if value.__class__ is not dict:
+            value = _given(model, value)  # type: ignore[arg-type]
+        return self._items(plan, _reader(model, plan), (value,), None, None, False)[0]
 
     def _items(
         self,
         plan: WritePlan,
         reader: _Reader,
-        values: Sequence[InputModel],
+        values: Sequence[dict[str, Any]],
         up: Item | None,
         name: str | None,
         many: bool,
     ) -> list[Item]:
-        """The items of ``values``, all of ``reader``'s class, reached from ``up`` at
-        ``name`` (a collection if ``many``, else one child or the root), each followed by its
-        children (the body's order: the order of `wanted` and `checked`).
+        """The items of ``values``, the twin's dictionaries of ``reader``'s class (the given
+        keys only), reached from ``up`` at ``name`` (a collection if ``many``, else one child
+        or the root), each followed by its children (the body's order: the order of `wanted`
+        and `checked`).
 
-        One call per collection, not per object: what every object of the collection shares
-        (the reader's parts) is looked up once.
+        Each dictionary becomes its item's values, once its references and children are taken
+        out of it: it is the validation's own, which nothing else holds, and its fields are in
+        the plan's order (the constructor's). One call per collection, not per object: what
+        every object of the collection shares (the reader's parts) is looked up once.
         """
         key = reader.key
-        single = key[0] if len(key) == 1 else ""
+        single = reader.single
+        renamed = reader.renamed
         refs_of = reader.refs
         children_of = reader.children
         mode = reader.mode
         checked = self.checked if reader.checked else None
         wanted = self.wanted
+        absent = _ABSENT
         items = []
         new_item = object.__new__
-        # The objects of a collection usually give the same keys: what to copy is worked out
-        # again only when they differ from the previous object's.
-        last: Set[str] | None = None
-        pick = None
-        for index, value in enumerate(values):
-            state = value.__dict__
-            given = value.__pydantic_fields_set__
-            if pick is None or given != last:
-                pick = reader.pick(given)
-                last = given
-            written = {w: state[attr] for w, attr in pick.pairs}
-            own_key: Key | None = None
-            if pick.has_key:
-                own_key = (written[single],) if single else tuple(written[k] for k in key)
+        for index, written in enumerate(values):
             # A node without references or children shares one empty dict (never written).
             refs: dict[str, Any] = {} if refs_of else _NONE
             children: dict[str, list[Item] | Item | None] = {} if children_of else _NONE
@@ -490,17 +524,15 @@ class _Run:
             item.up = up
             item.name = name
             item.index = index if many else None
-            item.values = written
             item.refs = refs
             item.children = children
-            item.key = own_key
             item.match = None
             item.removed = None
             items.append(item)
             for attr, ref_name, group, ref_many in refs_of:
-                if attr not in given:
+                raw = written.pop(attr, absent)
+                if raw is absent:
                     continue
-                raw = state[attr]
                 if ref_many:
                     self.objects.add(group)
                     keys = [k if k.__class__ is tuple else (k,) for k in raw or ()]
@@ -518,25 +550,33 @@ class _Run:
                     lists[0].append(one)
                     lists[1].append(item)
                     refs[ref_name] = one
-            for child, attr, body_key in children_of:
-                if attr not in given:
+            for child, attr, body_key, child_model in children_of:
+                raw = written.pop(attr, absent)
+                if raw is absent:
                     continue
-                raw = state[attr]
                 sub = child.plan
                 if child.many:
-                    # Every item of a validated list is of one input model class: one reader.
                     children[child.name] = (
-                        self._items(sub, _reader(type(raw[0]), sub), raw, item, body_key, True)
+                        self._items(sub, _reader(child_model, sub), raw, item, body_key, True)
                         if raw
                         else []
                     )
                 elif raw is None:
                     children[child.name] = None
                 else:
-                    reader_of = _reader(type(raw), sub)
+                    reader_of = _reader(child_model, sub)
                     children[child.name] = self._items(
                         sub, reader_of, (raw,), item, body_key, False
                     )[0]
+            if renamed is not None:
+                written = {w: written[a] for w, a in renamed if a in written}
+            item.values = written
+            if single is not None:
+                item.key = (written[single],) if single in written else None
+            elif all(k in written for k in key):
+                item.key = tuple(written[k] for k in key)
+            else:
+                item.key = None
             if checked is not None:
                 checked.append(item)
         return items
@@ -965,30 +1005,40 @@ class _Run:
         return [found[k] for k in keys]
 
     def build(self, plan: WritePlan, item: Item) -> Any:
-        """A new object of ``item`` and its children. ``item.values`` become the constructor's
-        arguments (with the foreign keys of its references): an item is built once."""
-        values = item.values
-        refs = item.refs
-        if refs:
-            for name, positions in plan.key_refs:
-                if name in refs:
-                    key = refs[name]
-                    for local, position in positions:
-                        values[local] = None if key is None else key[position]
-        obj = plan.info.model(**values)
-        if refs:
-            for ref in plan.many_refs:
-                if ref.name in refs:
-                    setattr(obj, ref.name, self._targets(ref, refs[ref.name]))
-        if item.children:
-            build = self.build
-            for child in plan.children:
-                if child.name not in item.children:
-                    continue
-                sub = child.plan
-                built = [build(sub, c) for c in item.child_list(child.name)]
-                setattr(obj, child.name, built if child.many else (built[0] if built else None))
-        return obj
+        """A new object of ``item`` and its children."""
+        return self._build(plan, (item,))[0]
+
+    def _build(self, plan: WritePlan, items: Sequence[Item]) -> list[Any]:
+        """New objects of ``items`` (all of ``plan``) and their children. An item's values
+        become the constructor's arguments (with the foreign keys of its references): an item
+        is built once. One call per collection, not per object, as in `_items`."""
+        model = plan.info.model
+        key_refs = plan.key_refs
+        many_refs = plan.many_refs
+        built = []
+        for item in items:
+            values = item.values
+            refs = item.refs
+            if refs:
+                for name, positions in key_refs:
+                    if name in refs:
+                        key = refs[name]
+                        for local, position in positions:
+                            values[local] = None if key is None else key[position]
+            obj = model(**values)
+            if refs:
+                for ref in many_refs:
+                    if ref.name in refs:
+                        setattr(obj, ref.name, self._targets(ref, refs[ref.name]))
+            children = item.children
+            if children:
+                for child in plan.children:
+                    if child.name not in children:
+                        continue
+                    objs = self._build(child.plan, item.child_list(child.name))
+                    setattr(obj, child.name, objs if child.many else (objs[0] if objs else None))
+            built.append(obj)
+        return built
 
     def _set_refs(self, plan: WritePlan, obj: Any, item: Item) -> None:
         for ref in plan.refs:

@@ -23,7 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from ..inspection import ColumnFacts, FieldInfo
 
-__all__ = ["NUL_PATTERN", "key_annotation", "scalar_annotation"]
+__all__ = ["NUL_PATTERN", "key_annotation", "scalar_annotation", "scalar_is_flat"]
 
 _TEXT_TYPES: tuple[type, ...] = (dt.datetime, dt.date, dt.time, uuid.UUID)
 
@@ -38,7 +38,7 @@ def _refuse_nul(value: str) -> str:
 
 NUL_PATTERN = "^[^\\x00]*$"
 """`_refuse_nul` as a constraint of Pydantic's own (a Rust regex, no Python call per string),
-for the models of `nul_pattern_model`: it refuses the same strings, after the same checks
+for the twins of `nul_pattern_dict`: it refuses the same strings, after the same checks
 (type and length first)."""
 
 
@@ -71,37 +71,54 @@ def _text_or(kind: type) -> Any:
 def scalar_annotation(info: FieldInfo, facts: ColumnFacts, *, nul: bool = True) -> Any:
     """The annotation a non-null value of this column must satisfy (with text's NUL check as
     the `NUL_PATTERN` constraint if not ``nul``)."""
+    return _scalar(info, facts, nul=nul)[0]
+
+
+def scalar_is_flat(info: FieldInfo, facts: ColumnFacts) -> bool:
+    """Whether every value `scalar_annotation` accepts is no ``dict``, ``list`` or ``tuple``
+    (what the body limits would count): not so for ``Any``, an unknown Python type, or a
+    ``Decimal``, which Pydantic also takes as a tuple of digits."""
+    return _scalar(info, facts, nul=False)[1]
+
+
+def _scalar(info: FieldInfo, facts: ColumnFacts, *, nul: bool) -> tuple[Any, bool]:
+    """`scalar_annotation` and `scalar_is_flat`, from one set of rules."""
     python_type = info.python_type
     if facts.enum_values is not None:
-        return Literal[facts.enum_values]
+        return Literal[facts.enum_values], True
     if not isinstance(python_type, type):
-        return Any
+        return Any, False
     if issubclass(python_type, enum.Enum):
-        return python_type
+        # A member's value is accepted as the member: a tuple value is taken as a tuple.
+        flat = not any(isinstance(m.value, dict | list | tuple) for m in python_type)
+        return python_type, flat
     if issubclass(python_type, bool):
-        return Annotated[bool, Strict()]
+        return Annotated[bool, Strict()], True
     if issubclass(python_type, int):
-        return Annotated[int, Strict()]
+        return Annotated[int, Strict()], True
     if issubclass(python_type, float):
-        return Annotated[float, Strict()]
+        return Annotated[float, Strict()], True
     if issubclass(python_type, str):
         if not nul:
             return Annotated[
                 str, Strict(), Field(max_length=facts.length or None, pattern=NUL_PATTERN)
-            ]
+            ], True
         if facts.length:
-            return Annotated[str, Strict(), Field(max_length=facts.length), *_NO_NUL]
-        return Annotated[str, Strict(), *_NO_NUL]
+            return Annotated[str, Strict(), Field(max_length=facts.length), *_NO_NUL], True
+        return Annotated[str, Strict(), *_NO_NUL], True
     if issubclass(python_type, decimal.Decimal):
         constraints: dict[str, Any] = {}
         if facts.precision is not None:
             constraints["max_digits"] = facts.precision
             constraints["decimal_places"] = facts.scale or 0
-        return Annotated[decimal.Decimal, Field(**constraints)] if constraints else decimal.Decimal
+        if constraints:
+            return Annotated[decimal.Decimal, Field(**constraints)], False
+        return decimal.Decimal, False
     for kind in _TEXT_TYPES:
         if issubclass(python_type, kind):
-            return Annotated[python_type, _text_or(kind)]
-    return python_type
+            # Text or the value itself only (`_text_or`), never a tuple of its parts.
+            return Annotated[python_type, _text_or(kind)], True
+    return python_type, False
 
 
 def key_annotation(fields: tuple[FieldInfo, ...], *, nul: bool = True) -> Any:

@@ -42,7 +42,7 @@ from .relations import (
     local_keys,
     remote_keys,
 )
-from .request import CallStatements, Document, FetchRequest, execute
+from .request import CallStatements, Document, FetchRequest, executor
 from .stitch import Entry, Stitch, StitchSpec, stitcher
 
 __all__ = ["bound_limit", "run_core"]
@@ -488,12 +488,13 @@ def _core_plan(node: ShapeNode) -> _CoreLevel:
 
 def run_core(node: ShapeNode, request: FetchRequest) -> list[Document]:
     plan = _core_plan(node)
-    rows = execute(node, request, *plan.rows_statement(None, request)).all()
+    run = executor(node, request)
+    rows = run(*plan.rows_statement(None, request)).all()
     assert plan.stitch is not None
     docs, kept, by_key, _ = plan.stitch(rows)
     if plan.children:
         keys = _Keys(plan, by_key, kept, partial(plan.keys_statement, None, request))
-        _run_children(plan, keys, docs, kept, request)
+        _run_children(plan, keys, docs, kept, request, run)
     return docs
 
 
@@ -505,16 +506,21 @@ def _targets(level: _CoreLevel, name: str, rows: list[Any]) -> list[Any]:
 
 
 def _run_children(
-    level: _CoreLevel, keys: _Keys, docs: list[Document], rows: list[Any], request: FetchRequest
+    level: _CoreLevel,
+    keys: _Keys,
+    docs: list[Document],
+    rows: list[Any],
+    request: FetchRequest,
+    run: Callable[..., Any],
 ) -> None:
-    """Fetch and place the levels below ``level``, whose kept documents and their rows are
-    ``docs`` and ``rows`` (`keys` their keys)."""
+    """Fetch (with ``run``, `executor`) and place the levels below ``level``, whose kept
+    documents and their rows are ``docs`` and ``rows`` (`keys` their keys)."""
     for child in level.children:
         assert child.rel is not None and child.stitch is not None
         name = child.rel.name
         targets = _targets(level, name, rows) if child.mode == "lookup" else None
         stmt, params = child.rows_statement(keys, request, targets)
-        child_rows = execute(child.node, request, stmt, params).all()
+        child_rows = run(stmt, params).all()
         if child.mode == "lookup":
             child_docs, kept, by_key, by_remote = child.stitch(child_rows)
             get = by_remote.get
@@ -527,4 +533,4 @@ def _run_children(
             child_docs, kept, by_key, _ = child.stitch(child_rows, keys.index)
         if child.children:
             child_keys = _Keys(child, by_key, kept, partial(child.keys_statement, keys, request))
-            _run_children(child, child_keys, child_docs, kept, request)
+            _run_children(child, child_keys, child_docs, kept, request, run)

@@ -26,6 +26,7 @@ __all__ = [
     "check_fetchable",
     "dialect_of",
     "execute",
+    "executor",
     "hybrid_expression",
 ]
 
@@ -157,15 +158,28 @@ def execute(
     autoflush as the ORM would; a user's hook may rewrite statements, so with one the ORM
     runs it.
     """
+    return executor(node, request)(stmt, params)
+
+
+def executor(node: ShapeNode, request: FetchRequest) -> Callable[..., Any]:
+    """`execute` for several statements of one call: ``run(stmt, params)``.
+
+    Nothing of the user's runs between a call's statements, so the autoflush happens once and
+    a Session's connection is looked up once (the Session's transaction machinery costs as much
+    per statement as executing a small one).
+    """
     session = request.session
     if isinstance(session, Session):
         if session.dispatch.do_orm_execute:
-            return session.execute(stmt, params)
+            run: Callable[..., Any] = session.execute
+            return run
         if session.autoflush:
             session.flush()
         bind = request.bind or session.get_bind(mapper=node.info.mapper)
-        return session.connection(bind_arguments={"bind": bind}).execute(stmt, params)
-    return session.execute(stmt, params)
+        run = session.connection(bind_arguments={"bind": bind}).execute
+        return run
+    run = session.execute
+    return run
 
 
 class CallStatements:

@@ -9,6 +9,15 @@ as full scans per row on MariaDB without fresh statistics (53 s on a Cairns rout
 so the statement count stays ``1 + relationships`` whatever the number of rows. Rows are
 converted with the same converters as the dumper (`treeshape.values`), so every column type any
 dialect can load works.
+
+Per call, only the keys are new: each level's statements (one key binds ``= ?``, several an
+expanding ``IN``) and its rows -> documents loop (generated code, `treeshape.sql.fetch.stitch`)
+are built once per plan. A plain one-to-many (joined only by the parent's primary key) selects
+its rows by their own foreign key, without a join back to the parents, and a key that is also
+a field is read from the field's column. On SQLite (Cairns, in instructions) the strategy is
+0.92x the hand-written Core stitch of `benchmarks.handwritten_sql` on the busiest route, 1.01x
+on the busiest stop and 1.06x on a 38-row trip, where the rest is the Session's transaction
+(the hand code runs on a bare connection).
 """
 
 from __future__ import annotations
@@ -356,7 +365,7 @@ def _build_level(
             aliased(parent_model),
         )
     entity = level.rows_entity
-    # The fields first: a row's leading columns, which `_make_converter` zips in one step.
+    # The fields first, so that the keys among them are read from their columns (`attribute`).
     for f in node.fields:
         index = level.add(field_expression(entity, f))
         if f.computed is None:
@@ -446,7 +455,6 @@ def _converters(fields: Sequence[FieldInfo]) -> list[Any]:
 
 def _compile(level: _CoreLevel) -> None:
     """Generate the stitch loop of ``level`` and the levels below (`stitch.stitcher`)."""
-    assert [index for _, index, _ in level.fields] == list(range(len(level.fields)))
     spec = StitchSpec(
         mode=level.mode,
         width=len(level.columns),

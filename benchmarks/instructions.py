@@ -40,10 +40,11 @@ BASELINES = (
     "dict (hand)",
     "marshmallow + selectinload (hand)",
     "sqlite json (hand)",
+    "core selects (hand)",
 )
 
 
-def _measure(workloads: list[str], order_file: str) -> None:
+def _measure(workloads: list[str], order_file: str, cases: list[str] | None = None) -> None:
     """Inside valgrind: set up and run every selected case, the measured calls in ``reduce``."""
     from benchmarks import feeds
     from benchmarks.__main__ import load_cases
@@ -58,6 +59,8 @@ def _measure(workloads: list[str], order_file: str) -> None:
             continue
         if not (case.name.startswith("treeshape") or case.name in BASELINES):
             continue
+        if cases is not None and case.name not in cases:
+            continue
         ctx = BenchContext(engine, picked[case.workload])
         state = case.setup(ctx) if case.setup else ctx
         case.run(state)
@@ -71,7 +74,9 @@ def _measure(workloads: list[str], order_file: str) -> None:
     Path(order_file).write_text("\n".join(names))
 
 
-def _count(tree: Path, workloads: list[str], out: Path) -> dict[str, float]:
+def _count(
+    tree: Path, workloads: list[str], out: Path, cases: str | None = None
+) -> dict[str, float]:
     """Instructions per call of each case, measured in checkout ``tree``."""
     order = out / "order.txt"
     env = {**os.environ, "PYTHONPATH": f"{tree / 'src'}{os.pathsep}{tree}"}
@@ -80,7 +85,8 @@ def _count(tree: Path, workloads: list[str], out: Path) -> dict[str, float]:
     subprocess.run([sys.executable, "-c", build], cwd=tree, env=env, check=True)
     # This file, run as a script: ``tree`` may be a revision that does not have it.
     script = [str(Path(__file__).resolve()), "--inner", str(order), "--workloads"]
-    totals = reduce_profiles([*script, ",".join(workloads)], cwd=tree, env=env, out=out)
+    picked = ["--cases", cases] if cases else []
+    totals = reduce_profiles([*script, ",".join(workloads), *picked], cwd=tree, env=env, out=out)
     names = order.read_text().split("\n")
     if len(totals) != len(names):
         raise SystemExit(
@@ -166,16 +172,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.instructions")
     parser.add_argument("--workloads", default="trip,stop", help="comma-separated")
     parser.add_argument("--against", help="a git revision to count as well, side by side")
+    parser.add_argument(
+        "--cases",
+        help="comma-separated case names (all of them otherwise), e.g. "
+        '"treeshape fetch_json core,core selects (hand)"',
+    )
     parser.add_argument("--inner", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     workloads = args.workloads.split(",")
     if args.inner:
-        _measure(workloads, args.inner)
+        _measure(workloads, args.inner, args.cases.split(",") if args.cases else None)
         return
     with tempfile.TemporaryDirectory(prefix="treeshape-instructions-") as tmp:
         base = Path(tmp)
         (base / "here").mkdir()
-        here = _count(ROOT, workloads, base / "here")
+        here = _count(ROOT, workloads, base / "here", args.cases)
         there: dict[str, float] = {}
         if args.against:
             tree = base / "against"
@@ -188,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
             try:
                 # That revision's own cases (their imports follow its layout) over its library.
                 (base / "there").mkdir()
-                there = _count(tree, workloads, base / "there")
+                there = _count(tree, workloads, base / "there", args.cases)
             finally:
                 subprocess.run(
                     ["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False

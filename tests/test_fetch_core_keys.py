@@ -164,3 +164,18 @@ def test_no_roots_still_one_statement_per_relationship(db: Db) -> None:
     got, statements = _core(db, Line.line_id == "none")
     assert got == b"[]"
     assert len(statements) == 6
+
+
+def test_plain_collections_read_their_own_rows(db: Db) -> None:
+    """A one-to-many joined only by the parent's key selects its rows by their foreign key
+    (no join back to the parents); one parent key binds as ``= ?``. The lookups (place,
+    parent) and the composite-keyed notes keep their forms."""
+    one = Line.line_id == "L1"
+    got, statements = _core(db, one)
+    assert got == _orm_bytes(db, one)
+    journeys, calls, place, parent, notes = (sql.upper() for sql in statements[1:])
+    for sql in (journeys, calls, notes):
+        assert "JOIN" not in sql, sql
+    assert "CK_JOURNEY_1.LINE_ID = " in journeys, journeys
+    assert "CK_CALL_1.JOURNEY_ID IN " in calls, calls
+    assert "CK_PLACE" in place and "CK_PLACE" in parent

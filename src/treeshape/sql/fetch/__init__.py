@@ -6,10 +6,11 @@ with ``loader_options()``:
 
 ``core``
     One SELECT of only the needed columns for the roots and one per relationship of the shape.
-    Each relationship's statement is driven by a *subquery* of its parents' keys (never an IN
-    list of fetched values), so the statement count is ``1 + relationships`` whatever the
-    number of rows, with no batching. Rows are stitched into dicts in Python and converted
-    with the same converters as the dumper, so every column type any dialect can load works.
+    Each relationship's statement is driven by the keys its parents' level fetched, as bound
+    values (a subquery of them past `core.bound_limit`), so the statement count is
+    ``1 + relationships`` whatever the number of rows, with no batching. Rows are stitched into
+    dicts in Python by generated code and converted with the same converters as the dumper, so
+    every column type any dialect can load works.
 ``json``
     One statement whose correlated subqueries build the whole document in the database
     (SQLite ``json_object``/``json_group_array``; PostgreSQL text built with ``concat`` and

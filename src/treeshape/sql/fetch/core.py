@@ -9,6 +9,15 @@ as full scans per row on MariaDB without fresh statistics (53 s on a Cairns rout
 so the statement count stays ``1 + relationships`` whatever the number of rows. Rows are
 converted with the same converters as the dumper (`treeshape.values`), so every column type any
 dialect can load works.
+
+Per call, only the keys are new: each level's statements (one key binds ``= ?``, several an
+expanding ``IN``) and its rows -> documents loop (generated code, `treeshape.sql.fetch.stitch`)
+are built once per plan. A plain one-to-many (joined only by the parent's primary key) selects
+its rows by their own foreign key, without a join back to the parents, and a key that is also
+a field is read from the field's column. On SQLite (Cairns, in instructions) the strategy is
+0.92x the hand-written Core stitch of `benchmarks.handwritten_sql` on the busiest route, 1.01x
+on the busiest stop and 1.06x on a 38-row trip, where the rest is the Session's transaction
+(the hand code runs on a bare connection).
 """
 
 from __future__ import annotations
@@ -23,7 +32,8 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 from sqlalchemy.sql.selectable import Select
 
 from ...inspection import FieldInfo, model_info
@@ -41,7 +51,8 @@ from .relations import (
     local_keys,
     remote_keys,
 )
-from .request import CallStatements, Document, FetchRequest, execute
+from .request import CallStatements, Document, FetchRequest, executor
+from .stitch import Entry, Stitch, StitchSpec, stitcher
 
 __all__ = ["bound_limit", "run_core"]
 
@@ -59,14 +70,40 @@ def bound_limit(dialect_name: str) -> int:
     return 30000
 
 
-@dataclass(frozen=True)
 class _Keys:
     """The keys that drive a level's statement: the fetched ``values`` (scalars, or tuples
     for a composite key), and the same keys as a subquery (``query``) for when there are more
-    of them than a statement may bind."""
+    of them than a statement may bind.
 
-    values: list[Any]
-    query: Callable[[], Select[Any]]
+    ``index`` is the level's key -> document index where its loop built one (it has
+    collections below); the values are its keys, else read from the kept rows when first
+    asked for (a level with only lookups below needs them only past `bound_limit`).
+    """
+
+    __slots__ = ("_values", "index", "level", "query", "rows")
+
+    def __init__(
+        self,
+        level: _CoreLevel,
+        index: dict[Any, Document],
+        rows: list[Any],
+        query: Callable[[], Select[Any]],
+    ) -> None:
+        self.level = level
+        self.index = index
+        self.rows = rows
+        self.query = query
+        self._values: list[Any] | None = None
+
+    @property
+    def values(self) -> list[Any]:
+        if self._values is None:
+            if self.index:
+                self._values = list(self.index)
+            else:
+                key = operator.itemgetter(*self.level.key)
+                self._values = list(dict.fromkeys(map(key, self.rows)))
+        return self._values
 
     def bound(self, width: int, dialect_name: str) -> bool:
         """Whether the values (``width`` columns each) are few enough to bind."""
@@ -81,6 +118,8 @@ class _Keys:
 
 _KEYS = "treeshape_keys"
 """The expanding parameter of a level's statement: the keys the level above fetched."""
+_KEY = "treeshape_key"
+"""The parameter of a level's statement when the level above fetched one key."""
 
 
 @dataclass(eq=False)
@@ -101,21 +140,39 @@ class _CoreLevel:
     keys_parent: Any
     columns: list[Any] = field(default_factory=list)
     fields: list[tuple[str, int, Any]] = field(default_factory=list)
-    placeholders: list[tuple[str, str, Any]] = field(default_factory=list)
+    placeholders: list[Entry] = field(default_factory=list)
     """(key, kind, data) after the fields: kind "many"/"one" (stitched later), "value" (a
-    column index: counts), "ids" (a getter of a many-to-one's foreign key, and converters)."""
-    key_value: Callable[[Any], Any] | None = None
-    """For a level rendered as ids: the row's converted key, else ``None``."""
-    key: Callable[[Any], Any] = operator.itemgetter(0)
-    parent_key: Callable[[Any], Any] = operator.itemgetter(0)
-    locals: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
-    remote: Callable[[Any], Any] = operator.itemgetter(0)
+    column index: counts), "ids" (the columns of a many-to-one's foreign key, and the
+    converters of the target's key)."""
+    ids: tuple[tuple[int, ...], list[Any]] | None = None
+    """For a level rendered as ids: its key's columns and converters, else ``None``."""
+    key: tuple[int, ...] = ()
+    """The columns of the level's primary key."""
+    parent_key: tuple[int, ...] = ()
+    """A collection's columns holding its parent's key."""
+    locals: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    """Per many-to-one lookup below: the columns of its foreign key."""
+    remote: tuple[int, ...] = ()
+    """A lookup's columns its parents' foreign keys name."""
     children: list[_CoreLevel] = field(default_factory=list)
+    parent_node: ShapeNode | None = None
+    stitch: Stitch | None = None
+    """The level's generated rows -> documents loop (`stitch.stitcher`)."""
+    named: dict[str, int] = field(default_factory=dict)
+    """The column index of each attribute of ``rows_entity`` selected as itself: a key that
+    is also a field is read from the field's column, not selected twice."""
+    direct: list[str] | None = None
+    """For a collection whose rows name their parent's primary key themselves (`_direct_keys`):
+    those attributes, in the parent key's order; the statement then needs no join to the
+    parents."""
     calls: CallStatements = field(init=False)
     """The roots' statement per structure of a call's criteria and order (`CallStatements`)."""
     bound: Select[Any] | None = None
     """The rows statement with bound keys, built at its first use (it is the same for every
     call, so SQLAlchemy's compiled cache serves it without building a statement per call)."""
+    single: Select[Any] | None = None
+    """The same for exactly one key of one column (``= ?``: an expanding ``IN`` is rendered
+    anew on every execution)."""
 
     def __post_init__(self) -> None:
         self.calls = CallStatements(self.root_statement)
@@ -124,8 +181,15 @@ class _CoreLevel:
         self.columns.append(expression.label(f"c{len(self.columns)}"))
         return len(self.columns) - 1
 
-    def getter(self, expressions: Sequence[Any]) -> Callable[[Any], Any]:
-        return operator.itemgetter(*[self.add(e) for e in expressions])
+    def attribute(self, name: str) -> int:
+        """The column index of ``rows_entity``'s attribute ``name``, selected once."""
+        index = self.named.get(name)
+        if index is None:
+            index = self.named[name] = self.add(getattr(self.rows_entity, name))
+        return index
+
+    def attributes(self, names: Sequence[str]) -> tuple[int, ...]:
+        return tuple(self.attribute(name) for name in names)
 
     def keys_statement(self, parent_keys: _Keys | None, request: FetchRequest) -> Select[Any]:
         """The primary keys of this level's rows, as a subquery (for a windowed many-to-one,
@@ -185,14 +249,18 @@ class _CoreLevel:
                 and not self.rel.options.windowed
                 and len(targets) * len(remote) <= bound_limit(dialect)
             ):
+                if len(targets) == 1 and len(remote) == 1:
+                    return self._single_statement(), {_KEY: targets[0]}
                 return self._bound_statement(), {_KEYS: targets}
             own_keys = self.keys_statement(parent_keys, request)
             pk = [getattr(self.rows_entity, k) for k in self.node.info.primary_key]
             return select(*self.columns).where(in_keys(pk, own_keys)), None
-        if parent_keys.bound(len(_pk_keys(self.rows_parent)), dialect):
+        width = len(_pk_keys(self.rows_parent))
+        if parent_keys.bound(width, dialect):
+            if len(parent_keys.values) == 1 and width == 1 and not self.rel.options.windowed:
+                return self._single_statement(), {_KEY: parent_keys.values[0]}
             return self._bound_statement(), {_KEYS: parent_keys.values}
-        parent_pk = [getattr(self.rows_parent, k) for k in _pk_keys(self.rows_parent)]
-        return self._grouped(in_keys(parent_pk, parent_keys.query())), None
+        return self._grouped(in_keys(self._parent_columns(), parent_keys.query())), None
 
     def root_statement(self, criteria: tuple[Any, ...], order_by: tuple[Any, ...]) -> Select[Any]:
         """The roots' rows for these criteria and order (the primary key as tie-breaker)."""
@@ -203,21 +271,44 @@ class _CoreLevel:
         """The rows statement with the keys as the expanding parameter ``_KEYS``."""
         stmt = self.bound
         if stmt is None:
-            assert self.rel is not None
             keys: BindParameter[Any] = bindparam(_KEYS, expanding=True)
-            if self.mode == "lookup":
-                remote = [getattr(self.rows_entity, k) for k in remote_keys(self.rel)]
-                where = where_clauses(self.rel.options, self.rows_entity)
-                stmt = select(*self.columns).where(in_values(remote, keys), *where)
-            else:
-                parent_pk = [getattr(self.rows_parent, k) for k in _pk_keys(self.rows_parent)]
-                stmt = self._grouped(in_values(parent_pk, keys))
-            self.bound = stmt
+            stmt = self.bound = self._keyed(lambda columns: in_values(columns, keys))
         return stmt
 
-    def _grouped(self, parents: Any) -> Select[Any]:
-        """A collection's rows joined to the parents that ``parents`` (a condition) selects."""
+    def _single_statement(self) -> Select[Any]:
+        """The rows statement for one key of one column, the parameter ``_KEY``."""
+        stmt = self.single
+        if stmt is None:
+            key: BindParameter[Any] = bindparam(_KEY)
+            stmt = self.single = self._keyed(lambda columns: columns[0] == key)
+        return stmt
+
+    def _keyed(self, test: Callable[[list[Any]], Any]) -> Select[Any]:
+        """The rows statement whose keys are tested by ``test(columns)``."""
         assert self.rel is not None
+        if self.mode == "lookup":
+            remote = [getattr(self.rows_entity, k) for k in remote_keys(self.rel)]
+            where = where_clauses(self.rel.options, self.rows_entity)
+            return select(*self.columns).where(test(remote), *where)
+        return self._grouped(test(self._parent_columns()))
+
+    def _parent_columns(self) -> list[Any]:
+        """The columns holding a collection row's parent key: the parent alias's primary key,
+        or the row's own columns naming it (`direct`)."""
+        if self.direct is not None:
+            return [getattr(self.rows_entity, k) for k in self.direct]
+        return [getattr(self.rows_parent, k) for k in _pk_keys(self.rows_parent)]
+
+    def _grouped(self, parents: Any) -> Select[Any]:
+        """A collection's rows joined to the parents that ``parents`` (a condition) selects
+        (its own rows alone, where they name their parents' keys: `direct`)."""
+        assert self.rel is not None
+        if self.direct is not None:
+            stmt = select(*self.columns).where(
+                parents, *where_clauses(self.rel.options, self.rows_entity)
+            )
+            order = collection_order_in(self.rel, self.rows_entity)
+            return stmt.order_by(*self._parent_columns(), *order)
         joined = join_for(self.rows_parent, self.rows_entity, self.rel)
         stmt = select(*self.columns).select_from(joined)
         stmt = stmt.where(parents, *where_clauses(self.rel.options, self.rows_entity))
@@ -274,221 +365,180 @@ def _build_level(
             aliased(parent_model),
         )
     entity = level.rows_entity
-    # The fields first: a row's leading columns, which `_make_converter` zips in one step.
+    # The fields first, so that the keys among them are read from their columns (`attribute`).
     for f in node.fields:
-        level.fields.append(
-            (node.key(f.name), level.add(field_expression(entity, f)), converter_for(f.python_type))
-        )
+        index = level.add(field_expression(entity, f))
+        if f.computed is None:
+            level.named.setdefault(f.name, index)
+        level.fields.append((node.key(f.name), index, converter_for(f.python_type)))
     if level.mode == "grouped":
-        level.parent_key = level.getter(
-            [getattr(level.rows_parent, k) for k in _pk_keys(level.rows_parent)]
-        )
-    level.key = level.getter([getattr(entity, k) for k in node.info.primary_key])
+        assert rel is not None
+        level.direct = _direct_keys(rel)
+        if level.direct is not None:
+            level.parent_key = level.attributes(level.direct)
+        else:
+            parent_pk = [getattr(level.rows_parent, k) for k in _pk_keys(level.rows_parent)]
+            level.parent_key = tuple(level.add(column) for column in parent_pk)
+    level.key = level.attributes(node.info.primary_key)
     if rel is not None and rel.render == "ids":
-        level.key_value = _key_value(node.fields, level.key)
+        level.ids = (level.key, _converters(node.fields))
     if level.mode == "lookup" and rel is not None:
-        level.remote = level.getter([getattr(entity, k) for k in remote_keys(rel)])
+        level.remote = level.attributes(remote_keys(rel))
     for child in node.relations:
         options = child.options
         if child.render == "ids" and not child.many:
-            columns = [getattr(entity, k) for k in child.id_locals]
-            getter = level.getter(columns)
-            key_value = _key_value(child.child.fields, getter)
-            level.placeholders.append((node.key(child.name), "ids", key_value))
+            ids = (level.attributes(child.id_locals), _converters(child.child.fields))
+            level.placeholders.append((node.key(child.name), "ids", ids))
         elif child.loads:
             kind: Literal["many", "one"] = "many" if child.many else "one"
             level.placeholders.append((node.key(child.name), kind, None))
             if is_lookup(child):
-                level.locals[child.name] = level.getter(
-                    [getattr(entity, k) for k in local_keys(child)]
-                )
-            level.children.append(_build_level(child.child, child, model))
+                level.locals[child.name] = level.attributes(local_keys(child))
+            below = _build_level(child.child, child, model)
+            below.parent_node = node
+            level.children.append(below)
         if options.count is not None:
             index = level.add(count_expression(child, entity))
             level.placeholders.append((node.key(options.count), "value", index))
     return level
 
 
-def _key_value(fields: Sequence[FieldInfo], getter: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """A row's converted key (a list for a composite key; ``None`` if any part is NULL)."""
-    converters = [converter_for(f.python_type) for f in fields]
+def _direct_keys(rel: RelationNode) -> list[str] | None:
+    """For a plain one-to-many whose join is only ``parent.pk = child.fk`` (every column of
+    the parent's primary key, nothing else, the same types on both sides): the child's
+    attributes holding the parent's key, in its order; else ``None``.
 
-    def convert(value: Any, c: Any) -> Any:
-        return value if c is None or value is None else c(value)
-
-    if len(fields) == 1:
-        only = converters[0]
-        return lambda row: convert(getter(row), only)
-
-    def composite(row: Any) -> Any:
-        values = getter(row)
-        if None in values:
+    Its rows are then the child's rows whose foreign key is among the parents' keys, without
+    the join to the parents (which SQLite reads row by row, a lookup per child row); a window
+    keeps the join (its partition is the parent's key).
+    """
+    info = rel.info
+    prop = info.prop
+    if (
+        info.direction != "one_to_many"
+        or info.secondary
+        or rel.options.windowed
+        or rel.child.info.inheritance is not None
+        or model_info(prop.parent.class_).inheritance is not None
+    ):
+        return None
+    condition = prop.primaryjoin
+    parts = (
+        condition.clauses
+        if isinstance(condition, BooleanClauseList) and condition.operator is operators.and_
+        else (condition,)
+    )
+    pairs = prop.local_remote_pairs
+    if len(parts) != len(pairs) or not all(
+        isinstance(part, BinaryExpression) and part.operator is operators.eq for part in parts
+    ):
+        return None
+    by_local = {local: remote for local, remote in pairs}
+    parent_key = list(prop.parent.primary_key)
+    if len(by_local) != len(pairs) or set(by_local) != set(parent_key):
+        return None
+    names = []
+    for column in parent_key:
+        remote = by_local[column]
+        if type(remote.type) is not type(column.type):
             return None
-        return [convert(v, c) for v, c in zip(values, converters, strict=True)]
+        try:
+            names.append(prop.mapper.get_property_by_column(remote).key)
+        except Exception:  # a remote column that no attribute of the target maps
+            return None
+    return names
 
-    return composite
+
+def _converters(fields: Sequence[FieldInfo]) -> list[Any]:
+    return [converter_for(f.python_type) for f in fields]
+
+
+def _compile(level: _CoreLevel) -> None:
+    """Generate the stitch loop of ``level`` and the levels below (`stitch.stitcher`)."""
+    spec = StitchSpec(
+        mode=level.mode,
+        width=len(level.columns),
+        entries=[
+            *((name, "field", (index, convert)) for name, index, convert in level.fields),
+            *level.placeholders,
+        ],
+        key=level.key,
+        keep=bool(level.children),
+        index=any(child.mode == "grouped" for child in level.children),
+        parent=level.parent_key,
+        remote=level.remote,
+        ids=level.ids,
+    )
+    if level.rel is not None and level.mode == "grouped":
+        spec.many = level.rel.many
+        # Documents take the output key.
+        spec.name = _parent_node(level).key(level.rel.name)
+        # Through a secondary (or a join) a target can come under several parents: the levels
+        # below fill it once.
+        spec.dedupe = level.direct is None
+    level.stitch = stitcher(spec, f"{level.node.info.name}")
+    for child in level.children:
+        _compile(child)
+
+
+def _parent_node(level: _CoreLevel) -> ShapeNode:
+    assert level.parent_node is not None
+    return level.parent_node
 
 
 @memoize
 def _core_plan(node: ShapeNode) -> _CoreLevel:
     """The Core plan of a tree: one `_CoreLevel` per node, built once per distinct tree."""
-    return _build_level(node, None, None)
-
-
-def _make_converter(level: _CoreLevel) -> Callable[[Any], Document]:
-    """A row -> document function for ``level``: the fields zipped from the row in one step
-    (most need no conversion), then the few converted, then the placeholders."""
-    names = [name for name, _, _ in level.fields]
-    # The fields are the row's leading columns (`_build_level`): zip stops after them.
-    assert [index for _, index, _ in level.fields] == list(range(len(names)))
-    converted = [(name, convert) for name, _, convert in level.fields if convert is not None]
-    many = [name for name, kind, _ in level.placeholders if kind == "many"]
-    ones = {name: None for name, kind, _ in level.placeholders if kind == "one"}
-    values = [(name, data) for name, kind, data in level.placeholders if kind == "value"]
-    ids = [(name, data) for name, kind, data in level.placeholders if kind == "ids"]
-    order = [name for name, _, _ in level.placeholders]
-
-    def make(row: Any) -> Document:
-        out: Document = dict(zip(names, row))  # noqa: B905 (the row is longer, by design)
-        for name, convert in converted:
-            value = out[name]
-            if value is not None:
-                out[name] = convert(value)
-        if ones:
-            out.update(ones)
-        for name in many:
-            out[name] = []
-        for name, index in values:
-            out[name] = row[index]
-        for name, data in ids:
-            out[name] = data(row)
-        return out
-
-    if order == [*ones, *many, *(n for n, _ in values), *(n for n, _ in ids)]:
-        if converted or values or ids or len(many) > 1:
-            return make
-        # The common levels (columns as they come, at most one collection): no loop per row.
-        if many:
-            (collection,) = many
-
-            def make_simple(row: Any) -> Document:
-                out: Document = dict(zip(names, row))  # noqa: B905 (the row is longer)
-                if ones:
-                    out.update(ones)
-                out[collection] = []
-                return out
-
-            return make_simple
-
-        def make_plain(row: Any) -> Document:
-            out: Document = dict(zip(names, row))  # noqa: B905 (the row is longer)
-            if ones:
-                out.update(ones)
-            return out
-
-        return make_plain
-
-    def make_ordered(row: Any) -> Document:
-        # Placeholders of several kinds interleaved: keep their declared key order.
-        out = make(row)
-        for name in order:
-            out[name] = out.pop(name)
-        return out
-
-    return make_ordered
+    plan = _build_level(node, None, None)
+    _compile(plan)
+    return plan
 
 
 def run_core(node: ShapeNode, request: FetchRequest) -> list[Document]:
     plan = _core_plan(node)
-    rows = execute(node, request, *plan.rows_statement(None, request)).all()
-    make = _make_converter(plan)
-    records = [(make(row), row) for row in rows]
-    by_key = {plan.key(row): doc for doc, row in records}
-    keys = _Keys(list(by_key), partial(plan.keys_statement, None, request))
-    _run_children(plan, keys, records, by_key, request)
-    return [doc for doc, _ in records]
+    run = executor(node, request)
+    rows = run(*plan.rows_statement(None, request)).all()
+    assert plan.stitch is not None
+    docs, kept, by_key, _ = plan.stitch(rows)
+    if plan.children:
+        keys = _Keys(plan, by_key, kept, partial(plan.keys_statement, None, request))
+        _run_children(plan, keys, docs, kept, request, run)
+    return docs
 
 
-def _targets(level: _CoreLevel, name: str, records: list[tuple[Document, Any]]) -> list[Any]:
+def _targets(level: _CoreLevel, name: str, rows: list[Any]) -> list[Any]:
     """The distinct, complete foreign-key values of ``level``'s rows for the many-to-one
     ``name``: the targets its lookup statement fetches."""
-    local = level.locals[name]
-    values = dict.fromkeys(local(row) for _, row in records)
+    values = dict.fromkeys(map(operator.itemgetter(*level.locals[name]), rows))
     return [v for v in values if v is not None and not (type(v) is tuple and None in v)]
 
 
 def _run_children(
     level: _CoreLevel,
     keys: _Keys,
-    records: list[tuple[Document, Any]],
-    by_key: dict[Any, Document],
+    docs: list[Document],
+    rows: list[Any],
     request: FetchRequest,
+    run: Callable[..., Any],
 ) -> None:
+    """Fetch (with ``run``, `executor`) and place the levels below ``level``, whose kept
+    documents and their rows are ``docs`` and ``rows`` (`keys` their keys)."""
     for child in level.children:
-        assert child.rel is not None
+        assert child.rel is not None and child.stitch is not None
         name = child.rel.name
-        targets = _targets(level, name, records) if child.mode == "lookup" else None
+        targets = _targets(level, name, rows) if child.mode == "lookup" else None
         stmt, params = child.rows_statement(keys, request, targets)
-        rows = execute(child.node, request, stmt, params).all()
-        make = _make_converter(child)
-        child_records: list[tuple[Document, Any]] = []
-        child_by_key: dict[Any, Document] = {}
-        # Documents take the output key; `locals` and `_targets` are by attribute.
-        name = level.node.key(name)
+        child_rows = run(stmt, params).all()
         if child.mode == "lookup":
-            by_remote: dict[Any, Document] = {}
-            for row in rows:
-                doc = make(row)
-                child_records.append((doc, row))
-                child_by_key[child.key(row)] = doc
-                by_remote[child.remote(row)] = doc
-            local = level.locals[child.rel.name]
-            for doc, row in records:
-                doc[name] = by_remote.get(local(row))
+            child_docs, kept, by_key, by_remote = child.stitch(child_rows)
+            get = by_remote.get
+            local = operator.itemgetter(*level.locals[name])
+            # Documents take the output key; `locals` and `_targets` are by attribute.
+            key = level.node.key(name)
+            for doc, row in zip(docs, rows, strict=True):
+                doc[key] = get(local(row))
         else:
-            _group(child, rows, make, name, by_key, child_records, child_by_key)
+            child_docs, kept, by_key, _ = child.stitch(child_rows, keys.index)
         if child.children:
-            child_keys = _Keys(list(child_by_key), partial(child.keys_statement, keys, request))
-            _run_children(child, child_keys, child_records, child_by_key, request)
-
-
-def _group(
-    child: _CoreLevel,
-    rows: Sequence[Any],
-    make: Callable[[Any], Document],
-    name: str,
-    by_key: dict[Any, Document],
-    records: list[tuple[Document, Any]],
-    child_by_key: dict[Any, Document],
-) -> None:
-    """Place a collection level's ``rows`` under their parents (``by_key``), one document per
-    distinct key (``child_by_key``, ``records``): the loop runs once per row, so everything it
-    reads is a local."""
-    key_of, parent_of, key_value = child.key, child.parent_key, child.key_value
-    known = child_by_key.get
-    add = records.append
-    assert child.rel is not None
-    if key_value is None and child.rel.many:
-        # The common case, a collection of documents, without the general loop's two tests per
-        # row (the loop below is its general form).
-        for row in rows:
-            key = key_of(row)
-            doc = known(key)
-            if doc is None:
-                doc = child_by_key[key] = make(row)
-                add((doc, row))
-            by_key[parent_of(row)][name].append(doc)
-        return
-    for row in rows:
-        key = key_of(row)
-        doc = known(key)
-        if doc is None:
-            doc = child_by_key[key] = make(row)
-            add((doc, row))
-        parent = by_key[parent_of(row)]
-        if key_value is not None:
-            parent[name].append(key_value(row))
-        elif child.rel.many:
-            parent[name].append(doc)
-        elif parent[name] is None:
-            parent[name] = doc
+            child_keys = _Keys(child, by_key, kept, partial(child.keys_statement, keys, request))
+            _run_children(child, child_keys, child_docs, kept, request, run)

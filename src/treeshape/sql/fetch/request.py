@@ -6,11 +6,11 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import bindparam
+from sqlalchemy import Column, bindparam
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import visitors
-from sqlalchemy.sql.elements import BindParameter, ClauseElement, ColumnElement
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ClauseElement, ColumnElement
 from sqlalchemy.sql.selectable import Select
 
 from ...errors import TreeshapeError
@@ -26,6 +26,7 @@ __all__ = [
     "check_fetchable",
     "dialect_of",
     "execute",
+    "executor",
     "hybrid_expression",
 ]
 
@@ -157,15 +158,28 @@ def execute(
     autoflush as the ORM would; a user's hook may rewrite statements, so with one the ORM
     runs it.
     """
+    return executor(node, request)(stmt, params)
+
+
+def executor(node: ShapeNode, request: FetchRequest) -> Callable[..., Any]:
+    """`execute` for several statements of one call: ``run(stmt, params)``.
+
+    Nothing of the user's runs between a call's statements, so the autoflush happens once and
+    a Session's connection is looked up once (the Session's transaction machinery costs as much
+    per statement as executing a small one).
+    """
     session = request.session
     if isinstance(session, Session):
         if session.dispatch.do_orm_execute:
-            return session.execute(stmt, params)
+            run: Callable[..., Any] = session.execute
+            return run
         if session.autoflush:
             session.flush()
         bind = request.bind or session.get_bind(mapper=node.info.mapper)
-        return session.connection(bind_arguments={"bind": bind}).execute(stmt, params)
-    return session.execute(stmt, params)
+        run = session.connection(bind_arguments={"bind": bind}).execute
+        return run
+    run = session.execute
+    return run
 
 
 class CallStatements:
@@ -184,6 +198,12 @@ class CallStatements:
     A call whose parts cannot be keyed (no cache key, a string order), share a bound value
     between parts, or take a window (``limit``/``offset``: dialects render those their own
     way) gets ``None``, and builds its statement as before.
+
+    The commonest criterion, a column compared with a value (``Trip.trip_id == key``), is keyed
+    without SQLAlchemy's cache key (which costs, on a new criterion, a third of building it):
+    by the column's identity, the operator and the value's type, all that its SQL depends on.
+    The kept statement holds on to those columns, so that an identity names no other column
+    while its key is kept.
     """
 
     LIMIT = 128
@@ -192,8 +212,9 @@ class CallStatements:
     def __init__(self, build: Callable[[tuple[Any, ...], tuple[Any, ...]], Select[Any]]) -> None:
         self.build = build
         """``build(criteria, order_by)``: the statement of a call."""
-        self.statements: dict[Any, tuple[Select[Any], tuple[str, ...]]] = {}
-        """Structure key -> the statement and its parameters' names."""
+        self.statements: dict[Any, tuple[Select[Any], tuple[str, ...], list[Any]]] = {}
+        """Structure key -> the statement, its parameters' names and the columns keyed by
+        identity (kept alive with the key)."""
         self.lock = threading.Lock()
 
     def get(self, request: FetchRequest) -> tuple[Select[Any], dict[str, Any]] | None:
@@ -202,8 +223,15 @@ class CallStatements:
             return None
         keys: list[Any] = [len(request.criteria)]
         binds: list[BindParameter[Any]] = []
+        columns: list[Any] = []
         for part in (*request.criteria, *request.order_by):
             element = _element(part)
+            simple = _simple_comparison(element)
+            if simple is not None:
+                keys.append(simple)
+                binds.append(element.right)
+                columns.append(element.left)
+                continue
             found = None if element is None else element._generate_cache_key()
             if found is None:
                 return None
@@ -216,8 +244,10 @@ class CallStatements:
                 return None
             names = tuple(f"treeshape_{i}" for i in range(len(binds)))
             with self.lock:
-                found = self.statements.setdefault(key, (self._named(request, binds), names))
-        stmt, names = found
+                found = self.statements.setdefault(
+                    key, (self._named(request, binds), names, columns)
+                )
+        stmt, names, _ = found
         return stmt, dict(zip(names, [b.effective_value for b in binds], strict=True))
 
     def _named(self, request: FetchRequest, binds: list[BindParameter[Any]]) -> Select[Any]:
@@ -242,6 +272,29 @@ class CallStatements:
             return tuple(visitors.replacement_traverse(_element(p), {}, replace) for p in parts)
 
         return self.build(named(request.criteria), named(request.order_by))
+
+
+_COMPARISONS = frozenset(
+    (operators.eq, operators.ne, operators.lt, operators.le, operators.gt, operators.ge)
+)
+
+
+def _simple_comparison(element: Any) -> tuple[Any, ...] | None:
+    """The structure key of ``column <op> value`` (`CallStatements`), else ``None``."""
+    if type(element) is not BinaryExpression or element.operator not in _COMPARISONS:
+        return None
+    left, right = element.left, element.right
+    if (
+        not isinstance(left, Column)
+        or type(right) is not BindParameter
+        or right.type is not left.type
+        or right.expanding
+        or right.literal_execute
+        or right.callable is not None
+        or element.modifiers
+    ):
+        return None
+    return ("column comparison", id(left), element.operator, element.negate, type(element.type))
 
 
 def _element(part: Any) -> Any:

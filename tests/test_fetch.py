@@ -38,7 +38,7 @@ from tests.models import (
 from tests.statements import StatementCounter
 from tests.strategies import Spec, networks, specs
 from treeshape.inspection import model_info
-from treeshape.sql.fetch import FetchError
+from treeshape.sql.fetch import FetchError, choose
 from treeshape.sql.fetch.dialects.sqlite import SqliteJson
 
 STRATEGIES = ("core", "json")
@@ -308,6 +308,29 @@ def test_dialect_not_preferring_json_uses_core(monkeypatch: pytest.MonkeyPatch) 
         with StatementCounter(engine) as counter:
             assert shape.fetch(session) == expected
         assert counter.count == 2
+
+
+def test_auto_on_sqlite_runs_collections_of_collections_as_core() -> None:
+    """``strategy="auto"`` on SQLite: one JSON statement while there is at most one collection
+    on any path, the Core strategy (a statement per relationship) for collections of
+    collections, where it is the cheaper of the two (`SqliteJson.prefers`); the same
+    document either way."""
+    engine = memory_engine()
+    with Session(engine) as session:
+        build_network(session)
+        cases = [
+            (ts.shape(Line, "journeys"), 1, "json"),
+            (ts.shape(Line, "journeys.line", "operator"), 1, "json"),
+            (ts.shape(Line, "journeys.calls"), 3, "core"),
+            (ts.shape(Line, "journeys.calls.place"), 4, "core"),
+        ]
+        for shape, statements, strategy in cases:
+            assert choose(shape.node, engine.dialect, "auto") == strategy
+            expected = reference(engine, shape)
+            with StatementCounter(engine) as counter:
+                assert shape.fetch(session) == expected
+            assert counter.count == statements, shape
+            assert orjson.loads(shape.fetch_json(session)) == expected
 
 
 # -- statement counts --------------------------------------------------------------------------

@@ -355,6 +355,19 @@ class ShapeNode:
         return keys
 
     @property
+    def collection_depth(self) -> int:
+        """The most collections on one path down the tree: 0 without any, 2 for a route's
+        trips' stop_times. Documents grow with it (rows multiply at each level), which is what
+        `treeshape.sql.fetch`'s automatic strategy weighs."""
+        depth = self.memo.get("tree.collection_depth")
+        if depth is None:
+            depths = (int(r.many and r.loads) + r.child.collection_depth for r in self.relations)
+            depth = max(depths, default=0)
+            self.memo["tree.collection_depth"] = depth
+        result: int = depth
+        return result
+
+    @property
     def guarded_relations(self) -> tuple[str, ...]:
         """The relationships (instance-dict keys) every backend checks are loaded before this
         node's hybrids and bare properties run; empty when it has none.

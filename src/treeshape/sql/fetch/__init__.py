@@ -20,9 +20,10 @@ with ``loader_options()``:
     makes the whole shape use ``core`` instead (or raises `FetchError` when
     ``strategy="json"`` was asked for).
 
-``strategy="auto"`` uses ``json`` where the dialect's `JsonDialect.preferred` says so (set from
-measurement, ``python -m benchmarks``) and ``core`` elsewhere; a database without a JSON
-dialect (`treeshape.sql.fetch.dialects`) always uses ``core``.
+``strategy="auto"`` uses ``json`` where the dialect's `JsonDialect.prefers` says so for the
+shape (set from measurement, ``python -m benchmarks.fetch_limits --instructions``) and ``core``
+elsewhere; a database without a JSON dialect (`treeshape.sql.fetch.dialects`) always uses
+``core``.
 
 Ordering follows DESIGN.md: roots in primary-key order unless ``order_by=`` is given (the
 primary key then breaks ties), each collection in its relationship's ``order_by`` then the
@@ -125,7 +126,7 @@ def json_plan(node: ShapeNode, dialect: Dialect, strategy: Strategy) -> Document
     if strategy not in ("auto", "json"):
         raise FetchError(f"fetch(strategy=...) must be 'auto', 'core' or 'json', got {strategy!r}.")
     dialect_class = JSON_DIALECTS.get(dialect.name)
-    if strategy == "auto" and (dialect_class is None or not dialect_class.preferred):
+    if strategy == "auto" and (dialect_class is None or not dialect_class.prefers(node)):
         return None
     plan = json_plans(node).get(dialect)
     if isinstance(plan, str):

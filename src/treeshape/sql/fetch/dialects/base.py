@@ -114,10 +114,17 @@ class JsonDialect:
     """Most keys one JSON object may have (function argument limits); a larger node is
     `Unsupported`."""
     preferred: ClassVar[bool] = True
-    """Whether ``strategy="auto"`` uses the JSON strategy here (from measurement)."""
+    """Whether ``strategy="auto"`` uses the JSON strategy here (from measurement); `prefers`
+    may refine it per shape."""
     rewrite: ClassVar[bool] = False
     """Whether the database's JSON text is parsed and written again by orjson to give
     ``dump_json``'s bytes (a server that prints JSON its own way: spaces, number forms)."""
+
+    @classmethod
+    def prefers(cls, node: ShapeNode) -> bool:
+        """Whether ``strategy="auto"`` runs ``node``'s shape as one JSON statement here (else
+        the Core strategy): `preferred`, unless a dialect knows better for some shapes."""
+        return cls.preferred
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect

@@ -113,3 +113,20 @@ def make_gadget(gadget_id: int, *, nulls: bool) -> Gadget:
         gadget.kind_opt = LineKind.RAIL
         gadget.data_opt = [1, "two", {"three": 3}]
     return gadget
+
+
+def build_transit_route(session: Session, *, stops: int, trips: int, calls: int) -> None:
+    """One route of the transit example's models: ``trips`` trips of ``calls`` stop_times each,
+    over ``stops`` stops served in turn (trip ``t``'s call ``n`` at stop ``(t + n) % stops``)."""
+    from examples.transit import models as transit
+
+    session.add(transit.Agency(agency_id="A", agency_name="A", agency_url="u", agency_timezone="z"))
+    session.add(transit.Route(route_id="R", agency_id="A", route_type=3))
+    for s in range(stops):
+        session.add(transit.Stop(stop_id=f"S{s}", stop_name=f"Stop {s}", stop_lat=s / 3))
+    for t in range(trips):
+        session.add(transit.Trip(trip_id=f"T{t}", route_id="R", service_id="X"))
+        for n in range(calls):
+            stop = f"S{(t + n) % stops}"
+            session.add(transit.StopTime(trip_id=f"T{t}", stop_sequence=n, stop_id=stop))
+    session.commit()

@@ -32,7 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_col
 from sqlalchemy.pool import StaticPool
 
 import treeshape as ts
-from tests.factories import NetworkSpec, build_network
+from tests.factories import NetworkSpec, build_network, build_transit_route
 from tests.models import Call, Journey, Place
 from tests.test_fetch import STRATEGIES, assert_fetch_equal, db  # noqa: F401 (a fixture)
 from treeshape.sql.secondary import membership
@@ -106,18 +106,7 @@ def transit_engine() -> Iterator[Engine]:
     )
     transit.Base.metadata.create_all(engine)
     with Session(engine) as session:
-        session.add(
-            transit.Agency(agency_id="A", agency_name="A", agency_url="u", agency_timezone="z")
-        )
-        session.add(transit.Route(route_id="R", agency_id="A", route_type=3))
-        for s in range(5):
-            session.add(transit.Stop(stop_id=f"S{s}", stop_name=f"Stop {s}", stop_lat=s / 3))
-        for t in range(6):
-            session.add(transit.Trip(trip_id=f"T{t}", route_id="R", service_id="X"))
-            for n in range(8):
-                stop = (t + n) % 5
-                session.add(transit.StopTime(trip_id=f"T{t}", stop_sequence=n, stop_id=f"S{stop}"))
-        session.commit()
+        build_transit_route(session, stops=5, trips=6, calls=8)
     yield engine
     engine.dispose()
 

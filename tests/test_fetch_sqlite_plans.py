@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 import treeshape as ts
 from tests.conftest import memory_engine
-from tests.factories import NetworkSpec, build_network
+from tests.factories import NetworkSpec, build_network, build_transit_route
 from tests.models import Call, Journey, Line, Place
 from treeshape.inspection import model_info
 from treeshape.sql.fetch.dialects import sqlite as sqlite_dialect
@@ -133,19 +133,7 @@ def test_transit_trip_stops_by_their_text_key() -> None:
     engine = sa.create_engine("sqlite://", poolclass=sa.StaticPool)
     transit.Base.metadata.create_all(engine)
     with Session(engine) as session:
-        session.add(
-            transit.Agency(agency_id="A", agency_name="A", agency_url="u", agency_timezone="z")
-        )
-        session.add(transit.Route(route_id="R", agency_id="A", route_type=3))
-        for s in range(4):
-            session.add(transit.Stop(stop_id=f"S{s}", stop_name=f"Stop {s}", stop_lat=s / 3))
-        for t in range(3):
-            session.add(transit.Trip(trip_id=f"T{t}", route_id="R", service_id="X"))
-            for n in range(5):
-                session.add(
-                    transit.StopTime(trip_id=f"T{t}", stop_sequence=n, stop_id=f"S{(t + n) % 4}")
-                )
-        session.commit()
+        build_transit_route(session, stops=4, trips=3, calls=5)
     shape = ts.shape(transit.Route, "trips.stop_times.stop")
     lines = plan(engine, shape)
     assert subqueries(lines) == 2, lines  # the trips, each trip's stop_times

@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 import treeshape as ts
 from tests.databases import ALL, Db, database
 from tests.statements import StatementCounter
+from treeshape.sql.fetch import FetchError
 
 
 def key_type(length: int = 32) -> sa.String:
@@ -255,6 +256,36 @@ def test_a_document_beyond_group_concat_max_len_is_whole(mariadb_engine: sa.Engi
         shape.fetch_json(session, strategy="json")
         after = session.execute(sa.text("SELECT @@group_concat_max_len")).scalar_one()
     assert after == limit
+
+
+def test_a_document_beyond_max_allowed_packet_is_never_cut(mariadb_engine: sa.Engine) -> None:
+    """MariaDB answers NULL (and a warning) for a function result larger than
+    max_allowed_packet: ``strategy="json"`` refuses it, naming the setting, and ``"auto"``
+    serves the document through the Core strategy, whole."""
+    Base.metadata.create_all(mariadb_engine)
+    db = Db("mariadb", mariadb_engine, Base.metadata)
+    note = "n" * 250
+    rows = [{"bus_id": f"b{i:05d}", "depot_id": "A", "note": note} for i in range(400)]
+    _insert(db, [{"depot_id": "A", "name": None}], rows)
+    shape = ts.shape(Depot, "buses", fields={Bus: ["bus_id", "note"]})
+    with mariadb_engine.connect() as conn:
+        packet = conn.exec_driver_sql("SELECT @@global.max_allowed_packet").scalar_one()
+        expected = shape.fetch_json(conn, strategy="core")
+        conn.exec_driver_sql("SET GLOBAL max_allowed_packet = 65536")
+    small = sa.create_engine(mariadb_engine.url)
+    try:
+        assert len(expected) > 65536
+        with Session(small) as session:
+            with pytest.raises(FetchError, match=r"max_allowed_packet.*strategy='core'"):
+                shape.fetch_json(session, strategy="json")
+            with StatementCounter(small) as counter:
+                assert shape.fetch_json(session) == expected
+            assert counter.count == 3  # the JSON statement, then the roots and the buses
+            assert shape.fetch(session) == orjson.loads(expected)
+    finally:
+        small.dispose()
+        with mariadb_engine.connect() as conn:
+            conn.exec_driver_sql(f"SET GLOBAL max_allowed_packet = {int(packet)}")
 
 
 def test_auto_uses_the_json_strategy(db: Db) -> None:

@@ -69,7 +69,7 @@ from sqlalchemy.engine import Dialect
 from ...tree import ShapeNode
 from .core import run_core
 from .dialects import JSON_DIALECTS
-from .json import DocumentExpression, json_plans, run_json
+from .json import DocumentExpression, NoDocumentText, json_plans, run_json
 from .request import Document, FetchError, FetchRequest, Strategy
 
 __all__ = ["Document", "FetchError", "Strategy", "fetch", "fetch_json"]
@@ -92,7 +92,11 @@ def fetch(
     request = FetchRequest.make(node, session, criteria, order_by, limit, offset)
     doc = json_plan(node, request.dialect, strategy)
     if doc is not None:
-        return list(orjson.loads(run_json(node, request, doc)))
+        try:
+            return list(orjson.loads(run_json(node, request, doc)))
+        except NoDocumentText:
+            if strategy != "auto":
+                raise
     return run_core(node, request)
 
 
@@ -110,7 +114,11 @@ def fetch_json(
     request = FetchRequest.make(node, session, criteria, order_by, limit, offset)
     doc = json_plan(node, request.dialect, strategy)
     if doc is not None:
-        return run_json(node, request, doc)
+        try:
+            return run_json(node, request, doc)
+        except NoDocumentText:
+            if strategy != "auto":
+                raise
     return orjson.dumps(run_core(node, request))
 
 

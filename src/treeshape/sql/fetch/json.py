@@ -37,12 +37,13 @@ from .core import run_core
 from .dialects import json_dialect
 from .dialects.base import FLOAT_MARKER, JsonDialect, Unsupported, json_key
 from .relations import field_expression, joinable_lookup, local_keys, remote_keys
-from .request import CallStatements, FetchRequest, execute
+from .request import CallStatements, FetchError, FetchRequest, execute
 
 __all__ = [
     "DocumentExpression",
     "JsonBuilder",
     "JsonPlans",
+    "NoDocumentText",
     "json_plans",
     "restore",
     "run_json",
@@ -215,6 +216,7 @@ class JsonPlans:
         except Unsupported as error:
             return str(error)
         doc = DocumentExpression(ops.root(root), self.node, ops)
+        doc.falls_back = not fallback and ops.fallback() is not ops
         doc.reencode, doc.marks = ops.reencode, ops.marks or ops.reencode
         doc.marker = ops.marker
         return doc
@@ -244,6 +246,8 @@ class DocumentExpression(ColumnElement[Any]):
     def __init__(self, doc: Any, node: ShapeNode, ops: JsonDialect) -> None:
         self.doc = doc
         self.rewrite = ops.rewrite
+        self.falls_back = False
+        """Whether a root's NULL text runs the dialect's `JsonDialect.fallback` document."""
         self.token = f"treeshape-document-{next(_document_tokens)}"
         self.type = doc.type
         # What every call starts from. The FROM is explicit: a root outputting no column of its
@@ -287,6 +291,11 @@ def _compile_document(element: DocumentExpression, compiler: Any, **kw: Any) -> 
     return text
 
 
+class NoDocumentText(FetchError):
+    """A root's document came back NULL from the database (`run_json`): ``strategy="auto"``
+    serves the call through the Core strategy instead; ``strategy="json"`` raises this."""
+
+
 def run_json(node: ShapeNode, request: FetchRequest, doc: Any = None) -> bytes:
     """The roots' documents as one JSON array, by ``doc`` (the tree's plan for the request's
     dialect, looked up where not given)."""
@@ -294,10 +303,17 @@ def run_json(node: ShapeNode, request: FetchRequest, doc: Any = None) -> bytes:
         doc = json_plans(node).get(request.dialect)
     try:
         texts = _texts(node, request, doc)
-        if None in texts:
+        if None in texts and doc.falls_back:
             # The session cannot give this document's exact text (`JsonDialect.fallback`).
             doc = json_plans(node).get(request.dialect, fallback=True)
             texts = _texts(node, request, doc)
+        if None in texts:
+            raise NoDocumentText(
+                f"The database gave no text for a {node.info.name} document of this fetch: "
+                "MariaDB and MySQL answer NULL, with only a warning, for a result larger than "
+                "max_allowed_packet. Raise the server's max_allowed_packet, or fetch with "
+                "strategy='core', which builds the documents in Python."
+            )
     except DBAPIError as error:
         if request.dialect.name == "sqlite" and "malformed JSON" in str(error.orig):
             # A stored JSON text that is not JSON: Core raises as the ORM would.

@@ -9,8 +9,8 @@ statement is compiled (SQLAlchemy knows then which server it talks to):
 * both aggregates stop at ``group_concat_max_len`` bytes (MariaDB's default cuts a document at
   1 MiB, with only a warning), so the statement raises it for itself alone:
   ``SET STATEMENT ... FOR SELECT`` on MariaDB, a ``SET_VAR`` hint on MySQL (`LongConcatSelect`);
-  a document larger than the server's ``max_allowed_packet`` then fails the statement instead
-  of coming back cut;
+  a document larger than the server's ``max_allowed_packet`` then comes back NULL, never cut
+  (`treeshape.sql.fetch.json.NoDocumentText`: ``auto`` runs the Core strategy instead);
 * per-parent windows (``limit``/``offset``) number the rows in a derived table that is not
   correlated (both servers refuse a derived table naming the outer query's columns) and keep
   a parent's numbers in the correlated WHERE around it.

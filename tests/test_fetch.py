@@ -310,12 +310,12 @@ def test_dialect_not_preferring_json_uses_core(monkeypatch: pytest.MonkeyPatch) 
         assert counter.count == 2
 
 
-def test_auto_on_sqlite_runs_collections_of_collections_as_core() -> None:
-    """``strategy="auto"`` on SQLite: one JSON statement while there is at most one collection
-    on any path, the Core strategy (a statement per relationship) for collections of
-    collections, where it is the cheaper of the two (`SqliteJson.prefers`); the same
-    document either way."""
-    engine = memory_engine()
+def test_auto_runs_collections_of_collections_as_core(db: Engine) -> None:
+    """``strategy="auto"``: one JSON statement while there is at most one collection on any
+    path, the Core strategy (a statement per relationship) for collections of collections,
+    where it is the cheaper of the two (`JsonDialect.prefers`); the same document either
+    way. (MariaDB: tests/test_mariadb_fetch.py.)"""
+    engine = db
     with Session(engine) as session:
         build_network(session)
         cases = [

@@ -296,6 +296,18 @@ def test_auto_uses_the_json_strategy(db: Db) -> None:
     assert counter.count == 1
 
 
+def test_auto_runs_collections_of_collections_as_core(db: Db) -> None:
+    """A depot's buses' depot's buses: two collections on one path, the Core strategy (a
+    statement per level) under ``auto``, the same bytes as the JSON statement."""
+    _fleet(db)
+    shape = ts.shape(Depot, "buses.depot.buses")
+    with Session(db.engine) as session:
+        in_sql = shape.fetch_json(session, strategy="json")
+        with StatementCounter(db.engine) as counter:
+            assert shape.fetch_json(session) == in_sql
+        assert counter.count == 4
+
+
 @pytest.fixture(scope="module", params=ALL)
 def lines_db(request: pytest.FixtureRequest) -> Iterator[Db]:
     from tests.computed.models import CfBase, CfLine, CfRun

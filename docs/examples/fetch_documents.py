@@ -31,10 +31,10 @@ with Session(engine) as session:
 # [start strategies]
 from treeshape.sql.fetch.dialects import JSON_DIALECTS  # noqa: E402
 
-# "auto": on SQLite one JSON statement up to one collection deep, Core for collections of them.
-assert JSON_DIALECTS["sqlite"].prefers(ts.shape(Route, "trips").node)
-assert not JSON_DIALECTS["sqlite"].prefers(route_detail.node)
-assert JSON_DIALECTS["postgresql"].prefers(route_detail.node)
+# "auto": one JSON statement up to one collection deep, Core for collections of collections.
+for name in ("sqlite", "postgresql", "mysql"):
+    assert JSON_DIALECTS[name].prefers(ts.shape(Route, "trips").node)
+    assert not JSON_DIALECTS[name].prefers(route_detail.node)
 with Session(engine) as session:
     statements.clear()
     core = route_detail.fetch_json(session, strategy="core")

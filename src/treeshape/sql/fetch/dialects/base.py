@@ -123,8 +123,19 @@ class JsonDialect:
     @classmethod
     def prefers(cls, node: ShapeNode) -> bool:
         """Whether ``strategy="auto"`` runs ``node``'s shape as one JSON statement here (else
-        the Core strategy): `preferred`, unless a dialect knows better for some shapes."""
-        return cls.preferred
+        the Core strategy): where `preferred`, for a shape with at most one collection on any
+        path; collections of collections go through Core.
+
+        The JSON statement's cost grows with every value it writes (on SQLite each float's
+        exactness test, on PostgreSQL and MariaDB the server's text functions), the Core
+        strategy's mostly with its statements, so Core wins where rows multiply. Measured on
+        the busiest route with its trips' stop_times (`python -m benchmarks.fetch_limits`),
+        Core against the JSON statement: SQLite 0.82x in instructions (Cairns and NYC),
+        PostgreSQL 0.87x (Cairns) and 0.65x (NYC) in wall-clock time, MariaDB 0.79x (Cairns);
+        one collection deep (a stop with its trips, a 38-row trip), the JSON statement is
+        cheaper on every database.
+        """
+        return cls.preferred and node.collection_depth < 2
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect

@@ -34,7 +34,7 @@ from sqlalchemy.types import NullType, TypeEngine
 
 from ....compat import decimal_scale
 from ....inspection import FieldInfo
-from ....tree import RelationNode, ShapeNode
+from ....tree import RelationNode
 from ...secondary import correlated_from
 from ..relations import joinable_lookup
 from .base import (
@@ -74,19 +74,6 @@ class SqliteJson(JsonDialect):
 
     name = "sqlite"
     max_keys = 60
-
-    @classmethod
-    def prefers(cls, node: ShapeNode) -> bool:
-        """One JSON statement for a shape with at most one collection on any path; the Core
-        strategy for collections of collections.
-
-        The JSON statement's cost is mostly per value (each float's exactness test), the Core
-        strategy's mostly per statement, so Core wins where rows multiply: in instructions
-        (`python -m benchmarks.fetch_limits --instructions`, Cairns), Core costs 0.83x the JSON
-        statement on the busiest route with its trips' stop_times, but 1.3x it on the stop with
-        its trips and 1.6x on a 38-row trip.
-        """
-        return cls.preferred and node.collection_depth < 2
 
     def __init__(self, dialect: Dialect) -> None:
         super().__init__(dialect)

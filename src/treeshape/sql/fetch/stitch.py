@@ -16,7 +16,6 @@ secondary) and that has levels below builds each distinct target once.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -155,16 +154,14 @@ def _source(spec: StitchSpec) -> list[str]:
     return [*head, *loop, *make, *place, "    return docs, rows, by_key, by_remote"]
 
 
-_lock = threading.Lock()
-_count = [0]
-
-
 def stitcher(spec: StitchSpec, title: str) -> Stitch:
-    """The generated loop of ``spec``; ``title`` names the level in tracebacks."""
+    """The generated loop of ``spec``; ``title`` names the level in tracebacks.
+
+    The file name is the title alone, not a number per plan: CPython keeps every distinct code
+    file name for the life of the process, and a server builds a plan per narrowing it sees.
+    """
     text = "\n".join(_source(spec)) + "\n"
-    with _lock:
-        _count[0] += 1
-        filename = f"<treeshape core stitch #{_count[0]}: {title}>"
+    filename = f"<treeshape core stitch: {title}>"
     namespace: dict[str, Any] = dict(spec.constants)
     exec(compile(text, filename, "exec"), namespace)
     function: Stitch = namespace["stitch"]

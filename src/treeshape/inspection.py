@@ -154,6 +154,11 @@ class RelationInfo:
     equality_join: bool = True
     """The join conditions are ANDed ``column = column`` comparisons (plus filters of the
     target's own columns): what a per-parent window (``limit``/``offset``) partitions by."""
+    parent_key_in_target: tuple[str, ...] | None = None
+    """For a one-to-many joined by ``parent.pk = target.fk`` and nothing else (every column of
+    the parent's primary key, the same types on both sides): the target's attributes holding
+    the parent's key, in the key's order; else ``None``. The target's rows then name their
+    parents themselves: a fetch selects them without a join back to the parents."""
 
     @property
     def foreign_key_by_target_key(self) -> dict[str, str]:
@@ -380,6 +385,46 @@ def _collection(prop: RelationshipProperty[Any]) -> Collection | None:
     return "other"
 
 
+def _and_parts(condition: Any) -> tuple[Any, ...]:
+    """The ANDed parts of a join condition (itself alone if it is not an AND)."""
+    if isinstance(condition, BooleanClauseList) and condition.operator is operators.and_:
+        return tuple(condition.clauses)
+    return (condition,)
+
+
+def _column_equality(part: Any) -> bool:
+    return (
+        isinstance(part, BinaryExpression)
+        and part.operator is operators.eq
+        and isinstance(part.left, ColumnClause)
+        and isinstance(part.right, ColumnClause)
+    )
+
+
+def _parent_key_in_target(
+    prop: RelationshipProperty[Any], direction: Direction
+) -> tuple[str, ...] | None:
+    """`RelationInfo.parent_key_in_target`."""
+    if direction != "one_to_many" or prop.secondary is not None:
+        return None
+    parts = _and_parts(prop.primaryjoin)
+    pairs = prop.local_remote_pairs
+    if len(parts) != len(pairs) or not all(_column_equality(part) for part in parts):
+        return None
+    by_local = dict(pairs)
+    parent_key = list(prop.parent.primary_key)
+    if len(by_local) != len(pairs) or set(by_local) != set(parent_key):
+        return None
+    names = []
+    for column in parent_key:
+        remote = by_local[column]
+        name = _key_or_none(prop.mapper, remote)
+        if name is None or type(remote.type) is not type(column.type):
+            return None
+        names.append(name)
+    return tuple(names)
+
+
 def _equality_join(prop: RelationshipProperty[Any]) -> bool:
     """The join conditions are ANDed ``column = column`` comparisons, besides filters that read
     only the secondary or the target's own tables (``Reading.valid IS true``); the target's
@@ -390,18 +435,8 @@ def _equality_join(prop: RelationshipProperty[Any]) -> bool:
     for condition in (prop.primaryjoin, prop.secondaryjoin):
         if condition is None:
             continue
-        parts = (
-            condition.clauses
-            if isinstance(condition, BooleanClauseList) and condition.operator is operators.and_
-            else (condition,)
-        )
-        for part in parts:
-            if (
-                isinstance(part, BinaryExpression)
-                and part.operator is operators.eq
-                and isinstance(part.left, ColumnClause)
-                and isinstance(part.right, ColumnClause)
-            ):
+        for part in _and_parts(condition):
+            if _column_equality(part):
                 continue
             tables = {c.table for c in visitors.iterate(part) if isinstance(c, ColumnClause)}
             if not tables or not (
@@ -539,6 +574,7 @@ def _relation(model: type, prop: RelationshipProperty[Any]) -> RelationInfo:
         lazy=str(prop.lazy),
         collection=_collection(prop),
         equality_join=_equality_join(prop),
+        parent_key_in_target=_parent_key_in_target(prop, direction),
     )
 
 

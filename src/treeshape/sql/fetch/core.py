@@ -32,8 +32,7 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import Select
 
 from ...inspection import FieldInfo, model_info
@@ -404,49 +403,23 @@ def _build_level(
 
 
 def _direct_keys(rel: RelationNode) -> list[str] | None:
-    """For a plain one-to-many whose join is only ``parent.pk = child.fk`` (every column of
-    the parent's primary key, nothing else, the same types on both sides): the child's
-    attributes holding the parent's key, in its order; else ``None``.
+    """For a plain one-to-many (`RelationInfo.parent_key_in_target`), without a window or
+    inheritance on either side: the child's attributes holding the parent's key, in its order;
+    else ``None``.
 
     Its rows are then the child's rows whose foreign key is among the parents' keys, without
     the join to the parents (which SQLite reads row by row, a lookup per child row); a window
     keeps the join (its partition is the parent's key).
     """
-    info = rel.info
-    prop = info.prop
+    names = rel.info.parent_key_in_target
     if (
-        info.direction != "one_to_many"
-        or info.secondary
+        names is None
         or rel.options.windowed
         or rel.child.info.inheritance is not None
-        or model_info(prop.parent.class_).inheritance is not None
+        or model_info(rel.info.prop.parent.class_).inheritance is not None
     ):
         return None
-    condition = prop.primaryjoin
-    parts = (
-        condition.clauses
-        if isinstance(condition, BooleanClauseList) and condition.operator is operators.and_
-        else (condition,)
-    )
-    pairs = prop.local_remote_pairs
-    if len(parts) != len(pairs) or not all(
-        isinstance(part, BinaryExpression) and part.operator is operators.eq for part in parts
-    ):
-        return None
-    by_local = {local: remote for local, remote in pairs}
-    parent_key = list(prop.parent.primary_key)
-    if len(by_local) != len(pairs) or set(by_local) != set(parent_key):
-        return None
-    names = []
-    for column in parent_key:
-        remote = by_local[column]
-        if type(remote.type) is not type(column.type):
-            return None
-        try:
-            names.append(prop.mapper.get_property_by_column(remote).key)
-        except Exception:  # a remote column that no attribute of the target maps
-            return None
-    return names
+    return list(names)
 
 
 def _converters(fields: Sequence[FieldInfo]) -> list[Any]:

@@ -25,6 +25,7 @@ from sqlalchemy.orm.interfaces import MANYTOMANY, MANYTOONE, ONETOMANY
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ColumnClause
 from sqlalchemy.sql.schema import Column, Table, UniqueConstraint
+from sqlalchemy.sql.selectable import Join
 from sqlalchemy.types import JSON, TypeDecorator, TypeEngine
 from sqlalchemy.types import Enum as SAEnum
 
@@ -82,6 +83,10 @@ class FieldInfo:
     primary_key: bool = False
     sa_type: TypeEngine[Any] | None = None
     prop: ColumnProperty[Any] | None = None
+    never_null: bool = False
+    """A column declared NOT NULL whose rows the class reads from its tables alone (no outer
+    join in what it is mapped to): SQL that selects it from the class's rows needs no NULL
+    case for it."""
     private: bool = False
     doc: str | None = None
     computed: Computed | None = None
@@ -495,6 +500,22 @@ def python_type_of(sa_type: TypeEngine[Any] | None) -> Any:
         return Any
 
 
+def _inner_rows(model: type) -> bool:
+    """Whether ``model`` is mapped to tables joined by inner joins only (or one table): its
+    columns then hold their tables' values, never the NULLs of an outer join's missing row."""
+
+    def inner(selectable: Any) -> bool:
+        if isinstance(selectable, Table):
+            return True
+        if isinstance(selectable, Join):
+            return not (selectable.isouter or selectable.full) and (
+                inner(selectable.left) and inner(selectable.right)
+            )
+        return False  # a select, a view's subquery: what it may yield is not looked into
+
+    return inner(sa_inspect(model).persist_selectable)
+
+
 def _column_field(model: type, prop: ColumnProperty[Any]) -> FieldInfo:
     expr = prop.columns[0]
     # A column of a table, or of the subquery or join a class is mapped on (a view's
@@ -509,6 +530,7 @@ def _column_field(model: type, prop: ColumnProperty[Any]) -> FieldInfo:
             primary_key=bool(expr.primary_key),
             sa_type=expr.type,
             prop=prop,
+            never_null=not getattr(expr, "nullable", True) and _inner_rows(model),
             private=bool(
                 _column_info(expr).get(PRIVATE_INFO_KEY) or prop.info.get(PRIVATE_INFO_KEY)
             ),

@@ -14,7 +14,11 @@ outputs every column) and makes every other relationship raise (``raiseload``);
 loads whole rows. Instructions per call, Cairns (2026-12-02): ``loader_options()`` 1.112x the
 plain chain + ``dump_json`` on the route, 1.135x on the stop, 1.102x on the trip (the per-row
 cost of ``raiseload``, see `treeshape.sql.loading`); ``raise_on_unplanned=False`` 1.001x,
-1.000x and 0.998x.
+1.000x and 0.998x. The ``lazy="raise" mapping`` cases run the same shapes and chain on the same
+tables mapped with every relationship ``lazy="raise"`` (`benchmarks.raise_mapping`), where
+``raiseload("*")`` is every relationship's class-level strategy: ``loader_options()`` 1.000x,
+1.003x and 1.009x that mapping's chain (2026-12-03; the default mapping 1.113x, 1.133x, 1.109x
+in the same run). Each case's ratio is over the chain + ``dump_json`` of its own mapping.
 Every case's document is checked to parse to the first case's before it is timed; runs are
 interleaved with the garbage collector paused; the table gives medians and ratios over the
 plain chain with the hand serializer. ``--instructions`` counts instructions per call instead

@@ -201,6 +201,10 @@ class Shape:
         implicit IO does), the same statements for the shape's tree: raising costs
         SQLAlchemy a loader callable per loaded object and unplanned relationship, about a
         tenth of a request on the ORM path (docs/performance.md).
+
+        On relationships declared ``lazy="raise"`` (SQLAlchemy's advice under asyncio) raising
+        costs nothing per row: the plan asks for the strategy they have already, so
+        ``loader_options()`` raises at the cost of a plain ``selectinload`` chain.
         """
         if raise_on_unplanned:
             return loader_options(self._node)

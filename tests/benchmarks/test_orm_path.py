@@ -18,6 +18,8 @@ def test_orm_path_cases_agree(sample_engine: Engine) -> None:
             "loader_options(raise_on_unplanned=False) + dump_json",
             "selectinload chain + dump_json",
             "selectinload chain + dict + orjson (hand)",
+            'lazy="raise" mapping: loader_options() + dump_json',
+            'lazy="raise" mapping: selectinload chain + dump_json',
         ]
         expected = orjson.loads(found[0][1]())
         assert expected and expected[0]

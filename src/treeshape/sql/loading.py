@@ -14,6 +14,12 @@ strategy makes SQLAlchemy install a loader callable on each loaded object for ea
 relationships the plan does not load, and no option raises more cheaply (``raise_on_sql`` and
 explicit ``raiseload(attr)`` install the same callables, the latter with more option objects).
 `lazy_loader_options` is the plan without it, for ``loader_options(raise_on_unplanned=False)``.
+The callable is installed only where the option's strategy is not the relationship's
+class-level one (``_LazyLoader.create_row_processor``, ``is_class_level``): on a relationship
+declared ``lazy="raise"``, ``raiseload("*")`` resolves to the class-level loader itself and
+costs nothing per row, so on such a mapping the plan raises at a plain chain's cost
+(``benchmarks.orm_path``'s ``lazy="raise"`` cases). ``defaultload(attr)`` does not exempt a
+relationship from the wildcard (it puts no loader in the context, so the wildcard is found).
 
 ``selectinload`` is used for many-to-one too: a JOIN would widen every parent row and repeat the
 target's columns for each parent (the same stop under thousands of stop_times), whereas

@@ -19,6 +19,7 @@ import treeshape as ts
 from tests.computed.models import CfBase, CfCall, CfLine, CfRun, NetworkSpec, build_network
 from tests.models import Line, LineKind
 from tests.statements import StatementCounter
+from treeshape.inspection import HIDDEN_PREFIX
 
 SPEC = NetworkSpec(lines=3, runs_per_line=3, calls_per_run=4, places=3, seed=2)
 detail = ts.shape(CfLine, "runs.calls.place")
@@ -84,8 +85,10 @@ def test_a_column_left_out_raises(raise_engine: Engine) -> None:
         run = session.scalars(select(CfRun).options(*brief.loader_options())).first()
         assert run is not None
         # the columns left out carry theirs (`load_only` is not their class-level loader), the
-        # relationships none
-        assert set(callables(run)) == {"line_id", "headsign"}
+        # relationships none; a count's hidden expression, which another shape of CfRun may
+        # have added to the mapper (`treeshape.sql.counting`), is a column left out too
+        mapped = {k for k in callables(run) if not k.startswith(HIDDEN_PREFIX)}
+        assert mapped == {"line_id", "headsign"}
         with pytest.raises(InvalidRequestError, match=r"'CfRun.headsign' is not available"):
             _ = run.headsign
         assert statements.count == 1

@@ -315,11 +315,12 @@ def _read_mapper(model: type, mapper: Mapper[Any]) -> ModelInfo:
     columns: dict[str, FieldInfo] = {}
     expressions: dict[str, FieldInfo] = {}
     relationships: dict[str, RelationInfo] = {}
+    inner_rows = _inner_rows(mapper.persist_selectable)
     for prop in mapper.attrs:
         if prop.key.startswith(HIDDEN_PREFIX):
             continue  # treeshape's own count attributes (`treeshape.counting`)
         if isinstance(prop, ColumnProperty):
-            info = _column_field(model, prop)
+            info = _column_field(model, prop, inner_rows=inner_rows)
             (columns if info.kind == "column" else expressions)[prop.key] = info
         elif isinstance(prop, RelationshipProperty):
             relationships[prop.key] = _relation(model, prop)
@@ -500,23 +501,20 @@ def python_type_of(sa_type: TypeEngine[Any] | None) -> Any:
         return Any
 
 
-def _inner_rows(model: type) -> bool:
-    """Whether ``model`` is mapped to tables joined by inner joins only (or one table): its
+def _inner_rows(selectable: Any) -> bool:
+    """Whether a mapped ``selectable`` is one table or tables joined by inner joins only: its
     columns then hold their tables' values, never the NULLs of an outer join's missing row."""
-
-    def inner(selectable: Any) -> bool:
-        if isinstance(selectable, Table):
-            return True
-        if isinstance(selectable, Join):
-            return not (selectable.isouter or selectable.full) and (
-                inner(selectable.left) and inner(selectable.right)
-            )
-        return False  # a select, a view's subquery: what it may yield is not looked into
-
-    return inner(sa_inspect(model).persist_selectable)
+    if isinstance(selectable, Table):
+        return True
+    if isinstance(selectable, Join):
+        return not (selectable.isouter or selectable.full) and (
+            _inner_rows(selectable.left) and _inner_rows(selectable.right)
+        )
+    return False  # a select, a view's subquery: what it may yield is not looked into
 
 
-def _column_field(model: type, prop: ColumnProperty[Any]) -> FieldInfo:
+def _column_field(model: type, prop: ColumnProperty[Any], *, inner_rows: bool) -> FieldInfo:
+    """``inner_rows``: `_inner_rows` of the class's mapped selectable, read once per mapper."""
     expr = prop.columns[0]
     # A column of a table, or of the subquery or join a class is mapped on (a view's
     # aggregate is a plain column of the view, loaded with the row).
@@ -530,7 +528,7 @@ def _column_field(model: type, prop: ColumnProperty[Any]) -> FieldInfo:
             primary_key=bool(expr.primary_key),
             sa_type=expr.type,
             prop=prop,
-            never_null=not getattr(expr, "nullable", True) and _inner_rows(model),
+            never_null=inner_rows and not getattr(expr, "nullable", True),
             private=bool(
                 _column_info(expr).get(PRIVATE_INFO_KEY) or prop.info.get(PRIVATE_INFO_KEY)
             ),

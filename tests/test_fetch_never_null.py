@@ -1,7 +1,8 @@
-"""NOT NULL columns in PostgreSQL's JSON statement: their text goes into the document without
-a ``coalesce`` to ``null`` (a node less to parse and plan per value), and only where the value
-cannot be NULL: a column of the class's own rows, never a foreign key read for a target's id,
-nor a column of a class mapped to an outer join.
+"""Primary keys in PostgreSQL's JSON statement: their text goes into the document without a
+``coalesce`` to ``null`` (a node less to parse and plan per value), and only where the value
+cannot be NULL: a key of the class's own rows, never a foreign key read for a target's id, nor
+a column of a class mapped to an outer join, nor a column only the model declares NOT NULL
+(the table may allow NULL: `Drifted`).
 
 The reference is ``dump_json`` of the same rows loaded through the ORM, on SQLite and
 PostgreSQL, with the JSON and the Core strategy.
@@ -53,6 +54,22 @@ class Pet(Base):
     owner: Mapped[Owner | None] = relationship(back_populates="pets")
 
 
+class Drifted(Base):
+    """``name`` is NOT NULL in the model (``Mapped[str]``) and nullable in the table the test
+    creates (`drifted_table`): the document must still say ``null``, as ``dump_json`` does."""
+
+    __tablename__ = "nn_drifted"
+    drifted_key: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+
+
+drifted_table = Table(
+    "nn_drifted",
+    sa.MetaData(),
+    Column("drifted_key", String(20), primary_key=True),
+    Column("name", String(40), nullable=True),
+)
+
 person = Table(
     "nn_person",
     Base.metadata,
@@ -85,6 +102,7 @@ class BadgeHolder(Base):
 OWNERS = ts.shape(Owner, "pets")
 PETS = ts.shape(Pet, "owner(ids)")
 BADGED = ts.shape(BadgedPerson)
+DRIFTED = ts.shape(Drifted)
 
 HYPOTHESIS = settings(
     max_examples=30,
@@ -116,11 +134,13 @@ def test_never_null_is_a_column_of_the_class_s_own_rows() -> None:
     def facts(model: type) -> dict[str, bool]:
         return {f.name: f.never_null for f in model_info(model).columns.values()}
 
-    assert facts(Owner) == {"owner_id": True, "name": True, "nick": False}
-    assert facts(Pet) == {"pet_id": True, "owner_id": False, "legs": True}
+    # NOT NULL in the model is not trusted (the table may say otherwise), a primary key is.
+    assert facts(Owner) == {"owner_id": True, "name": False, "nick": False}
+    assert facts(Pet) == {"pet_id": True, "owner_id": False, "legs": False}
+    assert facts(Drifted) == {"drifted_key": True, "name": False}
     # Any column of an outer join's row may be NULL (the badge's, here): none is trusted.
     assert facts(BadgedPerson) == {"person_id": False, "name": False, "code": False}
-    assert facts(BadgeHolder) == {"person_id": True, "name": True, "code": True}
+    assert facts(BadgeHolder) == {"person_id": True, "name": False, "code": False}
 
 
 def test_postgresql_writes_never_null_values_without_coalesce() -> None:
@@ -130,9 +150,13 @@ def test_postgresql_writes_never_null_values_without_coalesce() -> None:
     owners = str(
         json_plans(OWNERS.__treeshape_node__).get(dialect).statement.compile(dialect=dialect)
     )
-    assert "to_json(nn_owner.name)," in owners
+    assert "CAST(nn_owner.owner_id AS TEXT)," in owners
+    assert "coalesce(to_json(nn_owner.name), 'null')" in owners
     assert "coalesce(to_json(nn_owner.nick), 'null')" in owners
-    assert "CAST(nn_pet_1.legs AS TEXT)," in owners
+    assert "CAST(nn_pet_1.pet_id AS TEXT)," in owners
+    assert "coalesce(CAST(nn_pet_1.legs AS TEXT), 'null')" in owners
+    drifted = json_plans(DRIFTED.__treeshape_node__).get(dialect).statement.compile(dialect=dialect)
+    assert "to_json(nn_drifted.drifted_key)," in str(drifted)
     pets = str(json_plans(PETS.__treeshape_node__).get(dialect).statement.compile(dialect=dialect))
     # The owner's id is the pet's nullable foreign key, though the owner's key is NOT NULL.
     assert "coalesce(CAST(nn_pet.owner_id AS TEXT), 'null')" in pets
@@ -179,3 +203,21 @@ def test_a_class_mapped_to_an_outer_join_gives_null_for_the_missing_row(db: Db) 
         documents = BADGED.fetch(session, strategy="json")
     assert [d["code"] for d in documents] == [None, "x"]
     assert_same_bytes(db, BADGED)
+
+
+def test_a_null_the_model_says_cannot_be_is_still_null(db: Db) -> None:
+    """A table whose DDL allows NULL where the model declares NOT NULL (a model written after
+    the database, ``Mapped[str]`` on a nullable column): ``null``, as ``dump_json`` gives."""
+    db.clean()
+    with db.engine.begin() as conn:
+        Drifted.__table__.drop(conn)
+        drifted_table.create(conn)
+        conn.execute(drifted_table.insert(), [{"drifted_key": "a", "name": None}])
+    try:
+        with Session(db.engine) as session:
+            assert DRIFTED.fetch(session, strategy="json") == [{"drifted_key": "a", "name": None}]
+        assert_same_bytes(db, DRIFTED)
+    finally:
+        with db.engine.begin() as conn:
+            drifted_table.drop(conn)
+            Drifted.__table__.create(conn)

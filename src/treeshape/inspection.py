@@ -84,9 +84,12 @@ class FieldInfo:
     sa_type: TypeEngine[Any] | None = None
     prop: ColumnProperty[Any] | None = None
     never_null: bool = False
-    """A column declared NOT NULL whose rows the class reads from its tables alone (no outer
-    join in what it is mapped to): SQL that selects it from the class's rows needs no NULL
-    case for it."""
+    """A primary-key column of a class mapped to its tables alone (no outer join in what it is
+    mapped to): SQL that selects it from the class's rows needs no NULL case for it.
+
+    Only keys: PostgreSQL and MariaDB refuse NULL in a primary key whatever the mapping says,
+    whereas a column the model declares NOT NULL (``Mapped[str]``) may hold NULLs in a table
+    whose DDL allows them, which a document must then still show as ``null``."""
     private: bool = False
     doc: str | None = None
     computed: Computed | None = None
@@ -528,7 +531,7 @@ def _column_field(model: type, prop: ColumnProperty[Any], *, inner_rows: bool) -
             primary_key=bool(expr.primary_key),
             sa_type=expr.type,
             prop=prop,
-            never_null=inner_rows and not getattr(expr, "nullable", True),
+            never_null=inner_rows and bool(expr.primary_key),
             private=bool(
                 _column_info(expr).get(PRIVATE_INFO_KEY) or prop.info.get(PRIVATE_INFO_KEY)
             ),

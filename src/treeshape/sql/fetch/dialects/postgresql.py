@@ -66,8 +66,9 @@ class JsonText(TypeDecorator[str]):
 
 
 class NeverNull(TypeDecorator[str]):
-    """A value that is never NULL (`FieldInfo.never_null`, read from its own row): its JSON
-    text needs no ``coalesce`` to ``null``, a node less to parse and plan per value."""
+    """A value that is never NULL (`FieldInfo.never_null`: a primary key read from its own
+    row): its JSON text needs no ``coalesce`` to ``null``, a node less to parse and plan per
+    value."""
 
     impl = Text
     cache_ok = True
